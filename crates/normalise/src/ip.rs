@@ -1,0 +1,166 @@
+//! IP addresses as 16 bytes: IPv6 as is, IPv4 as IPv4-mapped IPv6 (`::ffff:a.b.c.d`).
+//!
+//! One fixed width for both families keeps a column homogeneous, sorts numerically byte by byte
+//! and turns a CIDR test into a masked comparison of two 16-byte values, with no string parsing at
+//! query time.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// Bytes per stored address.
+pub const IP_WIDTH: i32 = 16;
+
+/// Parses an address as Zeek writes it. IPv6 zone ids (`fe80::1%eth0`) are dropped: they name a
+/// local interface, not a host, and cannot be compared across sensors.
+pub fn parse_ip(text: &str) -> Option<[u8; 16]> {
+    let text = text.trim();
+    let text = match text.find('%') {
+        Some(zone) => &text[..zone],
+        None => text,
+    };
+    let text = text.strip_prefix('[').and_then(|t| t.strip_suffix(']')).unwrap_or(text);
+    match text.parse::<IpAddr>().ok()? {
+        IpAddr::V4(v4) => Some(v4.to_ipv6_mapped().octets()),
+        IpAddr::V6(v6) => Some(v6.octets()),
+    }
+}
+
+/// Converts stored bytes back to an address, showing IPv4-mapped addresses as IPv4.
+pub fn to_ip_addr(bytes: &[u8; 16]) -> IpAddr {
+    let v6 = Ipv6Addr::from(*bytes);
+    match v6.to_ipv4_mapped() {
+        Some(v4) => IpAddr::V4(v4),
+        None => IpAddr::V6(v6),
+    }
+}
+
+/// Formats stored bytes as text; anything that is not 16 bytes long is shown as hex so that a
+/// corrupt value is visible rather than silently wrong.
+pub fn format_ip(bytes: &[u8]) -> String {
+    match <[u8; 16]>::try_from(bytes) {
+        Ok(b) => to_ip_addr(&b).to_string(),
+        Err(_) => bytes.iter().map(|b| format!("{b:02x}")).collect(),
+    }
+}
+
+/// A network prefix in the 16-byte space, ready for masked comparisons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    network: [u8; 16],
+    mask: [u8; 16],
+}
+
+impl Cidr {
+    /// Parses `10.0.0.0/8`, `2001:db8::/32` or a bare address (a /32 or /128).
+    pub fn parse(text: &str) -> Option<Cidr> {
+        let text = text.trim();
+        let (addr, len) = match text.split_once('/') {
+            Some((a, l)) => (a, Some(l.trim().parse::<u32>().ok()?)),
+            None => (text, None),
+        };
+        let is_v4 = addr.parse::<Ipv4Addr>().is_ok();
+        let bytes = parse_ip(addr)?;
+        let max = if is_v4 { 32 } else { 128 };
+        let len = len.unwrap_or(max);
+        if len > max {
+            return None;
+        }
+        let prefix_bits = if is_v4 { 96 + len } else { len };
+        let mut mask = [0u8; 16];
+        for (i, m) in mask.iter_mut().enumerate() {
+            let bits = prefix_bits.saturating_sub(i as u32 * 8).min(8);
+            *m = if bits == 0 { 0 } else { 0xffu8 << (8 - bits) };
+        }
+        let mut network = bytes;
+        for (n, m) in network.iter_mut().zip(mask) {
+            *n &= m;
+        }
+        Some(Cidr { network, mask })
+    }
+
+    /// True when `addr` (16 bytes) lies inside the prefix.
+    #[inline]
+    pub fn contains(&self, addr: &[u8]) -> bool {
+        addr.len() == 16
+            && addr
+                .iter()
+                .zip(self.mask.iter().zip(self.network.iter()))
+                .all(|(a, (m, n))| a & m == *n)
+    }
+}
+
+/// Private, loopback, link-local, CGNAT and other non-routable ranges: addresses that are "ours"
+/// or nobody's, as opposed to a host on the Internet.
+pub fn is_internal(addr: &[u8]) -> bool {
+    let Ok(bytes) = <[u8; 16]>::try_from(addr) else {
+        return false;
+    };
+    match to_ip_addr(&bytes) {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || (o[0] == 100 && (o[1] & 0xc0) == 64)
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv4_round_trips_through_mapped_form() {
+        let b = parse_ip("10.1.2.3").unwrap();
+        assert_eq!(&b[..12], &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff]);
+        assert_eq!(format_ip(&b), "10.1.2.3");
+    }
+
+    #[test]
+    fn ipv6_zone_ids_and_brackets_are_dropped() {
+        assert_eq!(format_ip(&parse_ip("fe80::1%eth0").unwrap()), "fe80::1");
+        assert_eq!(format_ip(&parse_ip("[2001:db8::1]").unwrap()), "2001:db8::1");
+        assert!(parse_ip("not-an-ip").is_none());
+        assert!(parse_ip("").is_none());
+    }
+
+    #[test]
+    fn cidr_matches_only_its_prefix() {
+        let net = Cidr::parse("10.0.0.0/8").unwrap();
+        assert!(net.contains(&parse_ip("10.255.0.1").unwrap()));
+        assert!(!net.contains(&parse_ip("11.0.0.1").unwrap()));
+        assert!(!net.contains(&parse_ip("::a00:1").unwrap()), "IPv4 prefix must not match IPv6");
+        let odd = Cidr::parse("192.168.1.128/25").unwrap();
+        assert!(odd.contains(&parse_ip("192.168.1.200").unwrap()));
+        assert!(!odd.contains(&parse_ip("192.168.1.100").unwrap()));
+        let v6 = Cidr::parse("2001:db8::/32").unwrap();
+        assert!(v6.contains(&parse_ip("2001:db8:ffff::1").unwrap()));
+        assert!(!v6.contains(&parse_ip("2001:db9::1").unwrap()));
+        let host = Cidr::parse("8.8.8.8").unwrap();
+        assert!(host.contains(&parse_ip("8.8.8.8").unwrap()));
+        assert!(!host.contains(&parse_ip("8.8.8.9").unwrap()));
+        assert!(Cidr::parse("10.0.0.0/33").is_none());
+        assert!(Cidr::parse("0.0.0.0/0").unwrap().contains(&parse_ip("1.2.3.4").unwrap()));
+    }
+
+    #[test]
+    fn internal_ranges() {
+        for a in ["10.0.0.1", "192.168.1.1", "172.16.0.1", "100.64.0.1", "127.0.0.1", "fd00::1", "fe80::1"] {
+            assert!(is_internal(&parse_ip(a).unwrap()), "{a}");
+        }
+        for a in ["8.8.8.8", "73.54.23.243", "100.128.0.1", "2001:4860::8888"] {
+            assert!(!is_internal(&parse_ip(a).unwrap()), "{a}");
+        }
+    }
+}

@@ -1,0 +1,305 @@
+//! Typed values of one record, and the Arrow builders that collect records into batches of a
+//! log type's fixed schema.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use arrow_array::builder::{
+    BooleanBuilder, FixedSizeBinaryBuilder, Float64Builder, Int64Builder, ListBuilder, MapBuilder,
+    StringBuilder, TimestampMicrosecondBuilder, UInt16Builder, UInt64Builder,
+};
+use arrow_array::{ArrayRef, RecordBatch};
+use lasthop_normalise::{ColumnKind, IP_WIDTH, LogType, columns, schema};
+
+/// One parsed field value. Strings borrow from the input line when no unescaping was needed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value<'a> {
+    Null,
+    Str(Cow<'a, str>),
+    /// Microseconds since the epoch.
+    Time(i64),
+    Port(u16),
+    Count(u64),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Addr([u8; 16]),
+    StrList(Vec<Cow<'a, str>>),
+    AddrList(Vec<[u8; 16]>),
+    FloatList(Vec<f64>),
+}
+
+/// A record being assembled: one slot per schema column plus the extra fields.
+pub struct Row<'a> {
+    pub values: Vec<Value<'a>>,
+    pub extras: Vec<(Cow<'a, str>, Option<Cow<'a, str>>)>,
+}
+
+impl<'a> Row<'a> {
+    pub fn new(log_type: LogType) -> Row<'a> {
+        Row { values: vec![Value::Null; columns(log_type).len()], extras: Vec::new() }
+    }
+
+    pub fn clear(&mut self) {
+        self.values.iter_mut().for_each(|v| *v = Value::Null);
+        self.extras.clear();
+    }
+
+    /// The record's identity hash: `ts` plus the log type's identity fields, so that the same
+    /// record read from TSV or JSON, from a live log or its rotated copy, hashes the same.
+    pub fn identity_key(&self, log_type: LogType) -> u64 {
+        let mut h = Fnv::new();
+        h.write(log_type.name().as_bytes());
+        let cols = columns(log_type);
+        for (spec, value) in cols.iter().zip(&self.values) {
+            if spec.zeek == "ts" || log_type.identity_fields().contains(&spec.zeek) {
+                h.write(&[0xff]);
+                match value {
+                    Value::Null => h.write(b"\0null"),
+                    Value::Str(s) => h.write(s.as_bytes()),
+                    Value::Time(t) | Value::Int(t) => h.write(&t.to_le_bytes()),
+                    Value::Count(c) => h.write(&c.to_le_bytes()),
+                    Value::Port(p) => h.write(&p.to_le_bytes()),
+                    other => h.write(format!("{other:?}").as_bytes()),
+                }
+            }
+        }
+        h.finish()
+    }
+}
+
+/// FNV-1a with a final avalanche: stable across releases and platforms, which a stored key must be.
+struct Fnv(u64);
+
+impl Fnv {
+    fn new() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= *b as u64;
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    fn finish(&self) -> u64 {
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
+enum ColumnBuilder {
+    Time(TimestampMicrosecondBuilder),
+    Str(StringBuilder),
+    Addr(FixedSizeBinaryBuilder),
+    Port(UInt16Builder),
+    Count(UInt64Builder),
+    Int(Int64Builder),
+    Float(Float64Builder),
+    Bool(BooleanBuilder),
+    StrList(ListBuilder<StringBuilder>),
+    AddrList(ListBuilder<FixedSizeBinaryBuilder>),
+    FloatList(ListBuilder<Float64Builder>),
+}
+
+impl ColumnBuilder {
+    fn new(kind: ColumnKind, capacity: usize) -> ColumnBuilder {
+        match kind {
+            ColumnKind::Time => ColumnBuilder::Time(
+                TimestampMicrosecondBuilder::with_capacity(capacity).with_timezone("UTC"),
+            ),
+            ColumnKind::Str => ColumnBuilder::Str(StringBuilder::with_capacity(capacity, capacity * 8)),
+            ColumnKind::Addr => {
+                ColumnBuilder::Addr(FixedSizeBinaryBuilder::with_capacity(capacity, IP_WIDTH))
+            }
+            ColumnKind::Port => ColumnBuilder::Port(UInt16Builder::with_capacity(capacity)),
+            ColumnKind::Count => ColumnBuilder::Count(UInt64Builder::with_capacity(capacity)),
+            ColumnKind::Int => ColumnBuilder::Int(Int64Builder::with_capacity(capacity)),
+            ColumnKind::Interval | ColumnKind::Double => {
+                ColumnBuilder::Float(Float64Builder::with_capacity(capacity))
+            }
+            ColumnKind::Bool => ColumnBuilder::Bool(BooleanBuilder::with_capacity(capacity)),
+            ColumnKind::StrList => ColumnBuilder::StrList(ListBuilder::new(StringBuilder::new())),
+            ColumnKind::AddrList => {
+                ColumnBuilder::AddrList(ListBuilder::new(FixedSizeBinaryBuilder::new(IP_WIDTH)))
+            }
+            ColumnKind::IntervalList => {
+                ColumnBuilder::FloatList(ListBuilder::new(Float64Builder::new()))
+            }
+        }
+    }
+
+    /// Appends a value; the parsers only produce values of the column's kind, so a mismatch is a
+    /// bug and is stored as null rather than trusted.
+    fn append(&mut self, value: &Value<'_>) {
+        match (self, value) {
+            (ColumnBuilder::Time(b), Value::Time(t)) => b.append_value(*t),
+            (ColumnBuilder::Str(b), Value::Str(s)) => b.append_value(s),
+            (ColumnBuilder::Addr(b), Value::Addr(a)) => {
+                b.append_value(a).expect("addresses are 16 bytes")
+            }
+            (ColumnBuilder::Port(b), Value::Port(p)) => b.append_value(*p),
+            (ColumnBuilder::Count(b), Value::Count(c)) => b.append_value(*c),
+            (ColumnBuilder::Int(b), Value::Int(i)) => b.append_value(*i),
+            (ColumnBuilder::Float(b), Value::Float(f)) => b.append_value(*f),
+            (ColumnBuilder::Bool(b), Value::Bool(v)) => b.append_value(*v),
+            (ColumnBuilder::StrList(b), Value::StrList(items)) => {
+                for item in items {
+                    b.values().append_value(item);
+                }
+                b.append(true);
+            }
+            (ColumnBuilder::AddrList(b), Value::AddrList(items)) => {
+                for item in items {
+                    b.values().append_value(item).expect("addresses are 16 bytes");
+                }
+                b.append(true);
+            }
+            (ColumnBuilder::FloatList(b), Value::FloatList(items)) => {
+                for item in items {
+                    b.values().append_value(*item);
+                }
+                b.append(true);
+            }
+            (builder, _) => builder.append_null(),
+        }
+    }
+
+    fn append_null(&mut self) {
+        match self {
+            ColumnBuilder::Time(b) => b.append_null(),
+            ColumnBuilder::Str(b) => b.append_null(),
+            ColumnBuilder::Addr(b) => b.append_null(),
+            ColumnBuilder::Port(b) => b.append_null(),
+            ColumnBuilder::Count(b) => b.append_null(),
+            ColumnBuilder::Int(b) => b.append_null(),
+            ColumnBuilder::Float(b) => b.append_null(),
+            ColumnBuilder::Bool(b) => b.append_null(),
+            ColumnBuilder::StrList(b) => b.append(false),
+            ColumnBuilder::AddrList(b) => b.append(false),
+            ColumnBuilder::FloatList(b) => b.append(false),
+        }
+    }
+
+    fn finish(&mut self) -> ArrayRef {
+        match self {
+            ColumnBuilder::Time(b) => Arc::new(b.finish()),
+            ColumnBuilder::Str(b) => Arc::new(b.finish()),
+            ColumnBuilder::Addr(b) => Arc::new(b.finish()),
+            ColumnBuilder::Port(b) => Arc::new(b.finish()),
+            ColumnBuilder::Count(b) => Arc::new(b.finish()),
+            ColumnBuilder::Int(b) => Arc::new(b.finish()),
+            ColumnBuilder::Float(b) => Arc::new(b.finish()),
+            ColumnBuilder::Bool(b) => Arc::new(b.finish()),
+            ColumnBuilder::StrList(b) => Arc::new(b.finish()),
+            ColumnBuilder::AddrList(b) => Arc::new(b.finish()),
+            ColumnBuilder::FloatList(b) => Arc::new(b.finish()),
+        }
+    }
+}
+
+/// Collects rows of one log type into a [`RecordBatch`] of its fixed schema.
+pub struct BatchBuilder {
+    log_type: LogType,
+    columns: Vec<ColumnBuilder>,
+    extra: MapBuilder<StringBuilder, StringBuilder>,
+    source: StringBuilder,
+    line: UInt64Builder,
+    key: UInt64Builder,
+    rows: usize,
+}
+
+impl BatchBuilder {
+    pub fn new(log_type: LogType, capacity: usize) -> BatchBuilder {
+        BatchBuilder {
+            log_type,
+            columns: columns(log_type).iter().map(|c| ColumnBuilder::new(c.kind, capacity)).collect(),
+            extra: MapBuilder::new(None, StringBuilder::new(), StringBuilder::new()),
+            source: StringBuilder::with_capacity(capacity, 0),
+            line: UInt64Builder::with_capacity(capacity),
+            key: UInt64Builder::with_capacity(capacity),
+            rows: 0,
+        }
+    }
+
+    pub fn log_type(&self) -> LogType {
+        self.log_type
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    pub fn append(&mut self, row: &Row<'_>, source: &str, line: u64) {
+        for (builder, value) in self.columns.iter_mut().zip(&row.values) {
+            builder.append(value);
+        }
+        if row.extras.is_empty() {
+            self.extra.append(false).expect("map builder keys and values stay aligned");
+        } else {
+            for (k, v) in &row.extras {
+                self.extra.keys().append_value(k);
+                self.extra.values().append_option(v.as_deref());
+            }
+            self.extra.append(true).expect("map builder keys and values stay aligned");
+        }
+        self.source.append_value(source);
+        self.line.append_value(line);
+        self.key.append_value(row.identity_key(self.log_type));
+        self.rows += 1;
+    }
+
+    pub fn finish(&mut self) -> RecordBatch {
+        let schema = schema(self.log_type);
+        let mut arrays: Vec<ArrayRef> = self.columns.iter_mut().map(ColumnBuilder::finish).collect();
+        let extra: ArrayRef = Arc::new(self.extra.finish());
+        arrays.push(extra);
+        arrays.push(Arc::new(self.source.finish()));
+        arrays.push(Arc::new(self.line.finish()));
+        arrays.push(Arc::new(self.key.finish()));
+        self.rows = 0;
+        RecordBatch::try_new(schema, arrays).expect("builders follow the schema")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builds_a_batch_of_the_fixed_schema() {
+        let mut b = BatchBuilder::new(LogType::Conn, 4);
+        let mut row = Row::new(LogType::Conn);
+        row.values[0] = Value::Time(1_700_000_000_000_000);
+        row.values[1] = Value::Str("C1".into());
+        row.extras.push(("_node_name".into(), Some("worker-1".into())));
+        b.append(&row, "conn.log", 9);
+        row.clear();
+        row.values[0] = Value::Time(1_700_000_001_000_000);
+        b.append(&row, "conn.log", 10);
+        let batch = b.finish();
+        assert_eq!(batch.num_rows(), 2);
+        assert_eq!(batch.schema(), schema(LogType::Conn));
+        assert!(b.is_empty());
+    }
+
+    #[test]
+    fn identity_key_depends_on_identity_fields_only() {
+        let mut a = Row::new(LogType::Conn);
+        a.values[0] = Value::Time(5);
+        a.values[1] = Value::Str("C1".into());
+        let mut b = Row::new(LogType::Conn);
+        b.values[0] = Value::Time(5);
+        b.values[1] = Value::Str("C1".into());
+        b.values[6] = Value::Str("tcp".into());
+        b.extras.push(("_node_name".into(), None));
+        assert_eq!(a.identity_key(LogType::Conn), b.identity_key(LogType::Conn));
+        b.values[1] = Value::Str("C2".into());
+        assert_ne!(a.identity_key(LogType::Conn), b.identity_key(LogType::Conn));
+    }
+}

@@ -1,0 +1,17 @@
+//! Sources: finding log files, decompressing them and parsing them into Arrow record batches of
+//! the fixed schemas in `lasthop-normalise`.
+//!
+//! This crate only reads; it knows nothing of the store or of queries, so it builds without
+//! DataFusion.
+
+pub mod batch;
+pub mod diagnostics;
+pub mod discover;
+pub mod reader;
+pub mod values;
+pub mod zeek_json;
+pub mod zeek_tsv;
+
+pub use diagnostics::{Diagnostics, Reason, Warning};
+pub use discover::{find_files, log_type_from_file_name};
+pub use reader::{FileStamp, FileSummary, ReadOptions, open_decompressed, read_file};

@@ -1,0 +1,501 @@
+//! Reading one file with every core while keeping memory flat: a reader thread decompresses and
+//! cuts the stream into line-aligned chunks, worker threads parse chunks into Arrow batches, and
+//! the caller receives the batches in file order. A fixed number of chunks is in flight at any
+//! time, whatever the file size.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use arrow_array::RecordBatch;
+use crossbeam_channel::{Receiver, Sender, bounded};
+use lasthop_normalise::LogType;
+
+use crate::batch::{BatchBuilder, Row};
+use crate::diagnostics::{Diagnostics, Reason};
+use crate::discover::log_name_from_file_name;
+use crate::zeek_json::{JsonFields, JsonRecord};
+use crate::zeek_tsv::{TsvHeader, short};
+
+/// Tunables of the reader.
+#[derive(Debug, Clone)]
+pub struct ReadOptions {
+    /// Parser threads (the reader and the caller run beside them).
+    pub threads: usize,
+    /// Bytes of decompressed text per chunk handed to a parser.
+    pub chunk_bytes: usize,
+    /// Longest line accepted; longer ones are skipped and reported.
+    pub max_line_bytes: usize,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            chunk_bytes: 4 << 20,
+            max_line_bytes: 16 << 20,
+        }
+    }
+}
+
+/// What reading one file produced besides its batches.
+#[derive(Debug, Default)]
+pub struct FileSummary {
+    pub records: u64,
+    pub records_by_type: BTreeMap<LogType, u64>,
+    /// Decompressed bytes read.
+    pub bytes: u64,
+    pub diagnostics: Diagnostics,
+    /// The file changed while it was read (a live log): its batches must not be kept.
+    pub changed_while_reading: bool,
+}
+
+/// Size and modification time, to tell whether a file changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileStamp {
+    pub len: u64,
+    pub modified: Option<SystemTime>,
+}
+
+impl FileStamp {
+    pub fn of(path: &Path) -> io::Result<FileStamp> {
+        let m = std::fs::metadata(path)?;
+        Ok(FileStamp { len: m.len(), modified: m.modified().ok() })
+    }
+}
+
+#[derive(Clone)]
+enum Format {
+    Tsv(Arc<TsvHeader>),
+    Json,
+}
+
+struct Chunk {
+    seq: u64,
+    first_line: u64,
+    data: Vec<u8>,
+    format: Format,
+}
+
+struct Parsed {
+    seq: u64,
+    batches: Vec<(LogType, RecordBatch)>,
+    diagnostics: Diagnostics,
+}
+
+/// Opens a file, decompressing gzip (including multi-member) or zstd when its first bytes say
+/// so, whatever its name.
+pub fn open_decompressed(path: &Path) -> io::Result<Box<dyn Read + Send>> {
+    let mut file = BufReader::with_capacity(1 << 20, File::open(path)?);
+    let magic = {
+        use std::io::BufRead;
+        let buf = file.fill_buf()?;
+        [buf.first().copied(), buf.get(1).copied(), buf.get(2).copied(), buf.get(3).copied()]
+    };
+    Ok(match magic {
+        [Some(0x1f), Some(0x8b), _, _] => {
+            Box::new(BufReader::with_capacity(1 << 20, flate2::bufread::MultiGzDecoder::new(file)))
+        }
+        [Some(0x28), Some(0xb5), Some(0x2f), Some(0xfd)] => {
+            Box::new(zstd::stream::read::Decoder::with_buffer(file)?)
+        }
+        _ => Box::new(file),
+    })
+}
+
+/// Reads one Zeek log file (TSV or JSON lines, plain or compressed), handing each batch to
+/// `on_batch` in file order. An error from `on_batch` stops reading and is returned.
+pub fn read_file<E>(
+    path: &Path,
+    options: &ReadOptions,
+    mut on_batch: impl FnMut(LogType, RecordBatch) -> Result<(), E>,
+) -> Result<FileSummary, E> {
+    let mut summary = FileSummary::default();
+    let before = FileStamp::of(path).ok();
+    let mut input = match open_decompressed(path) {
+        Ok(r) => r,
+        Err(e) => {
+            summary.diagnostics.warn(path, 0, Reason::ReadError, e.to_string());
+            return Ok(summary);
+        }
+    };
+    let source: Arc<str> = path.display().to_string().into();
+    let file_name_type: Option<String> = log_name_from_file_name(path).map(str::to_string);
+    let threads = options.threads.max(1);
+    let in_flight = threads * 3;
+    let (chunk_tx, chunk_rx) = bounded::<Chunk>(in_flight);
+    let (parsed_tx, parsed_rx) = bounded::<Parsed>(in_flight);
+    let (token_tx, token_rx) = bounded::<()>(in_flight);
+    for _ in 0..in_flight {
+        token_tx.send(()).expect("the channel has room for every token");
+    }
+    let mut result = Ok(());
+    let reader_report = std::thread::scope(|scope| {
+        let reader = {
+            let path = path.to_path_buf();
+            let file_name_type = file_name_type.clone();
+            let options = options.clone();
+            scope.spawn(move || {
+                split_chunks(&path, &mut input, &options, file_name_type.as_deref(), chunk_tx, token_rx)
+            })
+        };
+        for _ in 0..threads {
+            let chunk_rx = chunk_rx.clone();
+            let parsed_tx = parsed_tx.clone();
+            let source = source.clone();
+            let file_name_type = file_name_type.clone();
+            let path = path.to_path_buf();
+            scope.spawn(move || {
+                let mut json = JsonFields::default();
+                for chunk in chunk_rx {
+                    let parsed =
+                        parse_chunk(&path, &source, file_name_type.as_deref(), &mut json, chunk);
+                    if parsed_tx.send(parsed).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(chunk_rx);
+        drop(parsed_tx);
+
+        let mut next = 0u64;
+        let mut pending: BTreeMap<u64, Parsed> = BTreeMap::new();
+        'receive: for parsed in &parsed_rx {
+            pending.insert(parsed.seq, parsed);
+            while let Some(parsed) = pending.remove(&next) {
+                next += 1;
+                summary.diagnostics.merge(parsed.diagnostics);
+                for (log_type, batch) in parsed.batches {
+                    let n = batch.num_rows() as u64;
+                    summary.records += n;
+                    *summary.records_by_type.entry(log_type).or_insert(0) += n;
+                    if let Err(e) = on_batch(log_type, batch) {
+                        result = Err(e);
+                        break 'receive;
+                    }
+                }
+                let _ = token_tx.send(());
+            }
+        }
+        drop(parsed_rx);
+        drop(token_tx);
+        reader.join().unwrap_or_else(|_| ReaderReport {
+            bytes: 0,
+            diagnostics: {
+                let mut d = Diagnostics::default();
+                d.warn(path, 0, Reason::ReadError, "reader thread failed".into());
+                d
+            },
+        })
+    });
+    result?;
+    summary.bytes = reader_report.bytes;
+    summary.diagnostics.merge(reader_report.diagnostics);
+    if before.is_some() && FileStamp::of(path).ok() != before {
+        summary.changed_while_reading = true;
+        summary.diagnostics.warn(path, 0, Reason::StillBeingWritten, "changed while it was read; left for a later run".into());
+    }
+    Ok(summary)
+}
+
+struct ReaderReport {
+    bytes: u64,
+    diagnostics: Diagnostics,
+}
+
+/// The reader thread: decompresses, recognises the format, applies TSV header lines itself and
+/// sends line-aligned data chunks to the parsers.
+fn split_chunks(
+    path: &Path,
+    input: &mut dyn Read,
+    options: &ReadOptions,
+    file_name_type: Option<&str>,
+    chunks: Sender<Chunk>,
+    tokens: Receiver<()>,
+) -> ReaderReport {
+    let mut report = ReaderReport { bytes: 0, diagnostics: Diagnostics::default() };
+    let mut splitter = Splitter {
+        path,
+        file_name_type,
+        format: None,
+        header: TsvHeader::default(),
+        line: 1,
+        seq: 0,
+        chunks,
+        tokens,
+        skipped_type_lines: HashMap::new(),
+    };
+    let mut buf: Vec<u8> = Vec::with_capacity(options.chunk_bytes + 4096);
+    let mut discarding_long_line = false;
+    let mut eof = false;
+    while !eof {
+        let start = buf.len();
+        buf.resize(start + options.chunk_bytes, 0);
+        let mut filled = start;
+        while filled < buf.len() {
+            match input.read(&mut buf[filled..]) {
+                Ok(0) => {
+                    eof = true;
+                    break;
+                }
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    report.diagnostics.warn(path, splitter.line, Reason::ReadError, format!("{e}; the rest of the file is lost"));
+                    eof = true;
+                    break;
+                }
+            }
+        }
+        buf.truncate(filled);
+        report.bytes += (filled - start) as u64;
+        if discarding_long_line {
+            match memchr::memchr(b'\n', &buf) {
+                Some(nl) => {
+                    buf.drain(..=nl);
+                    discarding_long_line = false;
+                    splitter.line += 1;
+                }
+                None => {
+                    buf.clear();
+                    continue;
+                }
+            }
+        }
+        let cut = if eof {
+            buf.len()
+        } else {
+            match memchr::memrchr(b'\n', &buf) {
+                Some(nl) => nl + 1,
+                None if buf.len() > options.max_line_bytes => {
+                    report.diagnostics.warn(path, splitter.line, Reason::LineTooLong, format!("longer than {} bytes", options.max_line_bytes));
+                    buf.clear();
+                    discarding_long_line = true;
+                    continue;
+                }
+                None => continue,
+            }
+        };
+        if splitter.format.is_none() && !splitter.recognise(&buf[..cut], &mut report.diagnostics) {
+            return report;
+        }
+        let rest = buf.split_off(cut);
+        if !splitter.send(std::mem::take(&mut buf), &mut report.diagnostics) {
+            return report;
+        }
+        buf = rest;
+    }
+    if splitter.format.is_none() {
+        report.diagnostics.warn(path, 0, Reason::UnrecognisedFormat, "empty file".into());
+    }
+    for (name, n) in splitter.skipped_type_lines {
+        report.diagnostics.count(Reason::UnsupportedLogType, n);
+        *report.diagnostics.skipped_types.entry(name).or_insert(0) += n;
+    }
+    report
+}
+
+struct Splitter<'a> {
+    path: &'a Path,
+    file_name_type: Option<&'a str>,
+    format: Option<Format>,
+    header: TsvHeader,
+    /// Line number of the next byte to send.
+    line: u64,
+    seq: u64,
+    chunks: Sender<Chunk>,
+    tokens: Receiver<()>,
+    skipped_type_lines: HashMap<String, u64>,
+}
+
+impl Splitter<'_> {
+    /// Decides the format from the first bytes; false for a file that is not a log.
+    fn recognise(&mut self, data: &[u8], diagnostics: &mut Diagnostics) -> bool {
+        let text = data.strip_prefix(b"\xef\xbb\xbf").unwrap_or(data);
+        match text.iter().find(|b| !b.is_ascii_whitespace()) {
+            None => true,
+            Some(b'#') => {
+                self.format = Some(Format::Tsv(Arc::new(TsvHeader::default())));
+                true
+            }
+            Some(b'{') => {
+                self.format = Some(Format::Json);
+                true
+            }
+            Some(_) => {
+                let first = String::from_utf8_lossy(&text[..text.len().min(40)]).into_owned();
+                diagnostics.warn(self.path, 1, Reason::UnrecognisedFormat, format!("neither Zeek TSV nor JSON: starts {:?}", short(&first)));
+                false
+            }
+        }
+    }
+
+    /// Sends complete lines; TSV header lines are applied here so that every chunk carries the
+    /// header in force for it. False when the parsers have gone (the caller stopped).
+    fn send(&mut self, data: Vec<u8>, diagnostics: &mut Diagnostics) -> bool {
+        if data.is_empty() {
+            return true;
+        }
+        let Some(Format::Tsv(_)) = &self.format else {
+            return self.send_data(data, Format::Json);
+        };
+        let mut rest: &[u8] = &data;
+        while !rest.is_empty() {
+            if rest[0] == b'#' {
+                let end = memchr::memchr(b'\n', rest).map(|i| i + 1).unwrap_or(rest.len());
+                let line = String::from_utf8_lossy(&rest[..end]);
+                if let Err(e) = self.header.apply(&line, self.file_name_type) {
+                    diagnostics.warn(self.path, self.line, Reason::BadHeader, e);
+                }
+                self.line += 1;
+                rest = &rest[end..];
+                continue;
+            }
+            let end = memchr::memmem::find(rest, b"\n#").map(|i| i + 1).unwrap_or(rest.len());
+            let (block, after) = rest.split_at(end);
+            rest = after;
+            match self.header.log_type() {
+                Some(Err(name)) => {
+                    let lines = count_lines(block);
+                    *self.skipped_type_lines.entry(name.to_string()).or_insert(0) += lines;
+                    self.line += lines;
+                }
+                _ => {
+                    let format = Format::Tsv(Arc::new(self.header.clone()));
+                    if !self.send_data(block.to_vec(), format) {
+                        return false;
+                    }
+                }
+            }
+        }
+        true
+    }
+
+    fn send_data(&mut self, data: Vec<u8>, format: Format) -> bool {
+        if self.tokens.recv().is_err() {
+            return false;
+        }
+        let lines = count_lines(&data);
+        let chunk = Chunk { seq: self.seq, first_line: self.line, data, format };
+        self.seq += 1;
+        self.line += lines;
+        self.chunks.send(chunk).is_ok()
+    }
+}
+
+fn count_lines(data: &[u8]) -> u64 {
+    let newlines = memchr::memchr_iter(b'\n', data).count() as u64;
+    newlines + u64::from(!data.is_empty() && !data.ends_with(b"\n"))
+}
+
+/// A parser thread's work on one chunk.
+fn parse_chunk(
+    path: &Path,
+    source: &str,
+    file_name_type: Option<&str>,
+    json: &mut JsonFields,
+    chunk: Chunk,
+) -> Parsed {
+    let mut diagnostics = Diagnostics::default();
+    let mut builders: Vec<BatchBuilder> = Vec::new();
+    let all_utf8 = std::str::from_utf8(&chunk.data).is_ok();
+    let path: PathBuf = path.to_path_buf();
+    let mut line_no = chunk.first_line;
+    let mut bad_json_fields: Vec<String> = Vec::new();
+    let mut tsv_row: Option<Row<'_>> = None;
+    for raw in chunk.data.split(|b| *b == b'\n') {
+        let this_line = line_no;
+        line_no += 1;
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if raw.is_empty() || raw.iter().all(|b| b.is_ascii_whitespace()) {
+            continue;
+        }
+        let repaired: Option<String> = match all_utf8 || std::str::from_utf8(raw).is_ok() {
+            true => None,
+            false => {
+                diagnostics.warn(&path, this_line, Reason::InvalidUtf8, "bytes replaced with U+FFFD".into());
+                Some(String::from_utf8_lossy(raw).into_owned())
+            }
+        };
+        match &chunk.format {
+            Format::Tsv(header) => {
+                let Some(Ok(log_type)) = header.log_type() else {
+                    let text = String::from_utf8_lossy(raw);
+                    diagnostics.warn(&path, this_line, Reason::NoHeader, short(&text));
+                    continue;
+                };
+                let builder = builder_for(&mut builders, log_type);
+                match &repaired {
+                    None => {
+                        let text = std::str::from_utf8(raw).unwrap_or_default();
+                        let row = tsv_row.get_or_insert_with(|| Row::new(log_type));
+                        parse_tsv_line(header, text, row, builder, &mut diagnostics, &path, source, this_line);
+                    }
+                    Some(text) => {
+                        let mut row = Row::new(log_type);
+                        parse_tsv_line(header, text, &mut row, builder, &mut diagnostics, &path, source, this_line);
+                    }
+                }
+            }
+            Format::Json => {
+                bad_json_fields.clear();
+                let text = match &repaired {
+                    Some(t) => t.as_str(),
+                    None => std::str::from_utf8(raw).unwrap_or_default(),
+                };
+                match json.parse_line(text, file_name_type, &mut bad_json_fields) {
+                    Ok(JsonRecord::Parsed(log_type, row)) => {
+                        builder_for(&mut builders, log_type).append(&row, source, this_line)
+                    }
+                    Ok(JsonRecord::Unsupported(name)) => {
+                        diagnostics.count(Reason::UnsupportedLogType, 1);
+                        *diagnostics.skipped_types.entry(name).or_insert(0) += 1;
+                    }
+                    Err((reason, detail)) => diagnostics.warn(&path, this_line, reason, detail),
+                }
+                for f in bad_json_fields.drain(..) {
+                    diagnostics.warn(&path, this_line, Reason::BadValue, format!("field {f}"));
+                }
+            }
+        }
+    }
+    let batches = builders.iter_mut().map(|b| (b.log_type(), b.finish())).collect();
+    Parsed { seq: chunk.seq, batches, diagnostics }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn parse_tsv_line<'a>(
+    header: &'a TsvHeader,
+    text: &'a str,
+    row: &mut Row<'a>,
+    builder: &mut BatchBuilder,
+    diagnostics: &mut Diagnostics,
+    path: &Path,
+    source: &str,
+    line: u64,
+) {
+    row.clear();
+    let mut bad_fields = Vec::new();
+    let outcome = header.parse_line(text, row, &mut bad_fields);
+    for f in bad_fields {
+        diagnostics.warn(path, line, Reason::BadValue, format!("field {f}"));
+    }
+    match outcome {
+        Ok(()) => builder.append(row, source, line),
+        Err((reason, detail)) => diagnostics.warn(path, line, reason, detail),
+    }
+}
+
+fn builder_for(builders: &mut Vec<BatchBuilder>, log_type: LogType) -> &mut BatchBuilder {
+    match builders.iter().position(|b| b.log_type() == log_type) {
+        Some(i) => &mut builders[i],
+        None => {
+            builders.push(BatchBuilder::new(log_type, 8192));
+            builders.last_mut().expect("just pushed")
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! Text-to-value conversions shared by the readers: times, numbers, Zeek's `\xHH` escapes.
+
+use std::borrow::Cow;
+
+/// Latest time accepted: the end of year 9999. Anything later (or before 1970 by more than this)
+/// is treated as a corrupt timestamp rather than stored and left to break time arithmetic.
+const MAX_ABS_MICROS: i64 = 253_402_300_799_000_000;
+
+/// Parses Zeek's epoch seconds (`1713484795.943239`), exactly, to microseconds; also accepts
+/// exponent forms and ISO 8601 (`2018-03-24T17:15:20.624556Z`) as JSON writers emit.
+pub fn parse_time(text: &str) -> Option<i64> {
+    let text = text.trim();
+    if text.len() > 10 && text.as_bytes().get(4) == Some(&b'-') {
+        return parse_iso8601(text);
+    }
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (int_part, frac_part) = digits.split_once('.').unwrap_or((digits, ""));
+    let exact = !int_part.is_empty()
+        && int_part.len() <= 12
+        && int_part.bytes().all(|b| b.is_ascii_digit())
+        && frac_part.bytes().all(|b| b.is_ascii_digit());
+    let micros = if exact {
+        let secs: i64 = int_part.parse().ok()?;
+        let mut frac: i64 = 0;
+        for (i, b) in frac_part.bytes().take(6).enumerate() {
+            frac += (b - b'0') as i64 * 10i64.pow(5 - i as u32);
+        }
+        let v = secs * 1_000_000 + frac;
+        if negative { -v } else { v }
+    } else {
+        let secs: f64 = text.parse().ok()?;
+        if !secs.is_finite() {
+            return None;
+        }
+        let v = (secs * 1e6).round();
+        if v.abs() > MAX_ABS_MICROS as f64 {
+            return None;
+        }
+        v as i64
+    };
+    (micros.abs() <= MAX_ABS_MICROS).then_some(micros)
+}
+
+/// Seconds (possibly fractional) as a JSON number, to microseconds.
+pub fn time_from_seconds(secs: f64) -> Option<i64> {
+    if !secs.is_finite() {
+        return None;
+    }
+    let v = (secs * 1e6).round();
+    (v.abs() <= MAX_ABS_MICROS as f64).then_some(v as i64)
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.ffffff](Z|±HH:MM)`; a missing zone means UTC.
+pub fn parse_iso8601(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    if b.len() < 19 {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let s = text.get(r)?;
+        if !s.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        s.parse().ok()
+    };
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    if b[4] != b'-' || b[7] != b'-' || !(b[10] == b'T' || b[10] == b' ') {
+        return None;
+    }
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    let mut rest = &text[19..];
+    let mut micros = 0i64;
+    if let Some(frac) = rest.strip_prefix('.') {
+        let digits = frac.bytes().take_while(|c| c.is_ascii_digit()).count();
+        for (i, c) in frac.bytes().take(digits.min(6)).enumerate() {
+            micros += (c - b'0') as i64 * 10i64.pow(5 - i as u32);
+        }
+        rest = &frac[digits..];
+    }
+    let offset_secs = match rest {
+        "" | "Z" | "z" => 0,
+        zone => {
+            let sign = match zone.as_bytes()[0] {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let zone = zone[1..].replace(':', "");
+            if zone.len() != 4 || !zone.bytes().all(|c| c.is_ascii_digit()) {
+                return None;
+            }
+            let h: i64 = zone[..2].parse().ok()?;
+            let m: i64 = zone[2..].parse().ok()?;
+            sign * (h * 3600 + m * 60)
+        }
+    };
+    let days = days_from_civil(year, month, day);
+    let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset_secs;
+    Some(secs * 1_000_000 + micros)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Undoes Zeek's `\xHH` escapes. The text is kept escaped when unescaping would produce bytes
+/// that are not UTF-8 (binary in a URI, say), so nothing is lost and nothing invalid is stored.
+pub fn unescape(text: &str) -> Cow<'_, str> {
+    if !text.contains("\\x") {
+        return Cow::Borrowed(text);
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\\'
+            && bytes.get(i + 1) == Some(&b'x')
+            && let Some(v) = bytes.get(i + 2..i + 4).and_then(|h| {
+                std::str::from_utf8(h).ok().and_then(|h| u8::from_str_radix(h, 16).ok())
+            })
+        {
+            out.push(v);
+            i += 4;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    match String::from_utf8(out) {
+        Ok(s) => Cow::Owned(s),
+        Err(_) => Cow::Borrowed(text),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epoch_seconds_are_exact_to_the_microsecond() {
+        assert_eq!(parse_time("1713484795.943239"), Some(1_713_484_795_943_239));
+        assert_eq!(parse_time("1713484795.9"), Some(1_713_484_795_900_000));
+        assert_eq!(parse_time("1713484795"), Some(1_713_484_795_000_000));
+        assert_eq!(parse_time("95.039877"), Some(95_039_877));
+        assert_eq!(parse_time("1.7e9"), Some(1_700_000_000_000_000));
+        assert_eq!(parse_time("abc"), None);
+        assert_eq!(parse_time(""), None);
+        assert_eq!(parse_time("1e300"), None);
+        assert_eq!(parse_time("99999999999999999999"), None);
+    }
+
+    #[test]
+    fn iso8601_with_zones() {
+        assert_eq!(parse_time("2018-03-24T17:15:20.624556Z"), Some(1_521_911_720_624_556));
+        assert_eq!(parse_time("2018-03-24T19:15:20.624556+02:00"), Some(1_521_911_720_624_556));
+        assert_eq!(parse_time("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse_time("2018-13-24T17:15:20Z"), None);
+        assert_eq!(parse_time("2018-03-24T17:15:20+5"), None);
+    }
+
+    #[test]
+    fn unescape_keeps_invalid_utf8_escaped() {
+        assert_eq!(unescape("a\\x09b"), "a\tb");
+        assert_eq!(unescape("plain"), "plain");
+        assert_eq!(unescape("\\xff\\xfe"), "\\xff\\xfe");
+        assert_eq!(unescape("\\xc3\\xa9"), "é");
+        assert_eq!(unescape("\\x4"), "\\x4");
+        assert_eq!(unescape("\\xzz"), "\\xzz");
+    }
+}
