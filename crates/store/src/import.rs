@@ -1,0 +1,419 @@
+//! Importing source files into the store, one commit per source file.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{TimestampMicrosecondType, UInt64Type};
+use arrow_array::{BooleanArray, RecordBatch};
+use lasthop_normalise::{KEY_COLUMN, LogType};
+use lasthop_sources::{Diagnostics, FileStamp, ReadOptions, Reason, read_file};
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ProjectionMask;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+use sha2::{Digest, Sha256};
+
+use crate::manifest::{Commit, Manifest, Part, SourceRecord, sync_dir};
+use crate::{StoreError, day_name};
+
+const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+/// How an import reads and writes.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    pub read: ReadOptions,
+    pub compression: Compression,
+    /// Rows per Parquet row group: smaller groups bound the writer's memory and make time
+    /// pruning finer; larger ones compress better.
+    pub row_group_rows: usize,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        ImportOptions {
+            read: ReadOptions::default(),
+            compression: Compression::ZSTD(ZstdLevel::try_new(1).expect("level 1 is valid")),
+            row_group_rows: 128 * 1024,
+        }
+    }
+}
+
+/// Events for a progress display.
+#[derive(Debug)]
+pub enum Progress<'a> {
+    File { path: &'a Path, index: usize, total: usize },
+    Records(u64),
+}
+
+/// What an import did.
+#[derive(Debug, Default)]
+pub struct ImportReport {
+    pub files_found: usize,
+    pub files_imported: usize,
+    /// Files the ledger already holds (same path, size and time, or same content).
+    pub files_already_imported: usize,
+    /// Files that changed while being read (live logs), left for a later run.
+    pub files_left_for_later: usize,
+    /// Files that yielded no records at all (unreadable, not a log, unsupported type).
+    pub files_without_records: usize,
+    pub records: u64,
+    pub records_by_table: BTreeMap<String, u64>,
+    pub duplicates: u64,
+    /// Decompressed bytes read.
+    pub bytes: u64,
+    pub diagnostics: Diagnostics,
+    pub elapsed: Duration,
+}
+
+/// Imports `files` into the store at `root`, creating it if needed. Holds the store's lock for
+/// the duration, so concurrent imports into one store wait for each other.
+pub fn import(
+    root: &Path,
+    files: &[PathBuf],
+    options: &ImportOptions,
+    progress: &mut dyn FnMut(Progress<'_>),
+) -> Result<ImportReport, StoreError> {
+    let started = Instant::now();
+    for dir in [root.to_path_buf(), root.join("data"), root.join("tmp")] {
+        std::fs::create_dir_all(&dir).map_err(|e| StoreError::io(&dir, e))?;
+    }
+    let lock_path = root.join("lock");
+    let lock = File::create(&lock_path).map_err(|e| StoreError::io(&lock_path, e))?;
+    lock.lock().map_err(|e| StoreError::io(&lock_path, e))?;
+
+    let mut manifest = Manifest::load(root)?;
+    sweep_uncommitted(root, &manifest)?;
+    let mut importer = Importer { root, options, manifest: &mut manifest, known_keys: HashMap::new() };
+    let mut report = ImportReport { files_found: files.len(), ..ImportReport::default() };
+    for (index, path) in files.iter().enumerate() {
+        progress(Progress::File { path, index, total: files.len() });
+        importer.import_file(path, &mut report, progress)?;
+    }
+    report.elapsed = started.elapsed();
+    drop(lock);
+    Ok(report)
+}
+
+/// Removes what a killed import left behind: anything in `tmp/`, and parts renamed into `data/`
+/// whose commit never reached the manifest.
+fn sweep_uncommitted(root: &Path, manifest: &Manifest) -> Result<(), StoreError> {
+    let tmp = root.join("tmp");
+    if let Ok(entries) = std::fs::read_dir(&tmp) {
+        for e in entries.flatten() {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+    let referenced = manifest.referenced_files();
+    let mut stack = vec![root.join("data")];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for e in entries.flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(rel) = path.strip_prefix(root)
+                && !referenced.contains(rel)
+            {
+                std::fs::remove_file(&path).map_err(|e| StoreError::io(&path, e))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+struct Importer<'a> {
+    root: &'a Path,
+    options: &'a ImportOptions,
+    manifest: &'a mut Manifest,
+    /// Identity keys of committed records, per partition, loaded when a partition is first
+    /// touched in this run.
+    known_keys: HashMap<(LogType, i64), HashSet<u64>>,
+}
+
+/// A part being written for one partition of one source file.
+struct PartWriter {
+    tmp_path: PathBuf,
+    writer: ArrowWriter<File>,
+    rows: u64,
+    min_ts: i64,
+    max_ts: i64,
+}
+
+impl Importer<'_> {
+    fn import_file(
+        &mut self,
+        path: &Path,
+        report: &mut ImportReport,
+        progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<(), StoreError> {
+        let display = path.display().to_string();
+        let stamp = match FileStamp::of(path) {
+            Ok(s) => s,
+            Err(e) => {
+                report.diagnostics.warn(path, 0, Reason::ReadError, e.to_string());
+                report.files_without_records += 1;
+                return Ok(());
+            }
+        };
+        let modified_ns = stamp.modified.and_then(|m| {
+            m.duration_since(SystemTime::UNIX_EPOCH).ok().map(|d| d.as_nanos() as i128)
+        });
+        if self.manifest.find_source(&display, stamp.len, modified_ns).is_some() {
+            report.files_already_imported += 1;
+            return Ok(());
+        }
+        let fingerprint = match fingerprint(path, stamp.len) {
+            Ok(f) => f,
+            Err(e) => {
+                report.diagnostics.warn(path, 0, Reason::ReadError, e.to_string());
+                report.files_without_records += 1;
+                return Ok(());
+            }
+        };
+        if self.manifest.find_fingerprint(&fingerprint).is_some() {
+            report.files_already_imported += 1;
+            return Ok(());
+        }
+
+        let mut writers: BTreeMap<(LogType, i64), PartWriter> = BTreeMap::new();
+        let mut pending: HashMap<(LogType, i64), HashSet<u64>> = HashMap::new();
+        let mut duplicates = 0u64;
+        let mut stored = 0u64;
+        let mut stored_by_table: BTreeMap<String, u64> = BTreeMap::new();
+        let outcome = read_file(path, &self.options.read, |log_type, batch| {
+            let (kept, dups) = self.route(log_type, &batch, &fingerprint, &mut writers, &mut pending)?;
+            duplicates += dups;
+            stored += kept;
+            *stored_by_table.entry(log_type.name().to_string()).or_insert(0) += kept;
+            progress(Progress::Records(batch.num_rows() as u64));
+            Ok::<(), StoreError>(())
+        });
+        let summary = match outcome {
+            Ok(s) => s,
+            Err(e) => {
+                discard(writers);
+                return Err(e);
+            }
+        };
+        report.bytes += summary.bytes;
+        let mut file_diagnostics = summary.diagnostics;
+        if summary.changed_while_reading {
+            discard(writers);
+            report.files_left_for_later += 1;
+            report.diagnostics.merge(file_diagnostics);
+            return Ok(());
+        }
+        if duplicates > 0 {
+            file_diagnostics.count(Reason::Duplicate, duplicates);
+        }
+        let parts = self.publish(writers)?;
+        let commit = Commit {
+            source: SourceRecord { path: display, len: stamp.len, modified_ns, fingerprint },
+            parts,
+            records: stored,
+            duplicates,
+            skipped: file_diagnostics.counts.iter().map(|(r, n)| (r.label().to_string(), *n)).collect(),
+            imported_at: SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0),
+        };
+        self.manifest.append(self.root, commit)?;
+        for (partition, keys) in pending {
+            self.known_keys.entry(partition).or_default().extend(keys);
+        }
+        if summary.records == 0 {
+            report.files_without_records += 1;
+        } else {
+            report.files_imported += 1;
+        }
+        report.records += stored;
+        report.duplicates += duplicates;
+        for (t, n) in stored_by_table {
+            *report.records_by_table.entry(t).or_insert(0) += n;
+        }
+        report.diagnostics.merge(file_diagnostics);
+        Ok(())
+    }
+
+    /// Splits a batch by day, drops records already stored (or already seen in this file), and
+    /// writes the rest to the day's part. Returns (kept, duplicates).
+    fn route(
+        &mut self,
+        log_type: LogType,
+        batch: &RecordBatch,
+        fingerprint: &str,
+        writers: &mut BTreeMap<(LogType, i64), PartWriter>,
+        pending: &mut HashMap<(LogType, i64), HashSet<u64>>,
+    ) -> Result<(u64, u64), StoreError> {
+        let ts = batch.column(0).as_primitive::<TimestampMicrosecondType>();
+        let keys = batch
+            .column_by_name(KEY_COLUMN)
+            .expect("every schema has a key column")
+            .as_primitive::<UInt64Type>();
+        let mut days: Vec<i64> = Vec::new();
+        let mut row_day = Vec::with_capacity(batch.num_rows());
+        let mut duplicates = 0u64;
+        for row in 0..batch.num_rows() {
+            let day = ts.value(row).div_euclid(MICROS_PER_DAY);
+            let partition = (log_type, day);
+            if !self.known_keys.contains_key(&partition) {
+                let loaded = self.load_keys(log_type, day)?;
+                self.known_keys.insert(partition, loaded);
+            }
+            let key = keys.value(row);
+            let fresh = !self.known_keys[&partition].contains(&key)
+                && pending.entry(partition).or_default().insert(key);
+            if fresh {
+                if !days.contains(&day) {
+                    days.push(day);
+                }
+                row_day.push(Some(day));
+            } else {
+                duplicates += 1;
+                row_day.push(None);
+            }
+        }
+        let mut kept = 0u64;
+        for day in days {
+            let part = if row_day.iter().all(|d| *d == Some(day)) {
+                batch.clone()
+            } else {
+                let mask: BooleanArray = row_day.iter().map(|d| Some(*d == Some(day))).collect();
+                arrow_select::filter::filter_record_batch(batch, &mask)
+                    .map_err(|e| StoreError::Other(e.to_string()))?
+            };
+            let writer = match writers.entry((log_type, day)) {
+                std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
+                std::collections::btree_map::Entry::Vacant(v) => {
+                    v.insert(self.new_writer(log_type, day, fingerprint)?)
+                }
+            };
+            let part_ts = part.column(0).as_primitive::<TimestampMicrosecondType>();
+            for t in part_ts.values().iter() {
+                writer.min_ts = writer.min_ts.min(*t);
+                writer.max_ts = writer.max_ts.max(*t);
+            }
+            writer.rows += part.num_rows() as u64;
+            kept += part.num_rows() as u64;
+            writer.writer.write(&part).map_err(|e| StoreError::Parquet {
+                path: writer.tmp_path.clone(),
+                message: e.to_string(),
+            })?;
+        }
+        Ok((kept, duplicates))
+    }
+
+    fn new_writer(&self, log_type: LogType, day: i64, fingerprint: &str) -> Result<PartWriter, StoreError> {
+        let tmp_path = self.root.join("tmp").join(format!(
+            "{}.parquet.partial",
+            part_id(fingerprint, log_type, day)
+        ));
+        let file = File::create(&tmp_path).map_err(|e| StoreError::io(&tmp_path, e))?;
+        let props = WriterProperties::builder()
+            .set_compression(self.options.compression)
+            .set_max_row_group_row_count(Some(self.options.row_group_rows))
+            .build();
+        let writer = ArrowWriter::try_new(file, lasthop_normalise::schema(log_type), Some(props))
+            .map_err(|e| StoreError::Parquet { path: tmp_path.clone(), message: e.to_string() })?;
+        Ok(PartWriter { tmp_path, writer, rows: 0, min_ts: i64::MAX, max_ts: i64::MIN })
+    }
+
+    /// Finishes, syncs and renames every part of a source file into `data/`.
+    fn publish(&self, writers: BTreeMap<(LogType, i64), PartWriter>) -> Result<Vec<Part>, StoreError> {
+        let mut parts = Vec::new();
+        for ((log_type, day), w) in writers {
+            let file = w.writer.into_inner().map_err(|e| StoreError::Parquet {
+                path: w.tmp_path.clone(),
+                message: e.to_string(),
+            })?;
+            file.sync_all().map_err(|e| StoreError::io(&w.tmp_path, e))?;
+            let day_name = day_name(day);
+            let rel_dir = PathBuf::from("data").join(log_type.name()).join(format!("day={day_name}"));
+            let dir = self.root.join(&rel_dir);
+            std::fs::create_dir_all(&dir).map_err(|e| StoreError::io(&dir, e))?;
+            let name = w.tmp_path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            let rel = rel_dir.join(name.trim_end_matches(".partial"));
+            let target = self.root.join(&rel);
+            std::fs::rename(&w.tmp_path, &target).map_err(|e| StoreError::io(&target, e))?;
+            sync_dir(&dir);
+            parts.push(Part {
+                table: log_type.name().to_string(),
+                day: day_name,
+                file: rel.to_string_lossy().into_owned(),
+                rows: w.rows,
+                min_ts: w.min_ts,
+                max_ts: w.max_ts,
+            });
+        }
+        Ok(parts)
+    }
+
+    /// Reads the identity keys of the records already committed to a partition.
+    fn load_keys(&self, log_type: LogType, day: i64) -> Result<HashSet<u64>, StoreError> {
+        let day_name = day_name(day);
+        let mut keys = HashSet::new();
+        let parts: Vec<PathBuf> = self
+            .manifest
+            .parts()
+            .filter(|p| p.table == log_type.name() && p.day == day_name)
+            .map(|p| self.root.join(&p.file))
+            .collect();
+        for path in parts {
+            let err = |e: parquet::errors::ParquetError| StoreError::Parquet {
+                path: path.clone(),
+                message: e.to_string(),
+            };
+            let file = File::open(&path).map_err(|e| StoreError::io(&path, e))?;
+            let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(err)?;
+            let mask = ProjectionMask::columns(builder.parquet_schema(), [KEY_COLUMN]);
+            for batch in builder.with_projection(mask).build().map_err(err)? {
+                let batch = batch.map_err(|e| StoreError::Other(e.to_string()))?;
+                keys.extend(batch.column(0).as_primitive::<UInt64Type>().values().iter().copied());
+            }
+        }
+        Ok(keys)
+    }
+}
+
+fn discard(writers: BTreeMap<(LogType, i64), PartWriter>) {
+    for (_, w) in writers {
+        let path = w.tmp_path.clone();
+        drop(w);
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// A part's file name: the same source file always yields the same names, so a re-run after a
+/// crash overwrites its own leftovers rather than adding new ones.
+fn part_id(fingerprint: &str, log_type: LogType, day: i64) -> String {
+    let mut h = Sha256::new();
+    h.update(fingerprint.as_bytes());
+    h.update(log_type.name().as_bytes());
+    h.update(day.to_le_bytes());
+    let digest = hex::encode(h.finalize());
+    format!("{}-{}", log_type.name(), &digest[..20])
+}
+
+/// SHA-256 over the length, the first MiB and the last MiB.
+fn fingerprint(path: &Path, len: u64) -> std::io::Result<String> {
+    const SPAN: u64 = 1 << 20;
+    let mut file = File::open(path)?;
+    let mut h = Sha256::new();
+    h.update(len.to_le_bytes());
+    let mut buf = Vec::with_capacity(SPAN as usize);
+    (&mut file).take(SPAN).read_to_end(&mut buf)?;
+    h.update(&buf);
+    if len > SPAN {
+        buf.clear();
+        file.seek(SeekFrom::Start(len.saturating_sub(SPAN).max(SPAN)))?;
+        file.take(SPAN).read_to_end(&mut buf)?;
+        h.update(&buf);
+    }
+    Ok(hex::encode(h.finalize()))
+}
