@@ -7,6 +7,7 @@
 pub mod batch;
 pub mod diagnostics;
 pub mod discover;
+pub mod intel;
 pub mod reader;
 pub mod values;
 pub mod zeek_json;

@@ -1,0 +1,82 @@
+//! A DataFusion session over a store: every table registered from the manifest's parts (never
+//! from a directory listing), with lasthop's functions.
+
+use std::sync::Arc;
+
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::datasource::MemTable;
+use datafusion::error::Result;
+use datafusion::execution::SessionStateBuilder;
+use datafusion::optimizer::Analyzer;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use lasthop_normalise::{LogType, schema};
+use lasthop_store::Store;
+
+use crate::ip_functions::{self, IpLiteralRule};
+
+/// How a session runs.
+#[derive(Debug, Clone)]
+pub struct SessionOptions {
+    /// Parallelism of query execution.
+    pub threads: usize,
+}
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        SessionOptions {
+            threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+        }
+    }
+}
+
+/// A session with lasthop's functions but no tables.
+pub fn new_context(options: &SessionOptions) -> SessionContext {
+    let config = SessionConfig::new()
+        .with_target_partitions(options.threads.max(1))
+        .with_information_schema(true);
+    let mut rules: Vec<Arc<dyn datafusion::optimizer::AnalyzerRule + Send + Sync>> =
+        vec![Arc::new(IpLiteralRule)];
+    rules.extend(Analyzer::new().rules);
+    let state = SessionStateBuilder::new()
+        .with_config(config)
+        .with_default_features()
+        .with_analyzer_rules(rules)
+        .build();
+    let ctx = SessionContext::new_with_state(state);
+    ip_functions::register(&ctx);
+    ctx
+}
+
+/// A session over a store: one table per log type (`conn`, `dns`, `http`, `ssl`, `x509`,
+/// `files`, `open_conn`, `open_http`, `open_ssl`), empty where the store holds none.
+pub async fn open_store(store: &Store, options: &SessionOptions) -> Result<SessionContext> {
+    let ctx = new_context(options);
+    for log_type in LogType::ALL {
+        register_table(&ctx, store, log_type)?;
+    }
+    Ok(ctx)
+}
+
+fn register_table(ctx: &SessionContext, store: &Store, log_type: LogType) -> Result<()> {
+    let schema = schema(log_type);
+    let paths = store.part_paths(log_type);
+    if paths.is_empty() {
+        let empty = MemTable::try_new(schema, vec![vec![]])?;
+        ctx.register_table(log_type.name(), Arc::new(empty))?;
+        return Ok(());
+    }
+    let urls = paths
+        .iter()
+        .map(|p| ListingTableUrl::parse(p.to_string_lossy()))
+        .collect::<Result<Vec<_>>>()?;
+    let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+        .with_file_extension(".parquet");
+    let config = ListingTableConfig::new_with_multi_paths(urls)
+        .with_listing_options(options)
+        .with_schema(schema);
+    ctx.register_table(log_type.name(), Arc::new(ListingTable::try_new(config)?))?;
+    Ok(())
+}
