@@ -1,1 +1,197 @@
-fn main() {}
+//! `lasthop`: the command line. Wires the stages together — sources → store → detect →
+//! findings → sinks — and owns what only a command line needs: arguments, progress, exit codes.
+
+mod commands;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+const AFTER_HELP: &str = "\
+Exit codes:
+  0  success (lines that could not be read are reported, not fatal, unless --strict)
+  2  usage error
+  3  input could not be read (no such path, nothing readable in it)
+  4  store or query error
+  5  --strict and some lines or files were skipped
+  (1 is reserved for --fail-on: findings at or above a severity)
+
+Examples:
+  lasthop demo                                   generate a week of demo traffic and hunt it
+  lasthop hunt /nsm/zeek/logs --ioc-file iocs.txt
+  lasthop import /nsm/zeek/logs --store store/
+  lasthop sql \"SELECT ip_text(src), count(*) FROM conn WHERE dst = '8.8.8.8' GROUP BY 1\" --store store/";
+
+/// Hunts attacker infrastructure and last-hop relays in the network logs you already keep.
+#[derive(Parser, Debug)]
+#[command(name = "lasthop", version, about, long_about = None, after_help = AFTER_HELP, max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Import Zeek logs (TSV or JSON, plain, .gz or .zst; files, folders, rotated trees) into a store.
+    Import(ImportArgs),
+    /// Import the given logs (or use what the store holds) and run every detector.
+    Hunt(HuntArgs),
+    /// Run SQL over the store's tables (conn, dns, http, ssl, x509, files, open_conn, open_http, open_ssl).
+    Sql(SqlArgs),
+    /// Show one finding in full, with the records behind it.
+    Show(ShowArgs),
+    /// Generate a seeded synthetic enterprise network with planted attacks, then hunt it.
+    Demo(DemoArgs),
+    /// Write a synthetic conn.log of a given size, for import benchmarks.
+    #[command(hide = true)]
+    BenchData(BenchDataArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+struct ReadArgs {
+    /// Parser threads [default: all cores].
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Parquet compression: zstd, snappy or none.
+    #[arg(long, default_value = "zstd")]
+    compression: String,
+    /// Treat skipped lines or files as an error (exit code 5).
+    #[arg(long)]
+    strict: bool,
+    /// Lines longer than this many bytes are skipped and reported.
+    #[arg(long, default_value_t = 16 << 20)]
+    max_line_bytes: usize,
+}
+
+#[derive(Args, Debug)]
+struct ImportArgs {
+    /// Files or folders of Zeek logs.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// The store directory (created if missing).
+    #[arg(long)]
+    store: PathBuf,
+    #[command(flatten)]
+    read: ReadArgs,
+}
+
+#[derive(Args, Debug)]
+struct HuntArgs {
+    /// Files or folders of Zeek logs to import first; with none, hunt what --store holds.
+    paths: Vec<PathBuf>,
+    /// The store to import into and hunt; without it a temporary store is used.
+    #[arg(long)]
+    store: Option<PathBuf>,
+    /// Indicator list: one IP, CIDR prefix or domain per line (repeatable).
+    #[arg(long = "ioc-file")]
+    ioc_files: Vec<PathBuf>,
+    /// Output format: table, json, ndjson or csv.
+    #[arg(long, default_value = "table")]
+    format: String,
+    /// Write findings to this file instead of standard output.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    /// Only report findings at or above this severity (info, low, medium, high, critical).
+    #[arg(long, default_value = "info")]
+    min_severity: String,
+    #[command(flatten)]
+    read: ReadArgs,
+}
+
+#[derive(Args, Debug)]
+struct SqlArgs {
+    /// The query. Addresses compare with text naturally (`dst = '10.0.0.1'`); functions: ip(),
+    /// ip_text(), cidr_contains(prefix, addr), is_internal().
+    query: String,
+    #[arg(long)]
+    store: PathBuf,
+    /// table, csv, json or ndjson.
+    #[arg(long, default_value = "table")]
+    format: String,
+}
+
+#[derive(Args, Debug)]
+struct ShowArgs {
+    /// The finding id (LH-…).
+    id: String,
+    #[arg(long)]
+    store: PathBuf,
+}
+
+#[derive(Args, Debug)]
+struct DemoArgs {
+    /// Where to write the demo logs and store.
+    #[arg(long, default_value = "lasthop-demo")]
+    out: PathBuf,
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// Internal hosts.
+    #[arg(long, default_value_t = 300)]
+    hosts: usize,
+    /// Days of traffic.
+    #[arg(long, default_value_t = 8)]
+    days: u32,
+    /// Output format of the findings: table, json, ndjson or csv.
+    #[arg(long, default_value = "table")]
+    format: String,
+}
+
+#[derive(Args, Debug)]
+struct BenchDataArgs {
+    /// Records to write.
+    #[arg(long)]
+    records: u64,
+    /// The file to write.
+    #[arg(long)]
+    out: PathBuf,
+    #[arg(long)]
+    gzip: bool,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+/// Exit codes, as documented in `--help`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Success = 0,
+    Usage = 2,
+    UnreadableInput = 3,
+    StoreError = 4,
+    StrictSkips = 5,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Import(a) => commands::import(a),
+        Command::Hunt(a) => commands::hunt(a),
+        Command::Sql(a) => commands::sql(a),
+        Command::Show(a) => commands::show(a),
+        Command::Demo(a) => commands::demo(a),
+        Command::BenchData(a) => commands::bench_data(a),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(failure) => {
+            eprintln!("lasthop: {}", lasthop_sinks::terminal_safe(&format!("{:#}", failure.error)));
+            ExitCode::from(failure.exit as u8)
+        }
+    }
+}
+
+/// An error with the exit code it maps to.
+pub struct Failure {
+    pub exit: Exit,
+    pub error: anyhow::Error,
+}
+
+pub trait OrExit<T> {
+    fn or_exit(self, exit: Exit) -> Result<T, Failure>;
+}
+
+impl<T, E: Into<anyhow::Error>> OrExit<T> for Result<T, E> {
+    fn or_exit(self, exit: Exit) -> Result<T, Failure> {
+        self.map_err(|e| Failure { exit, error: e.into() })
+    }
+}

@@ -116,10 +116,19 @@ pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-/// Undoes Zeek's `\xHH` escapes. The text is kept escaped when unescaping would produce bytes
+/// Undoes Zeek's `\xHH` and `\\` escapes, except for control bytes. The text is kept escaped when unescaping would produce bytes
 /// that are not UTF-8 (binary in a URI, say), so nothing is lost and nothing invalid is stored.
 pub fn unescape(text: &str) -> Cow<'_, str> {
-    if !text.contains("\\x") {
+    unescape_with(text, false)
+}
+
+/// Undoes every escape, control bytes included: for header values such as `#separator \x09`.
+pub fn unescape_header(text: &str) -> Cow<'_, str> {
+    unescape_with(text, true)
+}
+
+fn unescape_with(text: &str, controls: bool) -> Cow<'_, str> {
+    if !text.contains('\\') {
         return Cow::Borrowed(text);
     }
     let bytes = text.as_bytes();
@@ -131,9 +140,17 @@ pub fn unescape(text: &str) -> Cow<'_, str> {
             && let Some(v) = bytes.get(i + 2..i + 4).and_then(|h| {
                 std::str::from_utf8(h).ok().and_then(|h| u8::from_str_radix(h, 16).ok())
             })
+            // Control bytes stay escaped, as Zeek's JSON writer leaves them: the stored text is
+            // then the same whichever format was read, and carries no terminal controls.
+            && (controls || !(v < 0x20 || v == 0x7f))
         {
             out.push(v);
             i += 4;
+            continue;
+        }
+        if bytes[i] == b'\\' && bytes.get(i + 1) == Some(&b'\\') {
+            out.push(b'\\');
+            i += 2;
             continue;
         }
         out.push(bytes[i]);
@@ -173,11 +190,13 @@ mod tests {
 
     #[test]
     fn unescape_keeps_invalid_utf8_escaped() {
-        assert_eq!(unescape("a\\x09b"), "a\tb");
+        assert_eq!(unescape("a\\x2cb"), "a,b");
+        assert_eq!(unescape("a\\x09b\\x1b"), "a\\x09b\\x1b");
         assert_eq!(unescape("plain"), "plain");
         assert_eq!(unescape("\\xff\\xfe"), "\\xff\\xfe");
         assert_eq!(unescape("\\xc3\\xa9"), "é");
         assert_eq!(unescape("\\x4"), "\\x4");
         assert_eq!(unescape("\\xzz"), "\\xzz");
+        assert_eq!(unescape("Disqus\\\\, Inc."), "Disqus\\, Inc.");
     }
 }

@@ -7,7 +7,7 @@ use lasthop_normalise::{ColumnKind, LogType, columns, parse_ip};
 
 use crate::batch::{Row, Value};
 use crate::diagnostics::Reason;
-use crate::values::{parse_time, unescape};
+use crate::values::{parse_time, unescape, unescape_header};
 
 /// Where one `#fields` entry goes.
 #[derive(Debug, Clone)]
@@ -50,7 +50,7 @@ impl TsvHeader {
         let line = line.trim_end_matches(['\r', '\n']);
         if let Some(value) = line.strip_prefix("#separator") {
             // The separator line always uses a space, since the separator is not yet known.
-            let value = unescape(value.trim_start_matches([' ', '\t']));
+            let value = unescape_header(value.trim_start_matches([' ', '\t']));
             if value.is_empty() {
                 return Err("empty #separator".into());
             }
@@ -61,9 +61,9 @@ impl TsvHeader {
         let key = parts.next().unwrap_or("");
         let value = parts.next().unwrap_or("");
         match key {
-            "#set_separator" => self.set_separator = unescape(value).into_owned(),
-            "#empty_field" => self.empty_field = unescape(value).into_owned(),
-            "#unset_field" => self.unset_field = unescape(value).into_owned(),
+            "#set_separator" => self.set_separator = unescape_header(value).into_owned(),
+            "#empty_field" => self.empty_field = unescape_header(value).into_owned(),
+            "#unset_field" => self.unset_field = unescape_header(value).into_owned(),
             "#path" => {
                 self.path = Some(value.to_string());
                 self.resolved = None;
@@ -230,7 +230,7 @@ mod tests {
         assert_eq!(row.values[3], Value::Port(5000));
         assert_eq!(row.values[8], Value::Null, "duration `-` is null");
         assert_eq!(row.values[20], Value::StrList(vec![]), "(empty) is an empty set");
-        assert_eq!(row.extras, vec![(Cow::Borrowed("_node_name"), Some(Cow::Borrowed("worker\t1")))]);
+        assert_eq!(row.extras, vec![(Cow::Borrowed("_node_name"), Some(Cow::Borrowed("worker\\x091")))]);
     }
 
     #[test]

@@ -1,0 +1,309 @@
+//! The subcommands.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, anyhow};
+use indicatif::{ProgressBar, ProgressStyle};
+use lasthop_detect::{HuntContext, SessionOptions};
+use lasthop_findings::{Finding, Severity};
+use lasthop_sinks::{Format, TableStyle, terminal_safe};
+use lasthop_sources::intel::IocList;
+use lasthop_sources::{Diagnostics, ReadOptions, Reason, find_files};
+use lasthop_store::{ImportOptions, ImportReport, Progress, Store};
+use parquet::basic::{Compression, ZstdLevel};
+
+use crate::{BenchDataArgs, DemoArgs, Exit, Failure, HuntArgs, ImportArgs, OrExit, ReadArgs, ShowArgs, SqlArgs};
+
+/// The file a hunt leaves its findings in, inside the store, for `show` and later reports.
+const FINDINGS_FILE: &str = "findings.jsonl";
+
+fn usage(message: String) -> Failure {
+    Failure { exit: Exit::Usage, error: anyhow!(message) }
+}
+
+fn parse_format(text: &str) -> Result<Format, Failure> {
+    text.parse().map_err(usage)
+}
+
+fn import_options(args: &ReadArgs) -> Result<ImportOptions, Failure> {
+    let mut options = ImportOptions::default();
+    let threads = args.threads.unwrap_or(ReadOptions::default().threads).max(1);
+    options.read = ReadOptions { threads, max_line_bytes: args.max_line_bytes, ..ReadOptions::default() };
+    options.compression = match args.compression.to_ascii_lowercase().as_str() {
+        "zstd" => Compression::ZSTD(ZstdLevel::try_new(1).expect("valid level")),
+        "snappy" => Compression::SNAPPY,
+        "none" | "uncompressed" => Compression::UNCOMPRESSED,
+        other => return Err(usage(format!("unknown compression {other:?} (expected zstd, snappy or none)"))),
+    };
+    Ok(options)
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime starts")
+}
+
+/// Imports `paths` into the store at `root`, with a progress bar on a terminal and a summary.
+fn run_import(paths: &[PathBuf], root: &Path, args: &ReadArgs) -> Result<ImportReport, Failure> {
+    let options = import_options(args)?;
+    let mut discovery = Diagnostics::default();
+    let files = find_files(paths, &mut discovery);
+    if files.is_empty() {
+        for w in &discovery.samples {
+            eprintln!("warning: {}", terminal_safe(&w.to_string()));
+        }
+        return Err(Failure {
+            exit: Exit::UnreadableInput,
+            error: anyhow!("no readable files under {}", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")),
+        });
+    }
+    let bar = if std::io::stderr().is_terminal() {
+        let bar = ProgressBar::new(files.len() as u64);
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} files  {msg}")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let started = std::time::Instant::now();
+    let mut records = 0u64;
+    let mut report = lasthop_store::import(root, &files, &options, &mut |p| match p {
+        Progress::File { index, .. } => bar.set_position(index as u64),
+        Progress::Records(n) => {
+            records += n;
+            let secs = started.elapsed().as_secs_f64().max(1e-3);
+            bar.set_message(format!("{records} records, {:.0} records/s", records as f64 / secs));
+        }
+    })
+    .or_exit(Exit::StoreError)?;
+    bar.finish_and_clear();
+    report.diagnostics.merge(discovery);
+    print_import_summary(&report);
+    if args.strict && report.diagnostics.counts.keys().any(|r| *r != Reason::Duplicate) {
+        return Err(Failure { exit: Exit::StrictSkips, error: anyhow!("--strict: some lines or files were skipped (see above)") });
+    }
+    if report.files_imported == 0 && report.files_already_imported == 0 && report.records == 0 {
+        return Err(Failure { exit: Exit::UnreadableInput, error: anyhow!("nothing could be imported") });
+    }
+    Ok(report)
+}
+
+fn print_import_summary(report: &ImportReport) {
+    for w in &report.diagnostics.samples {
+        eprintln!("warning: {}", terminal_safe(&w.to_string()));
+    }
+    let secs = report.elapsed.as_secs_f64().max(1e-6);
+    let tables: Vec<String> = report.records_by_table.iter().map(|(t, n)| format!("{t} {n}")).collect();
+    eprintln!(
+        "imported {} file(s), {} already in the store, {} left for later (still being written), {} without records: \
+         {} records ({}) in {:.2} s, {:.0} records/s, {:.1} MB/s",
+        report.files_imported,
+        report.files_already_imported,
+        report.files_left_for_later,
+        report.files_without_records,
+        report.records,
+        if tables.is_empty() { "none".to_string() } else { tables.join(", ") },
+        secs,
+        report.records as f64 / secs,
+        report.bytes as f64 / secs / 1e6,
+    );
+    if !report.diagnostics.counts.is_empty() {
+        let reasons: Vec<String> =
+            report.diagnostics.counts.iter().map(|(r, n)| format!("{n} {r}")).collect();
+        eprintln!("skipped or repaired: {}", reasons.join(", "));
+    }
+    if !report.diagnostics.skipped_types.is_empty() {
+        let types: Vec<String> =
+            report.diagnostics.skipped_types.iter().map(|(t, n)| format!("{} {n}", terminal_safe(t))).collect();
+        eprintln!("log types not stored (records): {}", types.join(", "));
+    }
+}
+
+pub fn import(args: ImportArgs) -> Result<Exit, Failure> {
+    run_import(&args.paths, &args.store, &args.read)?;
+    Ok(Exit::Success)
+}
+
+fn load_iocs(files: &[PathBuf]) -> Result<Option<Arc<IocList>>, Failure> {
+    if files.is_empty() {
+        return Ok(None);
+    }
+    let mut list = IocList::default();
+    let mut diagnostics = Diagnostics::default();
+    for f in files {
+        let one = IocList::load(f, &mut diagnostics)
+            .with_context(|| format!("reading indicator list {}", f.display()))
+            .or_exit(Exit::UnreadableInput)?;
+        list.ips.extend(one.ips);
+        list.prefixes.extend(one.prefixes);
+        list.domains.extend(one.domains);
+    }
+    for w in &diagnostics.samples {
+        eprintln!("warning: {}", terminal_safe(&w.to_string()));
+    }
+    eprintln!("indicators loaded: {} ({} addresses, {} prefixes, {} domains)", list.len(), list.ips.len(), list.prefixes.len(), list.domains.len());
+    Ok(Some(Arc::new(list)))
+}
+
+/// Hunts the store at `root` and writes the findings; the findings are also kept in the store.
+fn run_hunt(root: &Path, iocs: Option<Arc<IocList>>, format: Format, output: Option<&Path>, min_severity: Severity) -> Result<Vec<Finding>, Failure> {
+    let store = Store::open(root).or_exit(Exit::StoreError)?;
+    let rt = runtime();
+    let (findings, errors) = rt.block_on(async {
+        let ctx = lasthop_detect::open_store(&store, &SessionOptions::default()).await?;
+        let hunt = HuntContext { ctx, iocs };
+        Ok::<_, datafusion::error::DataFusionError>(lasthop_detect::hunt(&hunt, &lasthop_detect::detectors::all()).await)
+    })
+    .or_exit(Exit::StoreError)?;
+    for (detector, e) in &errors {
+        eprintln!("error: detector {detector} failed: {}", terminal_safe(&e.to_string()));
+    }
+    save_findings(root, &findings).or_exit(Exit::StoreError)?;
+    let shown: Vec<Finding> = findings.into_iter().filter(|f| f.severity >= min_severity).collect();
+    let style = TableStyle {
+        color: output.is_none() && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        width: terminal_width(),
+    };
+    match output {
+        Some(path) => {
+            let mut file = std::io::BufWriter::new(std::fs::File::create(path).with_context(|| format!("creating {}", path.display())).or_exit(Exit::StoreError)?);
+            lasthop_sinks::write_findings(&mut file, &shown, format, style).and_then(|_| file.flush()).or_exit(Exit::StoreError)?;
+        }
+        None => {
+            let mut out = std::io::stdout().lock();
+            lasthop_sinks::write_findings(&mut out, &shown, format, style).or_exit(Exit::StoreError)?;
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Failure { exit: Exit::StoreError, error: anyhow!("{} detector(s) failed", errors.len()) });
+    }
+    Ok(shown)
+}
+
+fn terminal_width() -> usize {
+    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(120)
+}
+
+fn save_findings(root: &Path, findings: &[Finding]) -> std::io::Result<()> {
+    let tmp = root.join(format!("{FINDINGS_FILE}.partial"));
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+    for f in findings {
+        serde_json::to_writer(&mut file, f)?;
+        file.write_all(b"\n")?;
+    }
+    file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    std::fs::rename(&tmp, root.join(FINDINGS_FILE))
+}
+
+pub fn hunt(args: HuntArgs) -> Result<Exit, Failure> {
+    let format = parse_format(&args.format)?;
+    let min_severity: Severity = args.min_severity.parse().map_err(usage)?;
+    let iocs = load_iocs(&args.ioc_files)?;
+    let temp;
+    let root = match &args.store {
+        Some(s) => s.clone(),
+        None => {
+            if args.paths.is_empty() {
+                return Err(usage("give log paths to hunt, or --store with an existing store".into()));
+            }
+            temp = tempfile::tempdir().or_exit(Exit::StoreError)?;
+            temp.path().to_path_buf()
+        }
+    };
+    if !args.paths.is_empty() {
+        run_import(&args.paths, &root, &args.read)?;
+    } else if !root.join(lasthop_store::manifest::MANIFEST_FILE).exists() {
+        return Err(Failure { exit: Exit::UnreadableInput, error: anyhow!("{} is not a lasthop store (no manifest)", root.display()) });
+    }
+    run_hunt(&root, iocs, format, args.output.as_deref(), min_severity)?;
+    if args.store.is_none() {
+        eprintln!("(hunted in a temporary store; use --store DIR to keep it for `lasthop show` and `lasthop sql`)");
+    }
+    Ok(Exit::Success)
+}
+
+pub fn sql(args: SqlArgs) -> Result<Exit, Failure> {
+    let format = parse_format(&args.format)?;
+    let store = Store::open(&args.store).or_exit(Exit::StoreError)?;
+    let rt = runtime();
+    let batches = rt
+        .block_on(async {
+            let ctx = lasthop_detect::open_store(&store, &SessionOptions::default()).await?;
+            ctx.sql(&args.query).await?.collect().await
+        })
+        .or_exit(Exit::StoreError)?;
+    let mut out = std::io::stdout().lock();
+    lasthop_sinks::write_batches(&mut out, &batches, format, 60).or_exit(Exit::StoreError)?;
+    Ok(Exit::Success)
+}
+
+pub fn show(args: ShowArgs) -> Result<Exit, Failure> {
+    let path = args.store.join(FINDINGS_FILE);
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("{} holds no findings yet: run `lasthop hunt --store {}` first", args.store.display(), args.store.display()))
+        .or_exit(Exit::UnreadableInput)?;
+    let finding = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Finding>(l).ok())
+        .find(|f| f.id.eq_ignore_ascii_case(&args.id))
+        .ok_or_else(|| usage(format!("no finding {} in {}", args.id, path.display())))?;
+    let mut out = std::io::stdout().lock();
+    lasthop_sinks::write_finding_detail(&mut out, &finding).or_exit(Exit::StoreError)?;
+    if finding.evidence.uids.is_empty() {
+        return Ok(Exit::Success);
+    }
+    let store = Store::open(&args.store).or_exit(Exit::StoreError)?;
+    let uids: Vec<String> = finding.evidence.uids.iter().map(|u| format!("'{}'", u.replace('\'', "''"))).collect();
+    let uid_list = uids.join(",");
+    let rt = runtime();
+    for table in ["conn", "open_conn", "dns", "http", "ssl"] {
+        let query = format!(
+            "SELECT ts, uid, src, src_port, dst, dst_port, _source, _line FROM {table} WHERE uid IN ({uid_list}) ORDER BY ts LIMIT 100"
+        );
+        let batches = rt
+            .block_on(async {
+                let ctx = lasthop_detect::open_store(&store, &SessionOptions::default()).await?;
+                ctx.sql(&query).await?.collect().await
+            })
+            .or_exit(Exit::StoreError)?;
+        if batches.iter().map(|b| b.num_rows()).sum::<usize>() > 0 {
+            writeln!(out, "\nRecords in {table}:").or_exit(Exit::StoreError)?;
+            lasthop_sinks::write_batches(&mut out, &batches, Format::Table, 80).or_exit(Exit::StoreError)?;
+        }
+    }
+    Ok(Exit::Success)
+}
+
+pub fn demo(args: DemoArgs) -> Result<Exit, Failure> {
+    let format = parse_format(&args.format)?;
+    let logs = args.out.join("logs");
+    let store = args.out.join("store");
+    let _ = std::fs::remove_dir_all(&logs);
+    let _ = std::fs::remove_dir_all(&store);
+    let config = lasthop_demo::DemoConfig { seed: args.seed, hosts: args.hosts, days: args.days, ..Default::default() };
+    eprintln!("generating {} days of traffic for {} hosts into {} ...", args.days, args.hosts, logs.display());
+    let summary = lasthop_demo::generate(&logs, &config).or_exit(Exit::StoreError)?;
+    eprintln!("wrote {} records in {} files; planted scenarios:", summary.records, summary.files.len());
+    for s in &summary.scenarios {
+        eprintln!("  - {} ({}): {} → {}", s.id, s.technique, s.src, s.dst);
+    }
+    let read = ReadArgs { threads: None, compression: "zstd".into(), strict: false, max_line_bytes: 16 << 20 };
+    run_import(std::slice::from_ref(&logs), &store, &read)?;
+    let iocs = load_iocs(std::slice::from_ref(&summary.ioc_file))?;
+    run_hunt(&store, iocs, format, None, Severity::Info)?;
+    eprintln!(
+        "\nThe store is in {}: try `lasthop show ID --store {}` or `lasthop sql \"SELECT count(*) FROM conn\" --store {}`",
+        store.display(), store.display(), store.display()
+    );
+    Ok(Exit::Success)
+}
+
+pub fn bench_data(args: BenchDataArgs) -> Result<Exit, Failure> {
+    let bytes = lasthop_demo::generate_conn_log(&args.out, args.records, args.seed, args.gzip).or_exit(Exit::StoreError)?;
+    eprintln!("wrote {} records ({} bytes uncompressed) to {}", args.records, bytes, args.out.display());
+    Ok(Exit::Success)
+}

@@ -1,0 +1,164 @@
+//! Reading and importing every real Zeek sample in `../shared/data/zeek/`. Each test skips, with
+//! a message, when that folder is absent (a clone on its own).
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::UInt64Type;
+use arrow_array::{Array, RecordBatch};
+use lasthop_normalise::{LogType, cell_to_json, columns};
+use lasthop_sources::{Diagnostics, ReadOptions, Reason, find_files, open_decompressed, read_file};
+
+fn shared_zeek() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/zeek");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("SKIPPED: {} is absent; the real-data tests need ../shared/data", dir.display());
+        None
+    }
+}
+
+fn read_all(path: &Path) -> (Vec<(LogType, RecordBatch)>, lasthop_sources::FileSummary) {
+    let mut batches = Vec::new();
+    let summary = read_file(path, &ReadOptions { threads: 2, chunk_bytes: 64 << 10, ..ReadOptions::default() }, |t, b| {
+        batches.push((t, b));
+        Ok::<(), ()>(())
+    })
+    .unwrap();
+    (batches, summary)
+}
+
+/// Data lines of a file as a person would count them: not blank, not a `#` header.
+fn data_lines(path: &Path) -> u64 {
+    let reader = BufReader::new(open_decompressed(path).unwrap());
+    reader
+        .split(b'\n')
+        .map_while(Result::ok)
+        .filter(|l| !l.iter().all(u8::is_ascii_whitespace) && !l.starts_with(b"#"))
+        .count() as u64
+}
+
+#[test]
+fn every_sample_is_read_and_every_line_accounted_for() {
+    let Some(dir) = shared_zeek() else { return };
+    let mut d = Diagnostics::default();
+    let files = find_files(&[dir], &mut d);
+    assert!(files.len() > 1000, "expected the full sample set, found {} files", files.len());
+    let mut stored = 0u64;
+    let mut by_type: BTreeMap<LogType, u64> = BTreeMap::new();
+    for file in &files {
+        let (_, summary) = read_all(file);
+        let diag = &summary.diagnostics;
+        if diag.total(Reason::UnrecognisedFormat) > 0 {
+            continue;
+        }
+        let lost: u64 = diag.counts.iter().filter(|(r, _)| r.drops_record()).map(|(_, n)| n).sum();
+        assert_eq!(
+            summary.records + lost,
+            data_lines(file),
+            "{}: records {} + skipped {lost} must equal the data lines; {:?}",
+            file.display(),
+            summary.records,
+            diag.samples
+        );
+        stored += summary.records;
+        for (t, n) in summary.records_by_type {
+            *by_type.entry(t).or_insert(0) += n;
+        }
+    }
+    for t in [LogType::Conn, LogType::Dns, LogType::Http, LogType::Ssl, LogType::X509, LogType::Files, LogType::OpenConn] {
+        assert!(by_type.get(&t).copied().unwrap_or(0) > 0, "no {t} records in the samples: {by_type:?}");
+    }
+    assert!(stored > 100_000, "{stored}");
+}
+
+/// A table as sorted rows of typed values, without the bookkeeping columns (source file, line,
+/// extra fields) that legitimately differ between the TSV and JSON writers.
+fn canonical_rows(batches: &[(LogType, RecordBatch)], log_type: LogType) -> Vec<(u64, Vec<String>)> {
+    let typed = columns(log_type).len();
+    let mut rows = Vec::new();
+    for (t, b) in batches.iter().filter(|(t, _)| *t == log_type) {
+        assert_eq!(*t, log_type);
+        let keys = b.column_by_name("_key").unwrap().as_primitive::<UInt64Type>();
+        for r in 0..b.num_rows() {
+            let values = (0..typed)
+                .map(|c| match cell_to_json(b.column(c), r) {
+                    // RITA's JSON capture omits empty sets and strings that its TSV capture
+                    // prints as (empty): the same absence, written two ways.
+                    serde_json::Value::Array(items) if items.is_empty() => "null".to_string(),
+                    serde_json::Value::String(s) if s.is_empty() => "null".to_string(),
+                    // TSV writes intervals with 6 decimals, JSON with full precision.
+                    serde_json::Value::Number(n) if n.is_f64() => format!("{:.6}", n.as_f64().unwrap()),
+                    serde_json::Value::Array(items) => format!(
+                        "{:?}",
+                        items.iter().map(|i| i.as_f64().map(|f| format!("{f:.6}")).unwrap_or(i.to_string())).collect::<Vec<_>>()
+                    ),
+                    other => other.to_string(),
+                })
+                .collect();
+            rows.push((keys.value(r), values));
+        }
+    }
+    rows.sort();
+    rows
+}
+
+#[test]
+fn tsv_and_json_of_the_same_capture_give_identical_tables() {
+    let Some(dir) = shared_zeek() else { return };
+    let pairs = [
+        ("brim/zeek-default/dns.log.gz", "brim/zeek-json/dns.json.gz", LogType::Dns),
+        ("brim/zeek-default/ssl.log.gz", "brim/zeek-json/ssl.json.gz", LogType::Ssl),
+        ("brim/zeek-default/x509.log.gz", "brim/zeek-json/x509.json.gz", LogType::X509),
+        ("rita/valid_tsv/http.log.gz", "rita/valid_json/http.log.gz", LogType::Http),
+    ];
+    for (tsv, json, log_type) in pairs {
+        let (tsv_batches, tsv_summary) = read_all(&dir.join(tsv));
+        let (json_batches, json_summary) = read_all(&dir.join(json));
+        assert_eq!(tsv_summary.records, data_lines(&dir.join(tsv)), "{tsv}");
+        assert_eq!(json_summary.records, data_lines(&dir.join(json)), "{json}");
+        let a = canonical_rows(&tsv_batches, log_type);
+        let b = canonical_rows(&json_batches, log_type);
+        assert_eq!(a.len(), b.len(), "{tsv} vs {json}");
+        let differing = a.iter().zip(&b).filter(|(x, y)| x != y).count();
+        let first = a.iter().zip(&b).find(|(x, y)| x != y).map(|(x, y)| {
+            let col = x.1.iter().zip(&y.1).position(|(p, q)| p != q);
+            (col.map(|c| columns(log_type)[c].name.clone()), col.map(|c| (x.1[c].clone(), y.1[c].clone())))
+        });
+        assert_eq!(differing, 0, "{tsv} vs {json}: first difference {first:?}");
+    }
+}
+
+#[test]
+fn rotated_tree_imports_once_with_extra_columns_kept() {
+    let Some(dir) = shared_zeek() else { return };
+    let store = tempfile::tempdir().unwrap();
+    let mut d = Diagnostics::default();
+    let files = find_files(&[dir.join("rita/missing_host")], &mut d);
+    let options = lasthop_store::ImportOptions::default();
+    let report = lasthop_store::import(store.path(), &files, &options, &mut |_| {}).unwrap();
+    assert_eq!(report.files_found, files.len());
+    assert!(report.records_by_table["conn"] > 10_000, "{:?}", report.records_by_table);
+    assert!(report.records_by_table.contains_key("open_conn"), "{:?}", report.records_by_table);
+    assert!(report.diagnostics.skipped_types.contains_key("capture_loss"));
+    let opened = lasthop_store::Store::open(store.path()).unwrap();
+    assert_eq!(opened.row_counts().values().sum::<u64>(), report.records);
+
+    // `_node_name` of the conn logs lands in the extra map.
+    let part = &opened.part_paths(LogType::Conn)[0];
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(part).unwrap())
+        .unwrap()
+        .build()
+        .unwrap();
+    let batch = reader.into_iter().next().unwrap().unwrap();
+    let extra = batch.column_by_name("_extra").unwrap();
+    assert!(extra.null_count() < extra.len());
+    assert!(cell_to_json(extra, 0).get("_node_name").is_some());
+
+    let again = lasthop_store::import(store.path(), &files, &options, &mut |_| {}).unwrap();
+    assert_eq!(again.files_already_imported, files.len());
+    assert_eq!(again.records, 0);
+}
