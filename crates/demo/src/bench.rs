@@ -1,8 +1,14 @@
 //! A single large conn log for import benchmarks: the same record shapes as the demo network,
 //! without the sessions around them, generated as fast as the disk or gzip can take it.
 
-use std::io;
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
 use std::path::Path;
+use std::sync::{Arc, Mutex, mpsc};
+
+use flate2::Compression;
+use flate2::write::GzEncoder;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -18,41 +24,145 @@ use crate::zeek::{self, Kind, LogFile};
 const SPAN_SECS: i64 = 7 * 86_400;
 const START: i64 = 1_717_372_800;
 
-pub(crate) fn conn_log(path: &Path, records: u64, seed: u64, gzip: bool) -> io::Result<u64> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    rng.set_stream(7);
-    let internal: Vec<u32> = (0..2_000)
-        .map(|_| out::ipv4(10, 20, rng.gen_range(1..=60), rng.gen_range(10..=250)))
-        .collect();
-    let mut external = Vec::with_capacity(SERVICES.len() * 4);
-    for def in SERVICES {
-        for _ in 0..4 {
-            let &(a, b, lo, hi) = &def.ranges[rng.gen_range(0..def.ranges.len())];
-            external.push(out::ipv4(a, b, rng.gen_range(lo..=hi), rng.gen_range(1..=254)));
-        }
-    }
-    let servers = [world::DC, world::FILE_SERVER, world::RESOLVER, world::DMZ_WEB, world::MAIL];
+/// Uncompressed size of one gzip member: large enough that splitting costs no measurable
+/// ratio, small enough to keep every core busy on a few-million-record file.
+const CHUNK: usize = 4 << 20;
 
-    let mut file = LogFile::create(path, gzip)?;
-    file.write(zeek::header(Kind::Conn, START).as_bytes())?;
-    let mut buf: Vec<u8> = Vec::with_capacity(1 << 20);
-    let gap = (SPAN_SECS * US) as f64 / records.max(1) as f64;
-    let mut ts = START * US;
-    for _ in 0..records {
-        ts += (gap * 2.0 * rng.r#gen::<f64>()) as i64;
-        let c = one(&mut rng, ts, &internal, &external, &servers);
-        c.write(&mut Rec::new(&mut buf));
-        if buf.len() >= (1 << 20) - 1024 {
-            file.write(&buf)?;
-            buf.clear();
+pub(crate) fn conn_log(path: &Path, records: u64, seed: u64, gzip: bool) -> io::Result<u64> {
+    let mut generator = Generator::new(seed, records);
+    if gzip {
+        return parallel_gzip(path, &mut generator);
+    }
+    let mut file = LogFile::create(path, false)?;
+    let mut buf = Vec::with_capacity(CHUNK + 4096);
+    loop {
+        buf.clear();
+        let last = generator.fill(&mut buf);
+        file.write(&buf)?;
+        if last {
+            break;
         }
     }
-    file.write(&buf)?;
-    let close = START + ((ts / US - START) / 3_600 + 1) * 3_600;
-    file.write(zeek::footer(close).as_bytes())?;
     let bytes = file.bytes;
     file.finish()?;
     Ok(bytes)
+}
+
+/// Gzip is several times slower than generating the text, so chunks are compressed on all
+/// cores as separate gzip members (a multi-member file, which `gzip -d`, `zcat` and flate2's
+/// `MultiGzDecoder` read as one stream). Chunk boundaries depend only on the data, so the
+/// output is byte-identical whatever the core count.
+fn parallel_gzip(path: &Path, generator: &mut Generator) -> io::Result<u64> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+    let (work_tx, work_rx) = mpsc::sync_channel::<(usize, Vec<u8>)>(threads);
+    // Shared only by the workers: when they all stop, the generator's send fails instead of
+    // blocking forever.
+    let work_rx = Arc::new(Mutex::new(work_rx));
+    let (done_tx, done_rx) = mpsc::sync_channel::<(usize, io::Result<Vec<u8>>)>(threads * 2);
+    let file = File::create(path)?;
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            let (work_rx, done_tx) = (Arc::clone(&work_rx), done_tx.clone());
+            s.spawn(move || {
+                loop {
+                    let job =
+                        work_rx.lock().map_err(|_| ()).and_then(|rx| rx.recv().map_err(|_| ()));
+                    let Ok((seq, data)) = job else { break };
+                    let mut gz =
+                        GzEncoder::new(Vec::with_capacity(data.len() / 2), Compression::fast());
+                    let member = gz.write_all(&data).and_then(|()| gz.finish());
+                    if done_tx.send((seq, member)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop((work_rx, done_tx));
+        let writer = s.spawn(move || -> io::Result<()> {
+            let mut out = BufWriter::with_capacity(1 << 20, file);
+            let mut pending = BTreeMap::new();
+            let mut next = 0;
+            for (seq, member) in done_rx {
+                pending.insert(seq, member?);
+                while let Some(member) = pending.remove(&next) {
+                    out.write_all(&member)?;
+                    next += 1;
+                }
+            }
+            out.flush()
+        });
+        let mut bytes = 0;
+        for seq in 0.. {
+            let mut buf = Vec::with_capacity(CHUNK + 4096);
+            let last = generator.fill(&mut buf);
+            bytes += buf.len() as u64;
+            if work_tx.send((seq, buf)).is_err() || last {
+                break;
+            }
+        }
+        drop(work_tx);
+        writer.join().expect("the gzip writer does not panic")?;
+        Ok(bytes)
+    })
+}
+
+/// Produces the log text chunk by chunk: header first, footer after the last record.
+struct Generator {
+    rng: ChaCha8Rng,
+    internal: Vec<u32>,
+    external: Vec<u32>,
+    servers: [u32; 5],
+    ts: i64,
+    gap: f64,
+    remaining: u64,
+    started: bool,
+}
+
+impl Generator {
+    fn new(seed: u64, records: u64) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(7);
+        let internal: Vec<u32> = (0..2_000)
+            .map(|_| out::ipv4(10, 20, rng.gen_range(1..=60), rng.gen_range(10..=250)))
+            .collect();
+        let mut external = Vec::with_capacity(SERVICES.len() * 4);
+        for def in SERVICES {
+            for _ in 0..4 {
+                let &(a, b, lo, hi) = &def.ranges[rng.gen_range(0..def.ranges.len())];
+                external.push(out::ipv4(a, b, rng.gen_range(lo..=hi), rng.gen_range(1..=254)));
+            }
+        }
+        Generator {
+            rng,
+            internal,
+            external,
+            servers: [world::DC, world::FILE_SERVER, world::RESOLVER, world::DMZ_WEB, world::MAIL],
+            ts: START * US,
+            gap: (SPAN_SECS * US) as f64 / records.max(1) as f64,
+            remaining: records,
+            started: false,
+        }
+    }
+
+    /// Appends records until `buf` holds about a chunk; returns true once the footer is in.
+    fn fill(&mut self, buf: &mut Vec<u8>) -> bool {
+        if !self.started {
+            buf.extend_from_slice(zeek::header(Kind::Conn, START).as_bytes());
+            self.started = true;
+        }
+        while self.remaining > 0 && buf.len() < CHUNK {
+            self.ts += (self.gap * 2.0 * self.rng.r#gen::<f64>()) as i64;
+            let c = one(&mut self.rng, self.ts, &self.internal, &self.external, &self.servers);
+            c.write(&mut Rec::new(buf));
+            self.remaining -= 1;
+        }
+        if self.remaining > 0 {
+            return false;
+        }
+        let close = START + ((self.ts / US - START) / 3_600 + 1) * 3_600;
+        buf.extend_from_slice(zeek::footer(close).as_bytes());
+        true
+    }
 }
 
 fn random_public<R: Rng>(rng: &mut R) -> u32 {
@@ -86,7 +196,19 @@ fn one<R: Rng>(rng: &mut R, ts: i64, internal: &[u32], external: &[u32], servers
             let q = rng.gen_range(40..90);
             let answered = rng.gen_bool(0.98);
             let rb = q + rng.gen_range(16..200);
-            records::udp(rng, ts, orig, port, world::RESOLVER, 53, Some("dns"), rtt, q, rb, answered)
+            records::udp(
+                rng,
+                ts,
+                orig,
+                port,
+                world::RESOLVER,
+                53,
+                Some("dns"),
+                rtt,
+                q,
+                rb,
+                answered,
+            )
         }
         // plain HTTP
         720..=779 => {
@@ -117,8 +239,8 @@ fn one<R: Rng>(rng: &mut R, ts: i64, internal: &[u32], external: &[u32], servers
         // QUIC and other UDP
         890..=929 => {
             let resp = external[rng.gen_range(0..external.len())];
-            let (rp, svc) = [(443, Some("quic,ssl")), (123, Some("ntp")), (3478, None)]
-                [rng.gen_range(0..3)];
+            let (rp, svc) =
+                [(443, Some("quic,ssl")), (123, Some("ntp")), (3478, None)][rng.gen_range(0..3)];
             let ob = pareto(rng, 1_200.0, 1.3, 50e6);
             let rb = pareto(rng, 2_000.0, 1.1, 500e6);
             let answered = rng.gen_bool(0.9);
@@ -131,7 +253,8 @@ fn one<R: Rng>(rng: &mut R, ts: i64, internal: &[u32], external: &[u32], servers
             let dst = servers[rng.gen_range(0..servers.len())];
             let st = if rng.gen_bool(0.5) { TcpState::Rej } else { TcpState::S0 };
             let dp = rng.gen_range(1..1_024);
-            records::tcp(rng, ts, src, rng.gen_range(1_024..65_535), dst, dp, None, 0, 0, 0, st)
+            let sp = rng.gen_range(1_024..65_535);
+            records::tcp(rng, ts, src, sp, dst, dp, None, 0, 0, 0, st)
         }
         // ICMP
         _ => {

@@ -109,10 +109,6 @@ pub(crate) fn base32_string<R: Rng>(rng: &mut R, chars: usize) -> String {
     (0..chars).map(|_| B32[rng.gen_range(0..32)] as char).collect()
 }
 
-pub(crate) fn base62_string<R: Rng>(rng: &mut R, chars: usize) -> String {
-    (0..chars).map(|_| B62[rng.gen_range(0..62)] as char).collect()
-}
-
 /// Proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's algorithm), so the
 /// crate needs no date library for folder names and headers.
 pub(crate) fn civil(days: i64) -> (i64, u32, u32) {
@@ -156,12 +152,15 @@ pub(crate) fn weekday(secs: i64) -> u32 {
     (secs.div_euclid(86_400) + 3).rem_euclid(7) as u32
 }
 
+/// Where each record of a bucket lies: (sort key, start, length) in its byte buffer.
+pub(crate) type Index = Vec<(i64, usize, usize)>;
+
 /// One TSV record being written; fields are appended in column order and the line ends when the
 /// value is dropped, which keeps call sites to a flat list of field calls.
 pub(crate) struct Rec<'a> {
     buf: &'a mut Vec<u8>,
     first: bool,
-    index: Option<(&'a mut Vec<(i64, usize, usize)>, i64, usize)>,
+    index: Option<(&'a mut Index, i64, usize)>,
 }
 
 impl<'a> Rec<'a> {
@@ -171,11 +170,7 @@ impl<'a> Rec<'a> {
 
     /// A record whose position is noted in `index` under `key`, so a bucket can be written out
     /// in time order even though records arrive out of order.
-    pub(crate) fn indexed(
-        buf: &'a mut Vec<u8>,
-        index: &'a mut Vec<(i64, usize, usize)>,
-        key: i64,
-    ) -> Self {
+    pub(crate) fn indexed(buf: &'a mut Vec<u8>, index: &'a mut Index, key: i64) -> Self {
         let start = buf.len();
         Rec { buf, first: true, index: Some((index, key, start)) }
     }

@@ -96,15 +96,15 @@ fn beacon<R: Rng>(ctx: &mut Ctx, rng: &mut R, start: i64, end: i64) -> Planted {
     let c2_s = s(BEACON_C2);
     let mut t = start * US + rng.gen_range(0..300 * US);
     let first = t;
-    let mut last_dns = i64::MIN;
+    let mut last_dns: Option<i64> = None;
     let (mut beacons, mut lookups, mut tasked) = (0u64, 0u64, 0u64);
     let mut last = t;
     while t < (end - 60) * US {
         // The implant honours the one-hour TTL of its C2 name, like any Windows client.
-        if t - last_dns >= 3_600 * US {
+        if last_dns.is_none_or(|d| t - d >= 3_600 * US) {
             let answer = Answer::Records { answers: &c2_s, ttls: "3600.000000", count: 1 };
             t = ctx.lookup(rng, t, src, BEACON_SNI, 1, answer, true) + rng.gen_range(500..5_000);
-            last_dns = t;
+            last_dns = Some(t);
             lookups += 1;
         }
         let mut ob = rng.gen_range(1_150..1_230);
@@ -184,8 +184,7 @@ fn webshell<R: Rng>(ctx: &mut Ctx, rng: &mut R, start: i64, days: u32, end: i64)
         (from + rng.gen_range(8..15) * US, "GET", WEBSHELL_PATH.into(), 0, 0, 200, "OK"),
     ];
     let span = (until - from - 3_600 * US).max(600 * US);
-    let mut sessions: Vec<i64> =
-        (0..6).map(|_| from + 300 * US + rng.gen_range(0..span)).collect();
+    let mut sessions: Vec<i64> = (0..6).map(|_| from + 300 * US + rng.gen_range(0..span)).collect();
     sessions.sort_unstable();
     let (mut posts, mut gets) = (0u64, 0u64);
     for session in sessions {
@@ -301,13 +300,14 @@ fn dns_tunnel<R: Rng>(ctx: &mut Ctx, rng: &mut R, start: i64, days: u32, end: i6
     let (mut queries, mut last) = (0u64, from);
     while t < until {
         // dnscat-style framing: a sequence number and hex payload, then a base32 chunk.
+        let (chunk, txt_len) = (rng.gen_range(24..=52), rng.gen_range(16..=48));
         let query = format!(
             "{:04x}{}.{}.{TUNNEL_ZONE}",
             seq & 0xffff,
             out::hex_string(rng, 56),
-            out::base32_string(rng, rng.gen_range(24..=52)),
+            out::base32_string(rng, chunk),
         );
-        let txt = out::base32_string(rng, rng.gen_range(16..=48));
+        let txt = out::base32_string(rng, txt_len);
         let answers = format!("TXT {} {txt}", txt.len());
         let answer = Answer::Records { answers: &answers, ttls: "0.000000", count: 1 };
         ctx.lookup(rng, t, src, &query, 16, answer, true);
@@ -375,19 +375,9 @@ fn long_ssh<R: Rng>(ctx: &mut Ctx, rng: &mut R, start: i64, days: u32, end: i64)
         let ob = (hours * rng.gen_range(30_000.0..60_000.0)) as u64;
         let rb = (hours * rng.gen_range(150_000.0..400_000.0)) as u64;
         let dur_us = d * US + rng.gen_range(0..US);
-        let c = records::tcp(
-            rng,
-            s_ts * US + rng.gen_range(0..US),
-            src,
-            eph_port(rng),
-            dst,
-            22,
-            Some("ssh"),
-            dur_us,
-            ob,
-            rb,
-            TcpState::Sf,
-        );
+        let (ts, port) = (s_ts * US + rng.gen_range(0..US), eph_port(rng));
+        let c =
+            records::tcp(rng, ts, src, port, dst, 22, Some("ssh"), dur_us, ob, rb, TcpState::Sf);
         ctx.conn(&c);
         lines.push_str(&format!(
             "  - {} → {} ({} s, {:.1} h; conn row written at its end)\n",

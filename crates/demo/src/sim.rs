@@ -520,7 +520,8 @@ fn web_tls<R: Rng>(ctx: &mut Ctx, rng: &mut R, ts: i64, ip: u32, browser: usize)
         if rng.gen_bool(0.4) {
             dur += rng.gen_range(5..240) * US;
         }
-        ctx.tls(rng, t, ip, server, &spec, dur, ob, rb, pick_state(rng));
+        let state = pick_state(rng);
+        ctx.tls(rng, t, ip, server, &spec, dur, ob, rb, state);
         t += rng.gen_range(1_000..400_000);
     }
 }
@@ -639,7 +640,8 @@ fn service_weight(ctx: &Ctx, i: usize) -> u32 {
 }
 
 fn quic<R: Rng>(ctx: &mut Ctx, rng: &mut R, ts: i64, ip: u32) {
-    let Some(si) = (0..6).map(|_| ctx.world.pick_tls(rng)).find(|&i| ctx.world.services[i].def.ca == 1)
+    let Some(si) =
+        (0..6).map(|_| ctx.world.pick_tls(rng)).find(|&i| ctx.world.services[i].def.ca == 1)
     else {
         return;
     };
@@ -709,15 +711,16 @@ fn active_directory<R: Rng>(ctx: &mut Ctx, rng: &mut R, ts: i64, ip: u32) {
         let t2 = c.end() + rng.gen_range(500..5_000);
         let ob = pareto(rng, 1_500.0, 1.3, 5e6);
         let rb = pareto(rng, 1_500.0, 1.3, 5e6);
+        let (port, dur) = (eph_port(rng), rng.gen_range(2_000..900_000));
         let c2 = records::tcp(
             rng,
             t2,
             ip,
-            eph_port(rng),
+            port,
             world::DC,
             dyn_port,
             Some("dce_rpc"),
-            rng.gen_range(2_000..900_000),
+            dur,
             ob,
             rb,
             TcpState::Sf,
@@ -731,19 +734,10 @@ fn smb<R: Rng>(ctx: &mut Ctx, rng: &mut R, ts: i64, ip: u32) {
     let ob = 1_200 + pareto(rng, 3_000.0, 1.1, 500e6);
     let rb = 1_500 + pareto(rng, 8_000.0, 1.05, 2e9);
     let dur = rng.gen_range(50_000..10 * US) + (ob + rb) as i64 / 50;
-    let mut c = records::tcp(
-        rng,
-        ts,
-        ip,
-        eph_port(rng),
-        world::FILE_SERVER,
-        445,
-        Some(service),
-        dur,
-        ob,
-        rb,
-        if rng.gen_bool(0.9) { TcpState::Sf } else { TcpState::S1 },
-    );
+    let port = eph_port(rng);
+    let state = if rng.gen_bool(0.9) { TcpState::Sf } else { TcpState::S1 };
+    let mut c =
+        records::tcp(rng, ts, ip, port, world::FILE_SERVER, 445, Some(service), dur, ob, rb, state);
     if rng.gen_bool(0.01) {
         // Sensor overload drops a few segments on the busiest flows.
         c.missed = rng.gen_range(1_000..100_000).min(ob + rb);
@@ -799,14 +793,16 @@ fn failed<R: Rng>(ctx: &mut Ctx, rng: &mut R, ts: i64, ip: u32) {
     let peer = ctx.world.workstations.choose(rng).expect("hosts exist").ip;
     let port = *[445u16, 3389, 5985, 139, 9100, 8080, 5357].choose(rng).expect("non-empty");
     let state = if rng.gen_bool(0.6) { TcpState::Rej } else { TcpState::S0 };
-    let c = records::tcp(rng, ts, ip, eph_port(rng), peer, port, None, 0, 0, 0, state);
+    let sport = eph_port(rng);
+    let c = records::tcp(rng, ts, ip, sport, peer, port, None, 0, 0, 0, state);
     ctx.conn(&c);
 }
 
 fn ping<R: Rng>(ctx: &mut Ctx, rng: &mut R, ts: i64, ip: u32) {
     let n = rng.gen_range(1..=4u64);
     let target = if rng.gen_bool(0.5) { world::DC } else { world::FILE_SERVER };
-    let mut c = records::udp(rng, ts, ip, 8, target, 0, None, (n as i64 - 1) * US + 400, 0, 0, true);
+    let mut c =
+        records::udp(rng, ts, ip, 8, target, 0, None, (n as i64 - 1) * US + 400, 0, 0, true);
     c.proto = Proto::Icmp;
     c.state = "OTH";
     c.history = None;
@@ -860,7 +856,8 @@ fn web_visitor<R: Rng>(ctx: &mut Ctx, rng: &mut R, ts: i64) {
         let ob = 500 + pareto(rng, 900.0, 1.5, 2e6);
         let rb = pareto(rng, 15_000.0, 1.2, 50e6);
         let dur = rng.gen_range(100_000..20 * US);
-        ctx.tls(rng, ts, client, world::DMZ_WEB, &spec, dur, ob, rb, pick_state(rng));
+        let state = pick_state(rng);
+        ctx.tls(rng, ts, client, world::DMZ_WEB, &spec, dur, ob, rb, state);
         return;
     }
     let probe = bot && rng.gen_bool(0.4);
@@ -880,7 +877,19 @@ fn web_visitor<R: Rng>(ctx: &mut Ctx, rng: &mut R, ts: i64) {
     let rb = resp_len + rng.gen_range(180..400);
     let port = eph_port(rng);
     let dur = rng.gen_range(20_000..900_000);
-    let c = records::tcp(rng, ts, client, port, world::DMZ_WEB, 80, Some("http"), dur, ob, rb, TcpState::Sf);
+    let c = records::tcp(
+        rng,
+        ts,
+        client,
+        port,
+        world::DMZ_WEB,
+        80,
+        Some("http"),
+        dur,
+        ob,
+        rb,
+        TcpState::Sf,
+    );
     let uid = c.uid;
     ctx.conn(&c);
     let fuid = out::uid(rng, b'F');
@@ -915,7 +924,8 @@ fn scanner<R: Rng>(ctx: &mut Ctx, rng: &mut R, ts: i64) {
         .choose(rng)
         .expect("non-empty");
     let state = if rng.gen_bool(0.5) { TcpState::Rej } else { TcpState::S0 };
-    let c = records::tcp(rng, ts, client, rng.gen_range(1024..65535), target, port, None, 0, 0, 0, state);
+    let sport = rng.gen_range(1024..65535);
+    let c = records::tcp(rng, ts, client, sport, target, port, None, 0, 0, 0, state);
     ctx.conn(&c);
 }
 
@@ -928,6 +938,7 @@ fn smtp<R: Rng>(ctx: &mut Ctx, rng: &mut R, ts: i64) {
     let body = pareto(rng, 6_000.0, 1.2, 35e6);
     let (ob, rb) = (body + rng.gen_range(400..900), rng.gen_range(600..1_200));
     let dur = rng.gen_range(300_000..4 * US) + body as i64 / 100;
-    let c = records::tcp(rng, ts, orig, eph_port(rng), resp, 25, Some("smtp"), dur, ob, rb, TcpState::Sf);
+    let port = eph_port(rng);
+    let c = records::tcp(rng, ts, orig, port, resp, 25, Some("smtp"), dur, ob, rb, TcpState::Sf);
     ctx.conn(&c);
 }

@@ -80,7 +80,11 @@ pub(crate) const CAS: &[(&str, &str, bool)] = &[
         "CN=DigiCert Global Root G2,OU=www.digicert.com,O=DigiCert Inc,C=US",
         false,
     ),
-    ("CN=R11,O=Let's Encrypt,C=US", "CN=ISRG Root X1,O=Internet Security Research Group,C=US", false),
+    (
+        "CN=R11,O=Let's Encrypt,C=US",
+        "CN=ISRG Root X1,O=Internet Security Research Group,C=US",
+        false,
+    ),
     ("CN=Amazon RSA 2048 M02,O=Amazon,C=US", "CN=Amazon Root CA 1,O=Amazon,C=US", false),
     (
         "CN=Sectigo ECC Domain Validation Secure Server CA,O=Sectigo Limited,L=Salford,ST=Greater Manchester,C=GB",
@@ -92,7 +96,11 @@ pub(crate) const CAS: &[(&str, &str, bool)] = &[
         "CN=GlobalSign,O=GlobalSign,OU=GlobalSign Root CA - R3",
         false,
     ),
-    ("CN=WE1,O=Google Trust Services,C=US", "CN=GTS Root R4,O=Google Trust Services LLC,C=US", true),
+    (
+        "CN=WE1,O=Google Trust Services,C=US",
+        "CN=GTS Root R4,O=Google Trust Services LLC,C=US",
+        true,
+    ),
 ];
 
 const MS_LOGIN: &[(u8, u8, u8, u8)] = &[(20, 190, 128, 191), (40, 126, 0, 63)];
@@ -259,7 +267,6 @@ pub(crate) const BROWSERS: &[(&str, &str)] = &[
 pub(crate) const SCHANNEL_JA3: &str = "28a2c9bd18a11de089ef85a160da29e4";
 
 pub(crate) struct World {
-    pub start: i64,
     pub workstations: Vec<Workstation>,
     pub services: Vec<Service>,
     /// Cumulative popularity weights over `services` for weighted choice.
@@ -271,7 +278,8 @@ pub(crate) struct World {
 
 /// Hosts the planted scenarios run on; they are always part of the workstation population so
 /// that they also carry ordinary traffic and do not stand out merely by existing.
-pub(crate) const SCENARIO_HOSTS: [[u8; 4]; 3] = [[10, 20, 14, 77], [10, 20, 33, 5], [10, 20, 2, 15]];
+pub(crate) const SCENARIO_HOSTS: [[u8; 4]; 3] =
+    [[10, 20, 14, 77], [10, 20, 33, 5], [10, 20, 2, 15]];
 
 fn random_serial<R: Rng>(rng: &mut R) -> String {
     out::hex_string(rng, 32).to_ascii_uppercase()
@@ -299,14 +307,15 @@ impl World {
                 ca: true,
             })
             .collect();
-        let mut leaf = |rng: &mut R, host: &str, ca: usize, certs: &mut Vec<Cert>| {
+        let leaf = |rng: &mut R, host: &str, ca: usize, certs: &mut Vec<Cert>| {
             let wildcard = parent_domain(host).filter(|_| rng.gen_bool(0.4));
             let (subject, sans) = match wildcard {
                 Some(parent) => (format!("*.{parent}"), format!("*.{parent},{parent}")),
                 None => (host.to_string(), host.to_string()),
             };
             let lifetime = if ca == 3 || ca == 1 || ca == 7 { 90 } else { 365 };
-            let age = rng.gen_range(5..lifetime - 5);
+            // Never expiring within the demo period, so validation_status `ok` stays true.
+            let age = rng.gen_range(5..lifetime - 30);
             certs.push(Cert {
                 fp: out::hex_string(rng, 64),
                 serial: random_serial(rng),
@@ -332,8 +341,17 @@ impl World {
                     ips.push(ip);
                 }
             }
+            // The provider's IPv6 allocation, for the AAAA answers dual-stack clients get.
+            let v6_prefix = match def.ranges[0].0 {
+                142 | 172 => "2607:f8b0",
+                104 | 162 => "2606:4700",
+                151 | 185 => "2a04:4e42",
+                13 | 20 | 40 | 204 => "2603:1036",
+                140 => "2606:50c0",
+                _ => "2600:1f18",
+            };
             let v6 = format!(
-                "2603:1036:{:x}:{:x}::{:x}",
+                "{v6_prefix}:{:x}:{:x}::{:x}",
                 rng.gen_range(0x100..0xfff),
                 rng.gen_range(0..0xff),
                 rng.gen_range(1..0xff)
@@ -360,7 +378,7 @@ impl World {
             }
         }
         ips.sort_unstable();
-        let workstations = ips
+        let mut workstations: Vec<Workstation> = ips
             .into_iter()
             .map(|ip| {
                 // Sum of uniforms ≈ normal; exp of it gives a right-skewed, log-normal-like spread.
@@ -373,8 +391,13 @@ impl World {
                 }
             })
             .collect();
+        // Rescale so the site-wide mean is exactly 1 and the configured rate holds on average.
+        let mean = workstations.iter().map(|w| w.activity).sum::<f64>() / workstations.len() as f64;
+        for w in &mut workstations {
+            w.activity /= mean;
+        }
 
-        World { start, workstations, services, cumulative, http_services, certs, site_leaf }
+        World { workstations, services, cumulative, http_services, certs, site_leaf }
     }
 
     /// A TLS service picked by popularity.

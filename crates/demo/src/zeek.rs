@@ -217,14 +217,14 @@ pub(crate) struct LogFile {
 
 enum Sink {
     Plain(BufWriter<File>),
-    Gzip(GzEncoder<BufWriter<File>>),
+    Gzip(Box<GzEncoder<BufWriter<File>>>),
 }
 
 impl LogFile {
     pub(crate) fn create(path: &Path, gzip: bool) -> io::Result<Self> {
         let file = BufWriter::with_capacity(1 << 17, File::create(path)?);
         let sink = if gzip {
-            Sink::Gzip(GzEncoder::new(file, Compression::fast()))
+            Sink::Gzip(Box::new(GzEncoder::new(file, Compression::fast())))
         } else {
             Sink::Plain(file)
         };
@@ -253,7 +253,7 @@ impl LogFile {
 #[derive(Default)]
 struct Bucket {
     data: Vec<u8>,
-    index: Vec<(i64, usize, usize)>,
+    index: out::Index,
 }
 
 /// Records waiting for their hourly file. A record goes to the hour in which Zeek would have
@@ -271,10 +271,6 @@ impl Logs {
     pub(crate) fn new(start_secs: i64, hours: usize) -> Self {
         let mk = || (0..hours).map(|_| Bucket::default()).collect::<Vec<_>>();
         Logs { start_us: start_secs * US, hours, floor: 0, buckets: [mk(), mk(), mk(), mk(), mk()] }
-    }
-
-    pub(crate) fn end_us(&self) -> i64 {
-        self.start_us + self.hours as i64 * 3600 * US
     }
 
     pub(crate) fn set_floor(&mut self, hour: usize) {

@@ -1,0 +1,156 @@
+//! End-to-end tests of the `lasthop` binary on fixtures made here.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn lasthop(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lasthop"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+const CONN_HEADER: &str = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n\
+#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration\torig_bytes\tresp_bytes\tconn_state\tcommunity_id\n\
+#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tstring\tinterval\tcount\tcount\tstring\tstring\n";
+
+/// A conn log: `beacons` connections from 10.0.0.5 to 203.0.113.9 over two days, background
+/// traffic, and the bad lines named in `bad`.
+fn write_conn(dir: &Path, beacons: usize, bad: &[&str]) -> PathBuf {
+    let path = dir.join("conn.log");
+    let mut f = std::fs::File::create(&path).unwrap();
+    f.write_all(CONN_HEADER.as_bytes()).unwrap();
+    let start = 1_717_372_800u64; // 2024-06-03
+    for i in 0..beacons {
+        writeln!(f, "{}.5\tCbeacon{i}\t10.0.0.5\t{}\t203.0.113.9\t443\ttcp\tssl\t1.5\t300\t1200\tSF\t1:beacon{i}=", start + i as u64 * 7200, 40000 + i).unwrap();
+    }
+    for i in 0..50 {
+        writeln!(f, "{}.25\tCbg{i}\t10.0.0.{}\t5{i:04}\t198.51.100.{}\t80\ttcp\thttp\t0.2\t100\t5000\tSF\t-", start + i * 60, 10 + i % 5, i % 7).unwrap();
+    }
+    for line in bad {
+        writeln!(f, "{line}").unwrap();
+    }
+    path
+}
+
+#[test]
+fn help_version_and_usage_errors() {
+    let help = lasthop(&["--help"]);
+    assert!(help.status.success());
+    assert!(stdout(&help).contains("Exit codes"));
+    assert!(stdout(&help).contains("hunt"));
+    let version = lasthop(&["--version"]);
+    assert!(stdout(&version).starts_with("lasthop "));
+    assert_eq!(lasthop(&["hunt", "--format", "yaml", "x"]).status.code(), Some(2));
+    assert_eq!(lasthop(&["frobnicate"]).status.code(), Some(2));
+}
+
+#[test]
+fn hunt_finds_ioc_contact_and_show_and_sql_explain_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    write_conn(&logs, 24, &[]);
+    let iocs = dir.path().join("iocs.txt");
+    std::fs::write(&iocs, "# test feed\n203.0.113.9\nnever-seen.example\n").unwrap();
+    let store = dir.path().join("store");
+    let out = lasthop(&["hunt", logs.to_str().unwrap(), "--store", store.to_str().unwrap(), "--ioc-file", iocs.to_str().unwrap(), "--format", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let findings: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let findings = findings.as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    let f = &findings[0];
+    assert_eq!(f["detector"], "ioc-match");
+    assert_eq!(f["entities"]["source"], "10.0.0.5");
+    assert_eq!(f["entities"]["destination"], "203.0.113.9");
+    assert_eq!(f["evidence"]["figures"]["records"], 24);
+    assert_eq!(f["evidence"]["figures"]["days"], 2);
+    assert_eq!(f["severity"], "critical");
+    assert!(f["evidence"]["uids"].as_array().unwrap().iter().any(|u| u == "Cbeacon0"));
+    assert!(f["evidence"]["community_ids"].as_array().unwrap().iter().any(|u| u == "1:beacon0="));
+
+    // The same finding keeps its id on a second run.
+    let again = lasthop(&["hunt", "--store", store.to_str().unwrap(), "--ioc-file", iocs.to_str().unwrap(), "--format", "ndjson"]);
+    let again: serde_json::Value = serde_json::from_str(stdout(&again).lines().next().unwrap()).unwrap();
+    assert_eq!(again["id"], f["id"]);
+
+    let show = lasthop(&["show", f["id"].as_str().unwrap(), "--store", store.to_str().unwrap()]);
+    assert!(show.status.success(), "{}", stderr(&show));
+    let text = stdout(&show);
+    assert!(text.contains("Cbeacon0") && text.contains("conn.log"), "{text}");
+
+    let sql = lasthop(&["sql", "SELECT count(*) AS n FROM conn WHERE dst = '203.0.113.9'", "--store", store.to_str().unwrap(), "--format", "json"]);
+    assert!(sql.status.success(), "{}", stderr(&sql));
+    assert!(stdout(&sql).contains("\"n\": 24"), "{}", stdout(&sql));
+    let sql = lasthop(&["sql", "SELECT ip_text(src) AS src, count(*) AS n FROM conn WHERE cidr_contains('10.0.0.0/29', src) GROUP BY 1 ORDER BY 1", "--store", store.to_str().unwrap(), "--format", "csv"]);
+    assert_eq!(stdout(&sql), "src,n\n10.0.0.5,24\n", "{}", stderr(&sql));
+    let bad = lasthop(&["sql", "SELECT * FROM conn WHERE src = 'not-an-ip'", "--store", store.to_str().unwrap()]);
+    assert_eq!(bad.status.code(), Some(4));
+    assert!(stderr(&bad).contains("not an IP address"), "{}", stderr(&bad));
+}
+
+#[test]
+fn bad_lines_are_reported_with_file_and_line_and_the_rest_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = write_conn(dir.path(), 3, &["1717372800.0\tCshort\t10.0.0.1", "yesterday\tCbadts\t10.0.0.1\t1\t10.0.0.2\t2\ttcp\t-\t-\t-\t-\tS0\t-"]);
+    std::fs::write(dir.path().join("binary.log"), [0u8, 159, 146, 150, 1, 2]).unwrap();
+    let store = dir.path().join("store");
+    let out = lasthop(&["import", dir.path().to_str().unwrap(), "--store", store.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    let first_bad_line = CONN_HEADER.lines().count() + 3 + 50 + 1;
+    assert!(err.contains(&format!("{}:{first_bad_line}: wrong field count", conn.display())), "{err}");
+    assert!(err.contains(&format!("{}:{}: bad timestamp", conn.display(), first_bad_line + 1)), "{err}");
+    assert!(err.contains("binary.log") && err.contains("unrecognised file format"), "{err}");
+    assert!(err.contains("53 records"), "{err}");
+    let strict = lasthop(&["import", conn.to_str().unwrap(), "--store", dir.path().join("s2").to_str().unwrap(), "--strict"]);
+    assert_eq!(strict.status.code(), Some(5));
+    let missing = lasthop(&["import", dir.path().join("nope").to_str().unwrap(), "--store", store.to_str().unwrap()]);
+    assert_eq!(missing.status.code(), Some(3));
+}
+
+#[test]
+fn reimports_are_no_ops_and_a_rotated_copy_is_stored_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let conn = write_conn(&logs, 10, &[]);
+    let store = dir.path().join("store");
+    let s = store.to_str().unwrap();
+    let first = lasthop(&["import", conn.to_str().unwrap(), "--store", s]);
+    assert!(stderr(&first).contains("60 records"), "{}", stderr(&first));
+    let second = lasthop(&["import", conn.to_str().unwrap(), "--store", s]);
+    assert!(stderr(&second).contains("1 already in the store"), "{}", stderr(&second));
+    // The rotated, compressed copy of the same records under another name.
+    let gz = logs.join("conn.00:00:00-01:00:00.log.gz");
+    let mut enc = flate2::write::GzEncoder::new(std::fs::File::create(&gz).unwrap(), flate2::Compression::fast());
+    enc.write_all(&std::fs::read(&conn).unwrap()).unwrap();
+    enc.finish().unwrap();
+    let third = lasthop(&["import", gz.to_str().unwrap(), "--store", s]);
+    assert!(stderr(&third).contains(" 0 records"), "{}", stderr(&third));
+    assert!(stderr(&third).contains("60 duplicate record"), "{}", stderr(&third));
+    let count = lasthop(&["sql", "SELECT count(*) AS n FROM conn", "--store", s, "--format", "csv"]);
+    assert_eq!(stdout(&count), "n\n60\n");
+}
+
+#[test]
+fn demo_finds_its_planted_ioc_scenario() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = lasthop(&["demo", "--out", dir.path().to_str().unwrap(), "--hosts", "20", "--days", "2", "--format", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let findings: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let hit = findings.as_array().unwrap().iter().any(|f| {
+        f["detector"] == "ioc-match" && f["entities"]["source"] == "10.20.14.77" && f["entities"]["destination"] == "73.54.23.243"
+    });
+    assert!(hit, "planted beacon to 73.54.23.243 not found: {findings:#}");
+}
