@@ -7,6 +7,7 @@
 pub mod batch;
 pub mod diagnostics;
 pub mod discover;
+pub mod fuzzing;
 pub mod intel;
 pub mod reader;
 pub mod values;
@@ -15,4 +16,4 @@ pub mod zeek_tsv;
 
 pub use diagnostics::{Diagnostics, Reason, Warning};
 pub use discover::{find_files, log_type_from_file_name};
-pub use reader::{FileStamp, FileSummary, ReadOptions, open_decompressed, read_file};
+pub use reader::{FileStamp, FileSummary, ReadOptions, open_decompressed, read_file, read_stream};

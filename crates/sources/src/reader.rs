@@ -89,7 +89,12 @@ struct Parsed {
 /// Opens a file, decompressing gzip (including multi-member) or zstd when its first bytes say
 /// so, whatever its name.
 pub fn open_decompressed(path: &Path) -> io::Result<Box<dyn Read + Send>> {
-    let mut file = BufReader::with_capacity(1 << 20, File::open(path)?);
+    decompress(File::open(path)?)
+}
+
+/// Wraps a byte stream in the decompressor its first bytes call for.
+pub fn decompress<R: Read + Send + 'static>(input: R) -> io::Result<Box<dyn Read + Send>> {
+    let mut file = BufReader::with_capacity(1 << 20, input);
     let magic = {
         use std::io::BufRead;
         let buf = file.fill_buf()?;
@@ -111,17 +116,34 @@ pub fn open_decompressed(path: &Path) -> io::Result<Box<dyn Read + Send>> {
 pub fn read_file<E>(
     path: &Path,
     options: &ReadOptions,
-    mut on_batch: impl FnMut(LogType, RecordBatch) -> Result<(), E>,
+    on_batch: impl FnMut(LogType, RecordBatch) -> Result<(), E>,
 ) -> Result<FileSummary, E> {
-    let mut summary = FileSummary::default();
     let before = FileStamp::of(path).ok();
-    let mut input = match open_decompressed(path) {
+    let input = match open_decompressed(path) {
         Ok(r) => r,
         Err(e) => {
+            let mut summary = FileSummary::default();
             summary.diagnostics.warn(path, 0, Reason::ReadError, e.to_string());
             return Ok(summary);
         }
     };
+    let mut summary = read_stream(path, input, options, on_batch)?;
+    if before.is_some() && FileStamp::of(path).ok() != before {
+        summary.changed_while_reading = true;
+        summary.diagnostics.warn(path, 0, Reason::StillBeingWritten, "changed while it was read; left for a later run".into());
+    }
+    Ok(summary)
+}
+
+/// Reads a decompressed stream as if it were the file `path` (which names it in messages and
+/// gives the log type when the content does not).
+pub fn read_stream<E>(
+    path: &Path,
+    mut input: Box<dyn Read + Send>,
+    options: &ReadOptions,
+    mut on_batch: impl FnMut(LogType, RecordBatch) -> Result<(), E>,
+) -> Result<FileSummary, E> {
+    let mut summary = FileSummary::default();
     let source: Arc<str> = path.display().to_string().into();
     let file_name_type: Option<String> = log_name_from_file_name(path).map(str::to_string);
     let threads = options.threads.max(1);
@@ -195,10 +217,6 @@ pub fn read_file<E>(
     result?;
     summary.bytes = reader_report.bytes;
     summary.diagnostics.merge(reader_report.diagnostics);
-    if before.is_some() && FileStamp::of(path).ok() != before {
-        summary.changed_while_reading = true;
-        summary.diagnostics.warn(path, 0, Reason::StillBeingWritten, "changed while it was read; left for a later run".into());
-    }
     Ok(summary)
 }
 
