@@ -14,7 +14,10 @@ use lasthop_sources::{Diagnostics, ReadOptions, Reason, find_files};
 use lasthop_store::{ImportOptions, ImportReport, Progress, Store};
 use parquet::basic::{Compression, ZstdLevel};
 
-use crate::{BenchDataArgs, DemoArgs, Exit, Failure, HuntArgs, ImportArgs, OrExit, ReadArgs, ShowArgs, SqlArgs};
+use crate::{
+    BenchDataArgs, DemoArgs, Exit, Failure, HuntArgs, ImportArgs, OrExit, ReadArgs, ShowArgs,
+    SqlArgs,
+};
 
 /// The file a hunt leaves its findings in, inside the store, for `show` and later reports.
 const FINDINGS_FILE: &str = "findings.jsonl";
@@ -30,18 +33,26 @@ fn parse_format(text: &str) -> Result<Format, Failure> {
 fn import_options(args: &ReadArgs) -> Result<ImportOptions, Failure> {
     let mut options = ImportOptions::default();
     let threads = args.threads.unwrap_or(ReadOptions::default().threads).max(1);
-    options.read = ReadOptions { threads, max_line_bytes: args.max_line_bytes, ..ReadOptions::default() };
+    options.read =
+        ReadOptions { threads, max_line_bytes: args.max_line_bytes, ..ReadOptions::default() };
     options.compression = match args.compression.to_ascii_lowercase().as_str() {
         "zstd" => Compression::ZSTD(ZstdLevel::try_new(1).expect("valid level")),
         "snappy" => Compression::SNAPPY,
         "none" | "uncompressed" => Compression::UNCOMPRESSED,
-        other => return Err(usage(format!("unknown compression {other:?} (expected zstd, snappy or none)"))),
+        other => {
+            return Err(usage(format!(
+                "unknown compression {other:?} (expected zstd, snappy or none)"
+            )));
+        }
     };
     Ok(options)
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime starts")
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime starts")
 }
 
 /// Imports `paths` into the store at `root`, with a progress bar on a terminal and a summary.
@@ -55,7 +66,10 @@ fn run_import(paths: &[PathBuf], root: &Path, args: &ReadArgs) -> Result<ImportR
         }
         return Err(Failure {
             exit: Exit::UnreadableInput,
-            error: anyhow!("no readable files under {}", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")),
+            error: anyhow!(
+                "no readable files under {}",
+                paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+            ),
         });
     }
     let bar = if std::io::stderr().is_terminal() {
@@ -84,10 +98,16 @@ fn run_import(paths: &[PathBuf], root: &Path, args: &ReadArgs) -> Result<ImportR
     report.diagnostics.merge(discovery);
     print_import_summary(&report);
     if args.strict && report.diagnostics.counts.keys().any(|r| *r != Reason::Duplicate) {
-        return Err(Failure { exit: Exit::StrictSkips, error: anyhow!("--strict: some lines or files were skipped (see above)") });
+        return Err(Failure {
+            exit: Exit::StrictSkips,
+            error: anyhow!("--strict: some lines or files were skipped (see above)"),
+        });
     }
     if report.files_imported == 0 && report.files_already_imported == 0 && report.records == 0 {
-        return Err(Failure { exit: Exit::UnreadableInput, error: anyhow!("nothing could be imported") });
+        return Err(Failure {
+            exit: Exit::UnreadableInput,
+            error: anyhow!("nothing could be imported"),
+        });
     }
     Ok(report)
 }
@@ -97,7 +117,8 @@ fn print_import_summary(report: &ImportReport) {
         eprintln!("warning: {}", terminal_safe(&w.to_string()));
     }
     let secs = report.elapsed.as_secs_f64().max(1e-6);
-    let tables: Vec<String> = report.records_by_table.iter().map(|(t, n)| format!("{t} {n}")).collect();
+    let tables: Vec<String> =
+        report.records_by_table.iter().map(|(t, n)| format!("{t} {n}")).collect();
     eprintln!(
         "imported {} file(s), {} already in the store, {} left for later (still being written), {} without records: \
          {} records ({}) in {:.2} s, {:.0} records/s, {:.1} MB/s",
@@ -117,8 +138,12 @@ fn print_import_summary(report: &ImportReport) {
         eprintln!("skipped or repaired: {}", reasons.join(", "));
     }
     if !report.diagnostics.skipped_types.is_empty() {
-        let types: Vec<String> =
-            report.diagnostics.skipped_types.iter().map(|(t, n)| format!("{} {n}", terminal_safe(t))).collect();
+        let types: Vec<String> = report
+            .diagnostics
+            .skipped_types
+            .iter()
+            .map(|(t, n)| format!("{} {n}", terminal_safe(t)))
+            .collect();
         eprintln!("log types not stored (records): {}", types.join(", "));
     }
 }
@@ -145,41 +170,68 @@ fn load_iocs(files: &[PathBuf]) -> Result<Option<Arc<IocList>>, Failure> {
     for w in &diagnostics.samples {
         eprintln!("warning: {}", terminal_safe(&w.to_string()));
     }
-    eprintln!("indicators loaded: {} ({} addresses, {} prefixes, {} domains)", list.len(), list.ips.len(), list.prefixes.len(), list.domains.len());
+    eprintln!(
+        "indicators loaded: {} ({} addresses, {} prefixes, {} domains)",
+        list.len(),
+        list.ips.len(),
+        list.prefixes.len(),
+        list.domains.len()
+    );
     Ok(Some(Arc::new(list)))
 }
 
 /// Hunts the store at `root` and writes the findings; the findings are also kept in the store.
-fn run_hunt(root: &Path, iocs: Option<Arc<IocList>>, format: Format, output: Option<&Path>, min_severity: Severity) -> Result<Vec<Finding>, Failure> {
+fn run_hunt(
+    root: &Path,
+    iocs: Option<Arc<IocList>>,
+    format: Format,
+    output: Option<&Path>,
+    min_severity: Severity,
+) -> Result<Vec<Finding>, Failure> {
     let store = Store::open(root).or_exit(Exit::StoreError)?;
     let rt = runtime();
-    let (findings, errors) = rt.block_on(async {
-        let ctx = lasthop_detect::open_store(&store, &SessionOptions::default()).await?;
-        let hunt = HuntContext { ctx, iocs };
-        Ok::<_, datafusion::error::DataFusionError>(lasthop_detect::hunt(&hunt, &lasthop_detect::detectors::all()).await)
-    })
-    .or_exit(Exit::StoreError)?;
+    let (findings, errors) = rt
+        .block_on(async {
+            let ctx = lasthop_detect::open_store(&store, &SessionOptions::default()).await?;
+            let hunt = HuntContext { ctx, iocs };
+            Ok::<_, datafusion::error::DataFusionError>(
+                lasthop_detect::hunt(&hunt, &lasthop_detect::detectors::all()).await,
+            )
+        })
+        .or_exit(Exit::StoreError)?;
     for (detector, e) in &errors {
         eprintln!("error: detector {detector} failed: {}", terminal_safe(&e.to_string()));
     }
     save_findings(root, &findings).or_exit(Exit::StoreError)?;
     let shown: Vec<Finding> = findings.into_iter().filter(|f| f.severity >= min_severity).collect();
     let style = TableStyle {
-        color: output.is_none() && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        color: output.is_none()
+            && std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none(),
         width: terminal_width(),
     };
     match output {
         Some(path) => {
-            let mut file = std::io::BufWriter::new(std::fs::File::create(path).with_context(|| format!("creating {}", path.display())).or_exit(Exit::StoreError)?);
-            lasthop_sinks::write_findings(&mut file, &shown, format, style).and_then(|_| file.flush()).or_exit(Exit::StoreError)?;
+            let mut file = std::io::BufWriter::new(
+                std::fs::File::create(path)
+                    .with_context(|| format!("creating {}", path.display()))
+                    .or_exit(Exit::StoreError)?,
+            );
+            lasthop_sinks::write_findings(&mut file, &shown, format, style)
+                .and_then(|_| file.flush())
+                .or_exit(Exit::StoreError)?;
         }
         None => {
             let mut out = std::io::stdout().lock();
-            lasthop_sinks::write_findings(&mut out, &shown, format, style).or_exit(Exit::StoreError)?;
+            lasthop_sinks::write_findings(&mut out, &shown, format, style)
+                .or_exit(Exit::StoreError)?;
         }
     }
     if !errors.is_empty() {
-        return Err(Failure { exit: Exit::StoreError, error: anyhow!("{} detector(s) failed", errors.len()) });
+        return Err(Failure {
+            exit: Exit::StoreError,
+            error: anyhow!("{} detector(s) failed", errors.len()),
+        });
     }
     Ok(shown)
 }
@@ -208,7 +260,9 @@ pub fn hunt(args: HuntArgs) -> Result<Exit, Failure> {
         Some(s) => s.clone(),
         None => {
             if args.paths.is_empty() {
-                return Err(usage("give log paths to hunt, or --store with an existing store".into()));
+                return Err(usage(
+                    "give log paths to hunt, or --store with an existing store".into(),
+                ));
             }
             temp = tempfile::tempdir().or_exit(Exit::StoreError)?;
             temp.path().to_path_buf()
@@ -217,11 +271,16 @@ pub fn hunt(args: HuntArgs) -> Result<Exit, Failure> {
     if !args.paths.is_empty() {
         run_import(&args.paths, &root, &args.read)?;
     } else if !root.join(lasthop_store::manifest::MANIFEST_FILE).exists() {
-        return Err(Failure { exit: Exit::UnreadableInput, error: anyhow!("{} is not a lasthop store (no manifest)", root.display()) });
+        return Err(Failure {
+            exit: Exit::UnreadableInput,
+            error: anyhow!("{} is not a lasthop store (no manifest)", root.display()),
+        });
     }
     run_hunt(&root, iocs, format, args.output.as_deref(), min_severity)?;
     if args.store.is_none() {
-        eprintln!("(hunted in a temporary store; use --store DIR to keep it for `lasthop show` and `lasthop sql`)");
+        eprintln!(
+            "(hunted in a temporary store; use --store DIR to keep it for `lasthop show` and `lasthop sql`)"
+        );
     }
     Ok(Exit::Success)
 }
@@ -244,7 +303,13 @@ pub fn sql(args: SqlArgs) -> Result<Exit, Failure> {
 pub fn show(args: ShowArgs) -> Result<Exit, Failure> {
     let path = args.store.join(FINDINGS_FILE);
     let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("{} holds no findings yet: run `lasthop hunt --store {}` first", args.store.display(), args.store.display()))
+        .with_context(|| {
+            format!(
+                "{} holds no findings yet: run `lasthop hunt --store {}` first",
+                args.store.display(),
+                args.store.display()
+            )
+        })
         .or_exit(Exit::UnreadableInput)?;
     let finding = text
         .lines()
@@ -257,7 +322,8 @@ pub fn show(args: ShowArgs) -> Result<Exit, Failure> {
         return Ok(Exit::Success);
     }
     let store = Store::open(&args.store).or_exit(Exit::StoreError)?;
-    let uids: Vec<String> = finding.evidence.uids.iter().map(|u| format!("'{}'", u.replace('\'', "''"))).collect();
+    let uids: Vec<String> =
+        finding.evidence.uids.iter().map(|u| format!("'{}'", u.replace('\'', "''"))).collect();
     let uid_list = uids.join(",");
     let rt = runtime();
     for table in ["conn", "open_conn", "dns", "http", "ssl"] {
@@ -272,7 +338,8 @@ pub fn show(args: ShowArgs) -> Result<Exit, Failure> {
             .or_exit(Exit::StoreError)?;
         if batches.iter().map(|b| b.num_rows()).sum::<usize>() > 0 {
             writeln!(out, "\nRecords in {table}:").or_exit(Exit::StoreError)?;
-            lasthop_sinks::write_batches(&mut out, &batches, Format::Table, 80).or_exit(Exit::StoreError)?;
+            lasthop_sinks::write_batches(&mut out, &batches, Format::Table, 80)
+                .or_exit(Exit::StoreError)?;
         }
     }
     Ok(Exit::Success)
@@ -284,26 +351,53 @@ pub fn demo(args: DemoArgs) -> Result<Exit, Failure> {
     let store = args.out.join("store");
     let _ = std::fs::remove_dir_all(&logs);
     let _ = std::fs::remove_dir_all(&store);
-    let config = lasthop_demo::DemoConfig { seed: args.seed, hosts: args.hosts, days: args.days, ..Default::default() };
-    eprintln!("generating {} days of traffic for {} hosts into {} ...", args.days, args.hosts, logs.display());
+    let config = lasthop_demo::DemoConfig {
+        seed: args.seed,
+        hosts: args.hosts,
+        days: args.days,
+        ..Default::default()
+    };
+    eprintln!(
+        "generating {} days of traffic for {} hosts into {} ...",
+        args.days,
+        args.hosts,
+        logs.display()
+    );
     let summary = lasthop_demo::generate(&logs, &config).or_exit(Exit::StoreError)?;
-    eprintln!("wrote {} records in {} files; planted scenarios:", summary.records, summary.files.len());
+    eprintln!(
+        "wrote {} records in {} files; planted scenarios:",
+        summary.records,
+        summary.files.len()
+    );
     for s in &summary.scenarios {
         eprintln!("  - {} ({}): {} → {}", s.id, s.technique, s.src, s.dst);
     }
-    let read = ReadArgs { threads: None, compression: "zstd".into(), strict: false, max_line_bytes: 16 << 20 };
+    let read = ReadArgs {
+        threads: None,
+        compression: "zstd".into(),
+        strict: false,
+        max_line_bytes: 16 << 20,
+    };
     run_import(std::slice::from_ref(&logs), &store, &read)?;
     let iocs = load_iocs(std::slice::from_ref(&summary.ioc_file))?;
     run_hunt(&store, iocs, format, None, Severity::Info)?;
     eprintln!(
         "\nThe store is in {}: try `lasthop show ID --store {}` or `lasthop sql \"SELECT count(*) FROM conn\" --store {}`",
-        store.display(), store.display(), store.display()
+        store.display(),
+        store.display(),
+        store.display()
     );
     Ok(Exit::Success)
 }
 
 pub fn bench_data(args: BenchDataArgs) -> Result<Exit, Failure> {
-    let bytes = lasthop_demo::generate_conn_log(&args.out, args.records, args.seed, args.gzip).or_exit(Exit::StoreError)?;
-    eprintln!("wrote {} records ({} bytes uncompressed) to {}", args.records, bytes, args.out.display());
+    let bytes = lasthop_demo::generate_conn_log(&args.out, args.records, args.seed, args.gzip)
+        .or_exit(Exit::StoreError)?;
+    eprintln!(
+        "wrote {} records ({} bytes uncompressed) to {}",
+        args.records,
+        bytes,
+        args.out.display()
+    );
     Ok(Exit::Success)
 }

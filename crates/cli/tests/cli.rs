@@ -64,7 +64,16 @@ fn hunt_finds_ioc_contact_and_show_and_sql_explain_it() {
     let iocs = dir.path().join("iocs.txt");
     std::fs::write(&iocs, "# test feed\n203.0.113.9\nnever-seen.example\n").unwrap();
     let store = dir.path().join("store");
-    let out = lasthop(&["hunt", logs.to_str().unwrap(), "--store", store.to_str().unwrap(), "--ioc-file", iocs.to_str().unwrap(), "--format", "json"]);
+    let out = lasthop(&[
+        "hunt",
+        logs.to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
+        "--ioc-file",
+        iocs.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let findings: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     let findings = findings.as_array().unwrap();
@@ -80,8 +89,17 @@ fn hunt_finds_ioc_contact_and_show_and_sql_explain_it() {
     assert!(f["evidence"]["community_ids"].as_array().unwrap().iter().any(|u| u == "1:beacon0="));
 
     // The same finding keeps its id on a second run.
-    let again = lasthop(&["hunt", "--store", store.to_str().unwrap(), "--ioc-file", iocs.to_str().unwrap(), "--format", "ndjson"]);
-    let again: serde_json::Value = serde_json::from_str(stdout(&again).lines().next().unwrap()).unwrap();
+    let again = lasthop(&[
+        "hunt",
+        "--store",
+        store.to_str().unwrap(),
+        "--ioc-file",
+        iocs.to_str().unwrap(),
+        "--format",
+        "ndjson",
+    ]);
+    let again: serde_json::Value =
+        serde_json::from_str(stdout(&again).lines().next().unwrap()).unwrap();
     assert_eq!(again["id"], f["id"]);
 
     let show = lasthop(&["show", f["id"].as_str().unwrap(), "--store", store.to_str().unwrap()]);
@@ -89,12 +107,31 @@ fn hunt_finds_ioc_contact_and_show_and_sql_explain_it() {
     let text = stdout(&show);
     assert!(text.contains("Cbeacon0") && text.contains("conn.log"), "{text}");
 
-    let sql = lasthop(&["sql", "SELECT count(*) AS n FROM conn WHERE dst = '203.0.113.9'", "--store", store.to_str().unwrap(), "--format", "json"]);
+    let sql = lasthop(&[
+        "sql",
+        "SELECT count(*) AS n FROM conn WHERE dst = '203.0.113.9'",
+        "--store",
+        store.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
     assert!(sql.status.success(), "{}", stderr(&sql));
     assert!(stdout(&sql).contains("\"n\": 24"), "{}", stdout(&sql));
-    let sql = lasthop(&["sql", "SELECT ip_text(src) AS src, count(*) AS n FROM conn WHERE cidr_contains('10.0.0.0/29', src) GROUP BY 1 ORDER BY 1", "--store", store.to_str().unwrap(), "--format", "csv"]);
+    let sql = lasthop(&[
+        "sql",
+        "SELECT ip_text(src) AS src, count(*) AS n FROM conn WHERE cidr_contains('10.0.0.0/29', src) GROUP BY 1 ORDER BY 1",
+        "--store",
+        store.to_str().unwrap(),
+        "--format",
+        "csv",
+    ]);
     assert_eq!(stdout(&sql), "src,n\n10.0.0.5,24\n", "{}", stderr(&sql));
-    let bad = lasthop(&["sql", "SELECT * FROM conn WHERE src = 'not-an-ip'", "--store", store.to_str().unwrap()]);
+    let bad = lasthop(&[
+        "sql",
+        "SELECT * FROM conn WHERE src = 'not-an-ip'",
+        "--store",
+        store.to_str().unwrap(),
+    ]);
     assert_eq!(bad.status.code(), Some(4));
     assert!(stderr(&bad).contains("not an IP address"), "{}", stderr(&bad));
 }
@@ -102,20 +139,45 @@ fn hunt_finds_ioc_contact_and_show_and_sql_explain_it() {
 #[test]
 fn bad_lines_are_reported_with_file_and_line_and_the_rest_is_kept() {
     let dir = tempfile::tempdir().unwrap();
-    let conn = write_conn(dir.path(), 3, &["1717372800.0\tCshort\t10.0.0.1", "yesterday\tCbadts\t10.0.0.1\t1\t10.0.0.2\t2\ttcp\t-\t-\t-\t-\tS0\t-"]);
+    let conn = write_conn(
+        dir.path(),
+        3,
+        &[
+            "1717372800.0\tCshort\t10.0.0.1",
+            "yesterday\tCbadts\t10.0.0.1\t1\t10.0.0.2\t2\ttcp\t-\t-\t-\t-\tS0\t-",
+        ],
+    );
     std::fs::write(dir.path().join("binary.log"), [0u8, 159, 146, 150, 1, 2]).unwrap();
     let store = dir.path().join("store");
-    let out = lasthop(&["import", dir.path().to_str().unwrap(), "--store", store.to_str().unwrap()]);
+    let out =
+        lasthop(&["import", dir.path().to_str().unwrap(), "--store", store.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     let err = stderr(&out);
     let first_bad_line = CONN_HEADER.lines().count() + 3 + 50 + 1;
-    assert!(err.contains(&format!("{}:{first_bad_line}: wrong field count", conn.display())), "{err}");
-    assert!(err.contains(&format!("{}:{}: bad timestamp", conn.display(), first_bad_line + 1)), "{err}");
+    assert!(
+        err.contains(&format!("{}:{first_bad_line}: wrong field count", conn.display())),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{}:{}: bad timestamp", conn.display(), first_bad_line + 1)),
+        "{err}"
+    );
     assert!(err.contains("binary.log") && err.contains("unrecognised file format"), "{err}");
     assert!(err.contains("53 records"), "{err}");
-    let strict = lasthop(&["import", conn.to_str().unwrap(), "--store", dir.path().join("s2").to_str().unwrap(), "--strict"]);
+    let strict = lasthop(&[
+        "import",
+        conn.to_str().unwrap(),
+        "--store",
+        dir.path().join("s2").to_str().unwrap(),
+        "--strict",
+    ]);
     assert_eq!(strict.status.code(), Some(5));
-    let missing = lasthop(&["import", dir.path().join("nope").to_str().unwrap(), "--store", store.to_str().unwrap()]);
+    let missing = lasthop(&[
+        "import",
+        dir.path().join("nope").to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
+    ]);
     assert_eq!(missing.status.code(), Some(3));
 }
 
@@ -133,24 +195,40 @@ fn reimports_are_no_ops_and_a_rotated_copy_is_stored_once() {
     assert!(stderr(&second).contains("1 already in the store"), "{}", stderr(&second));
     // The rotated, compressed copy of the same records under another name.
     let gz = logs.join("conn.00:00:00-01:00:00.log.gz");
-    let mut enc = flate2::write::GzEncoder::new(std::fs::File::create(&gz).unwrap(), flate2::Compression::fast());
+    let mut enc = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).unwrap(),
+        flate2::Compression::fast(),
+    );
     enc.write_all(&std::fs::read(&conn).unwrap()).unwrap();
     enc.finish().unwrap();
     let third = lasthop(&["import", gz.to_str().unwrap(), "--store", s]);
     assert!(stderr(&third).contains(" 0 records"), "{}", stderr(&third));
     assert!(stderr(&third).contains("60 duplicate record"), "{}", stderr(&third));
-    let count = lasthop(&["sql", "SELECT count(*) AS n FROM conn", "--store", s, "--format", "csv"]);
+    let count =
+        lasthop(&["sql", "SELECT count(*) AS n FROM conn", "--store", s, "--format", "csv"]);
     assert_eq!(stdout(&count), "n\n60\n");
 }
 
 #[test]
 fn demo_finds_its_planted_ioc_scenario() {
     let dir = tempfile::tempdir().unwrap();
-    let out = lasthop(&["demo", "--out", dir.path().to_str().unwrap(), "--hosts", "20", "--days", "2", "--format", "json"]);
+    let out = lasthop(&[
+        "demo",
+        "--out",
+        dir.path().to_str().unwrap(),
+        "--hosts",
+        "20",
+        "--days",
+        "2",
+        "--format",
+        "json",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let findings: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     let hit = findings.as_array().unwrap().iter().any(|f| {
-        f["detector"] == "ioc-match" && f["entities"]["source"] == "10.20.14.77" && f["entities"]["destination"] == "73.54.23.243"
+        f["detector"] == "ioc-match"
+            && f["entities"]["source"] == "10.20.14.77"
+            && f["entities"]["destination"] == "73.54.23.243"
     });
     assert!(hit, "planted beacon to 73.54.23.243 not found: {findings:#}");
 }

@@ -164,17 +164,24 @@ fn is_ip_type(t: &DataType) -> bool {
 
 fn text_literal(e: &Expr) -> Option<&str> {
     match e {
-        Expr::Literal(ScalarValue::Utf8(Some(s)) | ScalarValue::Utf8View(Some(s)) | ScalarValue::LargeUtf8(Some(s)), _) => {
-            Some(s)
-        }
+        Expr::Literal(
+            ScalarValue::Utf8(Some(s))
+            | ScalarValue::Utf8View(Some(s))
+            | ScalarValue::LargeUtf8(Some(s)),
+            _,
+        ) => Some(s),
         _ => None,
     }
 }
 
 fn ip_literal(text: &str) -> Result<Expr> {
     match parse_ip(text) {
-        Some(bytes) => Ok(Expr::Literal(ScalarValue::FixedSizeBinary(IP_WIDTH, Some(bytes.to_vec())), None)),
-        None => plan_err!("{text:?} is compared with an address column but is not an IP address (for prefixes use cidr_contains)"),
+        Some(bytes) => {
+            Ok(Expr::Literal(ScalarValue::FixedSizeBinary(IP_WIDTH, Some(bytes.to_vec())), None))
+        }
+        None => plan_err!(
+            "{text:?} is compared with an address column but is not an IP address (for prefixes use cidr_contains)"
+        ),
     }
 }
 

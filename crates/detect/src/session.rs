@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
+use datafusion::datasource::MemTable;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
-use datafusion::datasource::MemTable;
 use datafusion::error::Result;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::optimizer::Analyzer;
@@ -72,8 +72,8 @@ fn register_table(ctx: &SessionContext, store: &Store, log_type: LogType) -> Res
         .iter()
         .map(|p| ListingTableUrl::parse(p.to_string_lossy()))
         .collect::<Result<Vec<_>>>()?;
-    let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
-        .with_file_extension(".parquet");
+    let options =
+        ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
     let config = ListingTableConfig::new_with_multi_paths(urls)
         .with_listing_options(options)
         .with_schema(schema);

@@ -78,8 +78,12 @@ pub fn cell_to_json(array: &ArrayRef, row: usize) -> Value {
         DataType::Timestamp(unit, _) => {
             let v = match unit {
                 TimeUnit::Second => array.as_primitive::<TimestampSecondType>().value(row),
-                TimeUnit::Millisecond => array.as_primitive::<TimestampMillisecondType>().value(row),
-                TimeUnit::Microsecond => array.as_primitive::<TimestampMicrosecondType>().value(row),
+                TimeUnit::Millisecond => {
+                    array.as_primitive::<TimestampMillisecondType>().value(row)
+                }
+                TimeUnit::Microsecond => {
+                    array.as_primitive::<TimestampMicrosecondType>().value(row)
+                }
                 TimeUnit::Nanosecond => array.as_primitive::<TimestampNanosecondType>().value(row),
             };
             Value::from(format_timestamp(timestamp_micros(v, unit)))

@@ -109,7 +109,9 @@ impl ColumnBuilder {
             ColumnKind::Time => ColumnBuilder::Time(
                 TimestampMicrosecondBuilder::with_capacity(capacity).with_timezone("UTC"),
             ),
-            ColumnKind::Str => ColumnBuilder::Str(StringBuilder::with_capacity(capacity, capacity * 8)),
+            ColumnKind::Str => {
+                ColumnBuilder::Str(StringBuilder::with_capacity(capacity, capacity * 8))
+            }
             ColumnKind::Addr => {
                 ColumnBuilder::Addr(FixedSizeBinaryBuilder::with_capacity(capacity, IP_WIDTH))
             }
@@ -214,7 +216,10 @@ impl BatchBuilder {
     pub fn new(log_type: LogType, capacity: usize) -> BatchBuilder {
         BatchBuilder {
             log_type,
-            columns: columns(log_type).iter().map(|c| ColumnBuilder::new(c.kind, capacity)).collect(),
+            columns: columns(log_type)
+                .iter()
+                .map(|c| ColumnBuilder::new(c.kind, capacity))
+                .collect(),
             extra: MapBuilder::new(None, StringBuilder::new(), StringBuilder::new()),
             source: StringBuilder::with_capacity(capacity, 0),
             line: UInt64Builder::with_capacity(capacity),
@@ -256,7 +261,8 @@ impl BatchBuilder {
 
     pub fn finish(&mut self) -> RecordBatch {
         let schema = schema(self.log_type);
-        let mut arrays: Vec<ArrayRef> = self.columns.iter_mut().map(ColumnBuilder::finish).collect();
+        let mut arrays: Vec<ArrayRef> =
+            self.columns.iter_mut().map(ColumnBuilder::finish).collect();
         let extra: ArrayRef = Arc::new(self.extra.finish());
         arrays.push(extra);
         arrays.push(Arc::new(self.source.finish()));

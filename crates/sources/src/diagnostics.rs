@@ -120,7 +120,8 @@ impl Diagnostics {
             let before = *self.counts.get(&reason).unwrap_or(&0);
             *self.counts.entry(reason).or_insert(0) += n;
             let room = SAMPLES_PER_REASON.saturating_sub(before as usize);
-            self.samples.extend(other.samples.iter().filter(|w| w.reason == reason).take(room).cloned());
+            self.samples
+                .extend(other.samples.iter().filter(|w| w.reason == reason).take(room).cloned());
         }
         for (t, n) in other.skipped_types {
             *self.skipped_types.entry(t).or_insert(0) += n;
@@ -133,7 +134,11 @@ impl Diagnostics {
 
     /// Records lost (as opposed to kept with a repair).
     pub fn dropped_records(&self) -> u64 {
-        self.counts.iter().filter(|(r, _)| r.drops_record() && **r != Reason::Duplicate).map(|(_, n)| n).sum()
+        self.counts
+            .iter()
+            .filter(|(r, _)| r.drops_record() && **r != Reason::Duplicate)
+            .map(|(_, n)| n)
+            .sum()
     }
 
     pub fn is_clean(&self) -> bool {

@@ -47,7 +47,12 @@ fn walk(
     }
     let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     if !visited.insert(canonical) {
-        diagnostics.warn(path, 0, Reason::ReadError, "directory visited twice (symlink loop?)".into());
+        diagnostics.warn(
+            path,
+            0,
+            Reason::ReadError,
+            "directory visited twice (symlink loop?)".into(),
+        );
         return;
     }
     let entries = match std::fs::read_dir(path) {
@@ -70,9 +75,12 @@ fn is_ignored_name(path: &Path) -> bool {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let lower = name.to_ascii_lowercase();
     name.starts_with('.')
-        || [".md", ".txt", ".pdf", ".html", ".config", ".yaml", ".yml", ".pcap", ".pcapng", ".parquet"]
-            .iter()
-            .any(|ext| lower.ends_with(ext))
+        || [
+            ".md", ".txt", ".pdf", ".html", ".config", ".yaml", ".yml", ".pcap", ".pcapng",
+            ".parquet",
+        ]
+        .iter()
+        .any(|ext| lower.ends_with(ext))
         || lower.starts_with("license")
         || lower.starts_with("readme")
 }
@@ -84,7 +92,9 @@ pub fn log_name_from_file_name(path: &Path) -> Option<&str> {
     let name = path.file_name()?.to_str()?;
     let end = name
         .char_indices()
-        .find(|&(i, c)| c == '.' || (c == '_' && name[i + 1..].starts_with(|d: char| d.is_ascii_digit())))
+        .find(|&(i, c)| {
+            c == '.' || (c == '_' && name[i + 1..].starts_with(|d: char| d.is_ascii_digit()))
+        })
         .map(|(i, _)| i)
         .unwrap_or(name.len());
     let stem = &name[..end];
@@ -129,8 +139,10 @@ mod tests {
         }
         let mut d = Diagnostics::default();
         let files = find_files(&[dir.path().to_path_buf()], &mut d);
-        let names: Vec<String> =
-            files.iter().map(|p| p.strip_prefix(dir.path()).unwrap().display().to_string()).collect();
+        let names: Vec<String> = files
+            .iter()
+            .map(|p| p.strip_prefix(dir.path()).unwrap().display().to_string())
+            .collect();
         assert_eq!(names, ["2024-01-01/dns.log", "2024-01-02/conn.log"]);
         assert!(d.is_clean());
     }

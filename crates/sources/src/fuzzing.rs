@@ -11,10 +11,12 @@ pub fn read_bytes(data: &[u8]) {
     let options = ReadOptions { threads: 2, chunk_bytes: 256, max_line_bytes: 4096 };
     let input: Box<dyn std::io::Read + Send> = match data.first() {
         // Let the fuzzer reach the decompressors through the same sniffing as files.
-        Some(0x1f) | Some(0x28) => match crate::reader::decompress(std::io::Cursor::new(data.to_vec())) {
-            Ok(r) => r,
-            Err(_) => return,
-        },
+        Some(0x1f) | Some(0x28) => {
+            match crate::reader::decompress(std::io::Cursor::new(data.to_vec())) {
+                Ok(r) => r,
+                Err(_) => return,
+            }
+        }
         _ => Box::new(std::io::Cursor::new(data.to_vec())),
     };
     let mut rows = 0u64;

@@ -39,12 +39,19 @@ impl IocList {
             }
             if let Some(ip) = parse_ip(&token) {
                 self.ips.insert(ip);
-            } else if token.contains('/') && let Some(cidr) = Cidr::parse(&token) {
+            } else if token.contains('/')
+                && let Some(cidr) = Cidr::parse(&token)
+            {
                 self.prefixes.push((cidr, token));
             } else if let Some(domain) = normalise_domain(&token) {
                 self.domains.insert(domain);
             } else {
-                diagnostics.warn(path, i as u64 + 1, Reason::BadValue, format!("not an IP, prefix or domain: {:?}", crate::zeek_tsv::short(&token)));
+                diagnostics.warn(
+                    path,
+                    i as u64 + 1,
+                    Reason::BadValue,
+                    format!("not an IP, prefix or domain: {:?}", crate::zeek_tsv::short(&token)),
+                );
             }
         }
     }
@@ -99,7 +106,11 @@ fn refang(token: &str) -> String {
             // A URL indicator is matched by its host.
             let authority = t[scheme.len()..].split(['/', '?']).next().unwrap_or("");
             return match authority.rsplit_once(':') {
-                Some((host, port)) if !host.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => host.to_string(),
+                Some((host, port))
+                    if !host.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) =>
+                {
+                    host.to_string()
+                }
                 _ => authority.to_string(),
             };
         }
@@ -136,7 +147,10 @@ mod tests {
         assert_eq!(d.total(Reason::BadValue), 1);
         assert_eq!(d.samples[0].line, 9);
         assert_eq!(l.match_ip(&parse_ip("10.9.3.3").unwrap()).as_deref(), Some("10.9.0.0/16"));
-        assert_eq!(l.match_ip(&parse_ip("165.227.88.15").unwrap()).as_deref(), Some("165.227.88.15"));
+        assert_eq!(
+            l.match_ip(&parse_ip("165.227.88.15").unwrap()).as_deref(),
+            Some("165.227.88.15")
+        );
         assert_eq!(l.match_ip(&parse_ip("8.8.8.8").unwrap()), None);
         assert_eq!(l.match_domain("abc.dnsc.R-1X.com.").as_deref(), Some("r-1x.com"));
         assert_eq!(l.match_domain("r-1x.com").as_deref(), Some("r-1x.com"));

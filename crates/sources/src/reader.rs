@@ -130,7 +130,12 @@ pub fn read_file<E>(
     let mut summary = read_stream(path, input, options, on_batch)?;
     if before.is_some() && FileStamp::of(path).ok() != before {
         summary.changed_while_reading = true;
-        summary.diagnostics.warn(path, 0, Reason::StillBeingWritten, "changed while it was read; left for a later run".into());
+        summary.diagnostics.warn(
+            path,
+            0,
+            Reason::StillBeingWritten,
+            "changed while it was read; left for a later run".into(),
+        );
     }
     Ok(summary)
 }
@@ -161,7 +166,14 @@ pub fn read_stream<E>(
             let file_name_type = file_name_type.clone();
             let options = options.clone();
             scope.spawn(move || {
-                split_chunks(&path, &mut input, &options, file_name_type.as_deref(), chunk_tx, token_rx)
+                split_chunks(
+                    &path,
+                    &mut input,
+                    &options,
+                    file_name_type.as_deref(),
+                    chunk_tx,
+                    token_rx,
+                )
             })
         };
         for _ in 0..threads {
@@ -263,7 +275,12 @@ fn split_chunks(
                 Ok(n) => filled += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    report.diagnostics.warn(path, splitter.line, Reason::ReadError, format!("{e}; the rest of the file is lost"));
+                    report.diagnostics.warn(
+                        path,
+                        splitter.line,
+                        Reason::ReadError,
+                        format!("{e}; the rest of the file is lost"),
+                    );
                     eof = true;
                     break;
                 }
@@ -290,7 +307,12 @@ fn split_chunks(
             match memchr::memrchr(b'\n', &buf) {
                 Some(nl) => nl + 1,
                 None if buf.len() > options.max_line_bytes => {
-                    report.diagnostics.warn(path, splitter.line, Reason::LineTooLong, format!("longer than {} bytes", options.max_line_bytes));
+                    report.diagnostics.warn(
+                        path,
+                        splitter.line,
+                        Reason::LineTooLong,
+                        format!("longer than {} bytes", options.max_line_bytes),
+                    );
                     buf.clear();
                     discarding_long_line = true;
                     continue;
@@ -346,7 +368,12 @@ impl Splitter<'_> {
             }
             Some(_) => {
                 let first = String::from_utf8_lossy(&text[..text.len().min(40)]).into_owned();
-                diagnostics.warn(self.path, 1, Reason::UnrecognisedFormat, format!("neither Zeek TSV nor JSON: starts {:?}", short(&first)));
+                diagnostics.warn(
+                    self.path,
+                    1,
+                    Reason::UnrecognisedFormat,
+                    format!("neither Zeek TSV nor JSON: starts {:?}", short(&first)),
+                );
                 false
             }
         }
@@ -422,12 +449,9 @@ fn parse_chunk(
     let mut builders: Vec<BatchBuilder> = Vec::new();
     let all_utf8 = std::str::from_utf8(&chunk.data).is_ok();
     let path: PathBuf = path.to_path_buf();
-    let mut line_no = chunk.first_line;
     let mut bad_json_fields: Vec<String> = Vec::new();
     let mut tsv_row: Option<Row<'_>> = None;
-    for raw in chunk.data.split(|b| *b == b'\n') {
-        let this_line = line_no;
-        line_no += 1;
+    for (this_line, raw) in (chunk.first_line..).zip(chunk.data.split(|b| *b == b'\n')) {
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         if raw.is_empty() || raw.iter().all(|b| b.is_ascii_whitespace()) {
             continue;
@@ -435,7 +459,12 @@ fn parse_chunk(
         let repaired: Option<String> = match all_utf8 || std::str::from_utf8(raw).is_ok() {
             true => None,
             false => {
-                diagnostics.warn(&path, this_line, Reason::InvalidUtf8, "bytes replaced with U+FFFD".into());
+                diagnostics.warn(
+                    &path,
+                    this_line,
+                    Reason::InvalidUtf8,
+                    "bytes replaced with U+FFFD".into(),
+                );
                 Some(String::from_utf8_lossy(raw).into_owned())
             }
         };
@@ -451,11 +480,29 @@ fn parse_chunk(
                     None => {
                         let text = std::str::from_utf8(raw).unwrap_or_default();
                         let row = tsv_row.get_or_insert_with(|| Row::new(log_type));
-                        parse_tsv_line(header, text, row, builder, &mut diagnostics, &path, source, this_line);
+                        parse_tsv_line(
+                            header,
+                            text,
+                            row,
+                            builder,
+                            &mut diagnostics,
+                            &path,
+                            source,
+                            this_line,
+                        );
                     }
                     Some(text) => {
                         let mut row = Row::new(log_type);
-                        parse_tsv_line(header, text, &mut row, builder, &mut diagnostics, &path, source, this_line);
+                        parse_tsv_line(
+                            header,
+                            text,
+                            &mut row,
+                            builder,
+                            &mut diagnostics,
+                            &path,
+                            source,
+                            this_line,
+                        );
                     }
                 }
             }

@@ -47,7 +47,8 @@ impl JsonFields {
             Ok(_) => return Err((Reason::BadJson, "not a JSON object".into())),
             Err(e) => return Err((Reason::BadJson, e.to_string())),
         };
-        let path = object.get("_path").and_then(Json::as_str).or(file_name_type).unwrap_or("unknown");
+        let path =
+            object.get("_path").and_then(Json::as_str).or(file_name_type).unwrap_or("unknown");
         let Some(log_type) = LogType::from_path(path) else {
             return Ok(JsonRecord::Unsupported(path.to_string()));
         };
@@ -110,11 +111,14 @@ fn convert(value: Json, kind: ColumnKind) -> Option<Value<'static>> {
                 .collect(),
         ),
         ColumnKind::AddrList => Value::AddrList(
-            as_array(value)?.iter().map(|v| v.as_str().and_then(parse_ip)).collect::<Option<_>>()?,
+            as_array(value)?
+                .iter()
+                .map(|v| v.as_str().and_then(parse_ip))
+                .collect::<Option<_>>()?,
         ),
-        ColumnKind::IntervalList => Value::FloatList(
-            as_array(value)?.iter().map(|v| v.as_f64()).collect::<Option<_>>()?,
-        ),
+        ColumnKind::IntervalList => {
+            Value::FloatList(as_array(value)?.iter().map(|v| v.as_f64()).collect::<Option<_>>()?)
+        }
     })
 }
 

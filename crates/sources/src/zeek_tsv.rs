@@ -222,7 +222,8 @@ mod tests {
         assert_eq!(h.log_type(), Some(Ok(LogType::Conn)));
         let mut row = Row::new(LogType::Conn);
         let mut bad = Vec::new();
-        let line = "1713484795.943239\tCx\t10.0.0.1\t5000\t8.8.8.8\t53\tudp\t-\t(empty)\tworker\\x091";
+        let line =
+            "1713484795.943239\tCx\t10.0.0.1\t5000\t8.8.8.8\t53\tudp\t-\t(empty)\tworker\\x091";
         h.parse_line(line, &mut row, &mut bad).unwrap();
         assert!(bad.is_empty());
         assert_eq!(row.values[0], Value::Time(1_713_484_795_943_239));
@@ -230,7 +231,10 @@ mod tests {
         assert_eq!(row.values[3], Value::Port(5000));
         assert_eq!(row.values[8], Value::Null, "duration `-` is null");
         assert_eq!(row.values[20], Value::StrList(vec![]), "(empty) is an empty set");
-        assert_eq!(row.extras, vec![(Cow::Borrowed("_node_name"), Some(Cow::Borrowed("worker\\x091")))]);
+        assert_eq!(
+            row.extras,
+            vec![(Cow::Borrowed("_node_name"), Some(Cow::Borrowed("worker\\x091")))]
+        );
     }
 
     #[test]
@@ -247,7 +251,10 @@ mod tests {
         assert_eq!(row.values[2], Value::Null);
         row.clear();
         let line = "yesterday\tCx\t10.0.0.1\t1\t8.8.8.8\t53\tudp\t0.5\t-\tw";
-        assert_eq!(h.parse_line(line, &mut row, &mut Vec::new()).unwrap_err().0, Reason::BadTimestamp);
+        assert_eq!(
+            h.parse_line(line, &mut row, &mut Vec::new()).unwrap_err().0,
+            Reason::BadTimestamp
+        );
     }
 
     #[test]

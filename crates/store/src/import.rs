@@ -12,8 +12,8 @@ use arrow_array::{BooleanArray, RecordBatch};
 use lasthop_normalise::{KEY_COLUMN, LogType};
 use lasthop_sources::{Diagnostics, FileStamp, ReadOptions, Reason, read_file};
 use parquet::arrow::ArrowWriter;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 use sha2::{Digest, Sha256};
@@ -88,7 +88,8 @@ pub fn import(
 
     let mut manifest = Manifest::load(root)?;
     sweep_uncommitted(root, &manifest)?;
-    let mut importer = Importer { root, options, manifest: &mut manifest, known_keys: HashMap::new() };
+    let mut importer =
+        Importer { root, options, manifest: &mut manifest, known_keys: HashMap::new() };
     let mut report = ImportReport { files_found: files.len(), ..ImportReport::default() };
     for (index, path) in files.iter().enumerate() {
         progress(Progress::File { path, index, total: files.len() });
@@ -186,7 +187,8 @@ impl Importer<'_> {
         let mut stored = 0u64;
         let mut stored_by_table: BTreeMap<String, u64> = BTreeMap::new();
         let outcome = read_file(path, &self.options.read, |log_type, batch| {
-            let (kept, dups) = self.route(log_type, &batch, &fingerprint, &mut writers, &mut pending)?;
+            let (kept, dups) =
+                self.route(log_type, &batch, &fingerprint, &mut writers, &mut pending)?;
             duplicates += dups;
             stored += kept;
             *stored_by_table.entry(log_type.name().to_string()).or_insert(0) += kept;
@@ -217,7 +219,11 @@ impl Importer<'_> {
             parts,
             records: stored,
             duplicates,
-            skipped: file_diagnostics.counts.iter().map(|(r, n)| (r.label().to_string(), *n)).collect(),
+            skipped: file_diagnostics
+                .counts
+                .iter()
+                .map(|(r, n)| (r.label().to_string(), *n))
+                .collect(),
             imported_at: SystemTime::now()
                 .duration_since(SystemTime::UNIX_EPOCH)
                 .map(|d| d.as_secs() as i64)
@@ -309,23 +315,33 @@ impl Importer<'_> {
         Ok((kept, duplicates))
     }
 
-    fn new_writer(&self, log_type: LogType, day: i64, fingerprint: &str) -> Result<PartWriter, StoreError> {
-        let tmp_path = self.root.join("tmp").join(format!(
-            "{}.parquet.partial",
-            part_id(fingerprint, log_type, day)
-        ));
+    fn new_writer(
+        &self,
+        log_type: LogType,
+        day: i64,
+        fingerprint: &str,
+    ) -> Result<PartWriter, StoreError> {
+        let tmp_path = self
+            .root
+            .join("tmp")
+            .join(format!("{}.parquet.partial", part_id(fingerprint, log_type, day)));
         let file = File::create(&tmp_path).map_err(|e| StoreError::io(&tmp_path, e))?;
         let props = WriterProperties::builder()
             .set_compression(self.options.compression)
             .set_max_row_group_row_count(Some(self.options.row_group_rows))
             .build();
-        let writer = ArrowWriter::try_new(file, lasthop_normalise::schema(log_type), Some(props))
-            .map_err(|e| StoreError::Parquet { path: tmp_path.clone(), message: e.to_string() })?;
+        let writer =
+            ArrowWriter::try_new(file, lasthop_normalise::schema(log_type), Some(props)).map_err(
+                |e| StoreError::Parquet { path: tmp_path.clone(), message: e.to_string() },
+            )?;
         Ok(PartWriter { tmp_path, writer, rows: 0, min_ts: i64::MAX, max_ts: i64::MIN })
     }
 
     /// Finishes, syncs and renames every part of a source file into `data/`.
-    fn publish(&self, writers: BTreeMap<(LogType, i64), PartWriter>) -> Result<Vec<Part>, StoreError> {
+    fn publish(
+        &self,
+        writers: BTreeMap<(LogType, i64), PartWriter>,
+    ) -> Result<Vec<Part>, StoreError> {
         let mut parts = Vec::new();
         for ((log_type, day), w) in writers {
             let file = w.writer.into_inner().map_err(|e| StoreError::Parquet {
@@ -334,7 +350,8 @@ impl Importer<'_> {
             })?;
             file.sync_all().map_err(|e| StoreError::io(&w.tmp_path, e))?;
             let day_name = day_name(day);
-            let rel_dir = PathBuf::from("data").join(log_type.name()).join(format!("day={day_name}"));
+            let rel_dir =
+                PathBuf::from("data").join(log_type.name()).join(format!("day={day_name}"));
             let dir = self.root.join(&rel_dir);
             std::fs::create_dir_all(&dir).map_err(|e| StoreError::io(&dir, e))?;
             let name = w.tmp_path.file_name().and_then(|n| n.to_str()).unwrap_or_default();

@@ -110,7 +110,9 @@ impl Manifest {
         }
         let mut line = serde_json::to_vec(&commit).expect("commits serialise");
         line.push(b'\n');
-        file.write_all(&line).and_then(|_| file.sync_all()).map_err(|e| StoreError::io(&path, e))?;
+        file.write_all(&line)
+            .and_then(|_| file.sync_all())
+            .map_err(|e| StoreError::io(&path, e))?;
         if len == 0 {
             sync_dir(root);
         }
@@ -153,7 +155,12 @@ mod tests {
 
     fn commit(path: &str) -> Commit {
         Commit {
-            source: SourceRecord { path: path.into(), len: 1, modified_ns: Some(2), fingerprint: path.into() },
+            source: SourceRecord {
+                path: path.into(),
+                len: 1,
+                modified_ns: Some(2),
+                fingerprint: path.into(),
+            },
             parts: vec![],
             records: 0,
             duplicates: 0,
@@ -175,7 +182,10 @@ mod tests {
         assert!(m.corrupt_lines.is_empty());
         m.append(dir.path(), commit("b")).unwrap();
         let m = Manifest::load(dir.path()).unwrap();
-        assert_eq!(m.commits.iter().map(|c| c.source.path.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(
+            m.commits.iter().map(|c| c.source.path.as_str()).collect::<Vec<_>>(),
+            ["a", "b"]
+        );
         assert!(m.find_source("b", 1, Some(2)).is_some());
         assert!(m.find_source("b", 2, Some(2)).is_none());
     }

@@ -23,10 +23,14 @@ fn shared_zeek() -> Option<PathBuf> {
 
 fn read_all(path: &Path) -> (Vec<(LogType, RecordBatch)>, lasthop_sources::FileSummary) {
     let mut batches = Vec::new();
-    let summary = read_file(path, &ReadOptions { threads: 2, chunk_bytes: 64 << 10, ..ReadOptions::default() }, |t, b| {
-        batches.push((t, b));
-        Ok::<(), ()>(())
-    })
+    let summary = read_file(
+        path,
+        &ReadOptions { threads: 2, chunk_bytes: 64 << 10, ..ReadOptions::default() },
+        |t, b| {
+            batches.push((t, b));
+            Ok::<(), ()>(())
+        },
+    )
     .unwrap();
     (batches, summary)
 }
@@ -69,15 +73,29 @@ fn every_sample_is_read_and_every_line_accounted_for() {
             *by_type.entry(t).or_insert(0) += n;
         }
     }
-    for t in [LogType::Conn, LogType::Dns, LogType::Http, LogType::Ssl, LogType::X509, LogType::Files, LogType::OpenConn] {
-        assert!(by_type.get(&t).copied().unwrap_or(0) > 0, "no {t} records in the samples: {by_type:?}");
+    for t in [
+        LogType::Conn,
+        LogType::Dns,
+        LogType::Http,
+        LogType::Ssl,
+        LogType::X509,
+        LogType::Files,
+        LogType::OpenConn,
+    ] {
+        assert!(
+            by_type.get(&t).copied().unwrap_or(0) > 0,
+            "no {t} records in the samples: {by_type:?}"
+        );
     }
     assert!(stored > 100_000, "{stored}");
 }
 
 /// A table as sorted rows of typed values, without the bookkeeping columns (source file, line,
 /// extra fields) that legitimately differ between the TSV and JSON writers.
-fn canonical_rows(batches: &[(LogType, RecordBatch)], log_type: LogType) -> Vec<(u64, Vec<String>)> {
+fn canonical_rows(
+    batches: &[(LogType, RecordBatch)],
+    log_type: LogType,
+) -> Vec<(u64, Vec<String>)> {
     let typed = columns(log_type).len();
     let mut rows = Vec::new();
     for (t, b) in batches.iter().filter(|(t, _)| *t == log_type) {
@@ -91,10 +109,15 @@ fn canonical_rows(batches: &[(LogType, RecordBatch)], log_type: LogType) -> Vec<
                     serde_json::Value::Array(items) if items.is_empty() => "null".to_string(),
                     serde_json::Value::String(s) if s.is_empty() => "null".to_string(),
                     // TSV writes intervals with 6 decimals, JSON with full precision.
-                    serde_json::Value::Number(n) if n.is_f64() => format!("{:.6}", n.as_f64().unwrap()),
+                    serde_json::Value::Number(n) if n.is_f64() => {
+                        format!("{:.6}", n.as_f64().unwrap())
+                    }
                     serde_json::Value::Array(items) => format!(
                         "{:?}",
-                        items.iter().map(|i| i.as_f64().map(|f| format!("{f:.6}")).unwrap_or(i.to_string())).collect::<Vec<_>>()
+                        items
+                            .iter()
+                            .map(|i| i.as_f64().map(|f| format!("{f:.6}")).unwrap_or(i.to_string()))
+                            .collect::<Vec<_>>()
                     ),
                     other => other.to_string(),
                 })
@@ -126,7 +149,10 @@ fn tsv_and_json_of_the_same_capture_give_identical_tables() {
         let differing = a.iter().zip(&b).filter(|(x, y)| x != y).count();
         let first = a.iter().zip(&b).find(|(x, y)| x != y).map(|(x, y)| {
             let col = x.1.iter().zip(&y.1).position(|(p, q)| p != q);
-            (col.map(|c| columns(log_type)[c].name.clone()), col.map(|c| (x.1[c].clone(), y.1[c].clone())))
+            (
+                col.map(|c| columns(log_type)[c].name.clone()),
+                col.map(|c| (x.1[c].clone(), y.1[c].clone())),
+            )
         });
         assert_eq!(differing, 0, "{tsv} vs {json}: first difference {first:?}");
     }
@@ -149,10 +175,12 @@ fn rotated_tree_imports_once_with_extra_columns_kept() {
 
     // `_node_name` of the conn logs lands in the extra map.
     let part = &opened.part_paths(LogType::Conn)[0];
-    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(part).unwrap())
-        .unwrap()
-        .build()
-        .unwrap();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+        std::fs::File::open(part).unwrap(),
+    )
+    .unwrap()
+    .build()
+    .unwrap();
     let batch = reader.into_iter().next().unwrap().unwrap();
     let extra = batch.column_by_name("_extra").unwrap();
     assert!(extra.null_count() < extra.len());

@@ -140,7 +140,10 @@ fn number(row: &serde_json::Map<String, Value>, key: &str) -> f64 {
     row.get(key).and_then(Value::as_f64).unwrap_or(0.0)
 }
 
-fn finding(summary: &serde_json::Map<String, Value>, records: Vec<serde_json::Map<String, Value>>) -> Finding {
+fn finding(
+    summary: &serde_json::Map<String, Value>,
+    records: Vec<serde_json::Map<String, Value>>,
+) -> Finding {
     let host = text(summary, "host");
     let indicator = text(summary, "indicator");
     let via = text(summary, "via");
@@ -162,9 +165,20 @@ fn finding(summary: &serde_json::Map<String, Value>, records: Vec<serde_json::Ma
     let peer = (peers == 1).then(|| text(summary, "peer"));
     let domain = (number(summary, "names") >= 1.0).then(|| text(summary, "name"));
     let entities = if inbound {
-        Entities { source: peer.clone(), destination: Some(host.clone()), indicator: Some(indicator.clone()), ..Default::default() }
+        Entities {
+            source: peer.clone(),
+            destination: Some(host.clone()),
+            indicator: Some(indicator.clone()),
+            ..Default::default()
+        }
     } else {
-        Entities { source: Some(host.clone()), destination: peer.clone(), domain: domain.clone(), indicator: Some(indicator.clone()), ..Default::default() }
+        Entities {
+            source: Some(host.clone()),
+            destination: peer.clone(),
+            domain: domain.clone(),
+            indicator: Some(indicator.clone()),
+            ..Default::default()
+        }
     };
     let title = if inbound {
         format!("Listed address {indicator} connected in to {host}")
@@ -287,7 +301,9 @@ impl ScalarUDFImpl for IocFunction {
                 let Some(ips) = array.as_any().downcast_ref::<FixedSizeBinaryArray>() else {
                     return exec_err!("ioc_ip expects an address column");
                 };
-                (0..ips.len()).map(|i| ips.is_valid(i).then(|| self.list.match_ip(ips.value(i))).flatten()).collect()
+                (0..ips.len())
+                    .map(|i| ips.is_valid(i).then(|| self.list.match_ip(ips.value(i))).flatten())
+                    .collect()
             }
             IocKind::Domain => {
                 let Some(names) = array.as_any().downcast_ref::<StringArray>() else {
