@@ -48,11 +48,14 @@ impl<'a> Row<'a> {
     /// The record's identity hash: `ts` plus the log type's identity fields, so that the same
     /// record read from TSV or JSON, from a live log or its rotated copy, hashes the same.
     pub fn identity_key(&self, log_type: LogType) -> u64 {
+        self.identity_key_of(log_type, &identity_columns(log_type))
+    }
+
+    fn identity_key_of(&self, log_type: LogType, identity: &[usize]) -> u64 {
         let mut h = Fnv::new();
         h.write(log_type.name().as_bytes());
-        let cols = columns(log_type);
-        for (spec, value) in cols.iter().zip(&self.values) {
-            if spec.zeek == "ts" || log_type.identity_fields().contains(&spec.zeek) {
+        for value in identity.iter().map(|i| &self.values[*i]) {
+            {
                 h.write(&[0xff]);
                 match value {
                     Value::Null => h.write(b"\0null"),
@@ -66,6 +69,16 @@ impl<'a> Row<'a> {
         }
         h.finish()
     }
+}
+
+/// The columns a record's identity is hashed from: `ts` and the type's identity fields.
+fn identity_columns(log_type: LogType) -> Vec<usize> {
+    columns(log_type)
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.zeek == "ts" || log_type.identity_fields().contains(&c.zeek))
+        .map(|(i, _)| i)
+        .collect()
 }
 
 /// FNV-1a with a final avalanche: stable across releases and platforms, which a stored key must be.
@@ -209,6 +222,7 @@ pub struct BatchBuilder {
     source: StringBuilder,
     line: UInt64Builder,
     key: UInt64Builder,
+    identity: Vec<usize>,
     rows: usize,
 }
 
@@ -224,6 +238,7 @@ impl BatchBuilder {
             source: StringBuilder::with_capacity(capacity, 0),
             line: UInt64Builder::with_capacity(capacity),
             key: UInt64Builder::with_capacity(capacity),
+            identity: identity_columns(log_type),
             rows: 0,
         }
     }
@@ -255,7 +270,7 @@ impl BatchBuilder {
         }
         self.source.append_value(source);
         self.line.append_value(line);
-        self.key.append_value(row.identity_key(self.log_type));
+        self.key.append_value(row.identity_key_of(self.log_type, &self.identity));
         self.rows += 1;
     }
 

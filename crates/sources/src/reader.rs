@@ -253,6 +253,7 @@ fn split_chunks(
         file_name_type,
         format: None,
         header: TsvHeader::default(),
+        shared_header: None,
         line: 1,
         seq: 0,
         chunks,
@@ -344,6 +345,7 @@ struct Splitter<'a> {
     file_name_type: Option<&'a str>,
     format: Option<Format>,
     header: TsvHeader,
+    shared_header: Option<Arc<TsvHeader>>,
     /// Line number of the next byte to send.
     line: u64,
     seq: u64,
@@ -388,6 +390,14 @@ impl Splitter<'_> {
         let Some(Format::Tsv(_)) = &self.format else {
             return self.send_data(data, Format::Json);
         };
+        // The common case, a chunk of data lines under the header in force, goes out uncopied.
+        if data[0] != b'#'
+            && memchr::memmem::find(&data, b"\n#").is_none()
+            && let Some(Ok(_)) = self.header.log_type()
+        {
+            let format = self.current_format();
+            return self.send_data(data, format);
+        }
         let mut rest: &[u8] = &data;
         while !rest.is_empty() {
             if rest[0] == b'#' {
@@ -410,7 +420,7 @@ impl Splitter<'_> {
                     self.line += lines;
                 }
                 _ => {
-                    let format = Format::Tsv(Arc::new(self.header.clone()));
+                    let format = self.current_format();
                     if !self.send_data(block.to_vec(), format) {
                         return false;
                     }
@@ -418,6 +428,14 @@ impl Splitter<'_> {
             }
         }
         true
+    }
+
+    /// The header in force, shared by every chunk until a header line changes it.
+    fn current_format(&mut self) -> Format {
+        if self.shared_header.as_ref().is_none_or(|h| **h != self.header) {
+            self.shared_header = Some(Arc::new(self.header.clone()));
+        }
+        Format::Tsv(self.shared_header.clone().expect("set above"))
     }
 
     fn send_data(&mut self, data: Vec<u8>, format: Format) -> bool {

@@ -10,14 +10,14 @@ use crate::diagnostics::Reason;
 use crate::values::{parse_time, unescape, unescape_header};
 
 /// Where one `#fields` entry goes.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 enum Target {
     Column(usize, ColumnKind),
     Extra(String),
 }
 
 /// The state the header lines of a block set up.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TsvHeader {
     separator: String,
     set_separator: String,

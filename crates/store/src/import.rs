@@ -133,7 +133,7 @@ struct Importer<'a> {
     manifest: &'a mut Manifest,
     /// Identity keys of committed records, per partition, loaded when a partition is first
     /// touched in this run.
-    known_keys: HashMap<(LogType, i64), HashSet<u64>>,
+    known_keys: HashMap<(LogType, i64), KeySet>,
 }
 
 /// A part being written for one partition of one source file.
@@ -182,7 +182,7 @@ impl Importer<'_> {
         }
 
         let mut writers: BTreeMap<(LogType, i64), PartWriter> = BTreeMap::new();
-        let mut pending: HashMap<(LogType, i64), HashSet<u64>> = HashMap::new();
+        let mut pending: HashMap<(LogType, i64), KeySet> = HashMap::new();
         let mut duplicates = 0u64;
         let mut stored = 0u64;
         let mut stored_by_table: BTreeMap<String, u64> = BTreeMap::new();
@@ -255,36 +255,44 @@ impl Importer<'_> {
         batch: &RecordBatch,
         fingerprint: &str,
         writers: &mut BTreeMap<(LogType, i64), PartWriter>,
-        pending: &mut HashMap<(LogType, i64), HashSet<u64>>,
+        pending: &mut HashMap<(LogType, i64), KeySet>,
     ) -> Result<(u64, u64), StoreError> {
         let ts = batch.column(0).as_primitive::<TimestampMicrosecondType>();
         let keys = batch
             .column_by_name(KEY_COLUMN)
             .expect("every schema has a key column")
             .as_primitive::<UInt64Type>();
+        let row_days: Vec<i64> = ts.values().iter().map(|t| t.div_euclid(MICROS_PER_DAY)).collect();
         let mut days: Vec<i64> = Vec::new();
-        let mut row_day = Vec::with_capacity(batch.num_rows());
+        for d in &row_days {
+            if !days.contains(d) {
+                days.push(*d);
+            }
+        }
+        // Per row: the day it is stored under, or None for a duplicate.
+        let mut row_day: Vec<Option<i64>> = vec![None; batch.num_rows()];
         let mut duplicates = 0u64;
-        for row in 0..batch.num_rows() {
-            let day = ts.value(row).div_euclid(MICROS_PER_DAY);
+        for day in days.clone() {
             let partition = (log_type, day);
             if !self.known_keys.contains_key(&partition) {
                 let loaded = self.load_keys(log_type, day)?;
                 self.known_keys.insert(partition, loaded);
             }
-            let key = keys.value(row);
-            let fresh = !self.known_keys[&partition].contains(&key)
-                && pending.entry(partition).or_default().insert(key);
-            if fresh {
-                if !days.contains(&day) {
-                    days.push(day);
+            let known = &self.known_keys[&partition];
+            let fresh_keys = pending.entry(partition).or_default();
+            for (row, d) in row_days.iter().enumerate() {
+                if *d != day {
+                    continue;
                 }
-                row_day.push(Some(day));
-            } else {
-                duplicates += 1;
-                row_day.push(None);
+                let key = keys.value(row);
+                if !known.contains(&key) && fresh_keys.insert(key) {
+                    row_day[row] = Some(day);
+                } else {
+                    duplicates += 1;
+                }
             }
         }
+        days.retain(|d| row_day.contains(&Some(*d)));
         let mut kept = 0u64;
         for day in days {
             let part = if row_day.iter().all(|d| *d == Some(day)) {
@@ -372,9 +380,9 @@ impl Importer<'_> {
     }
 
     /// Reads the identity keys of the records already committed to a partition.
-    fn load_keys(&self, log_type: LogType, day: i64) -> Result<HashSet<u64>, StoreError> {
+    fn load_keys(&self, log_type: LogType, day: i64) -> Result<KeySet, StoreError> {
         let day_name = day_name(day);
-        let mut keys = HashSet::new();
+        let mut keys = KeySet::default();
         let parts: Vec<PathBuf> = self
             .manifest
             .parts()
@@ -397,6 +405,26 @@ impl Importer<'_> {
         Ok(keys)
     }
 }
+
+/// Identity keys are already well-mixed 64-bit hashes: hashing them again would only cost time.
+#[derive(Default, Clone, Copy)]
+struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) | *b as u64;
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type KeySet = HashSet<u64, std::hash::BuildHasherDefault<KeyHasher>>;
 
 fn discard(writers: BTreeMap<(LogType, i64), PartWriter>) {
     for (_, w) in writers {
