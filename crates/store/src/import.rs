@@ -131,9 +131,9 @@ struct Importer<'a> {
     root: &'a Path,
     options: &'a ImportOptions,
     manifest: &'a mut Manifest,
-    /// Identity keys of committed records, per partition, loaded when a partition is first
-    /// touched in this run.
-    known_keys: HashMap<(LogType, i64), KeySet>,
+    /// Identity keys of committed parts, by part file, loaded when a batch overlaps the part in
+    /// time; dropped after each source file.
+    known_keys: HashMap<String, KeySet>,
 }
 
 /// A part being written for one partition of one source file.
@@ -152,6 +152,7 @@ impl Importer<'_> {
         report: &mut ImportReport,
         progress: &mut dyn FnMut(Progress<'_>),
     ) -> Result<(), StoreError> {
+        self.known_keys.clear();
         let display = path.display().to_string();
         let stamp = match FileStamp::of(path) {
             Ok(s) => s,
@@ -182,13 +183,11 @@ impl Importer<'_> {
         }
 
         let mut writers: BTreeMap<(LogType, i64), PartWriter> = BTreeMap::new();
-        let mut pending: HashMap<(LogType, i64), KeySet> = HashMap::new();
         let mut duplicates = 0u64;
         let mut stored = 0u64;
         let mut stored_by_table: BTreeMap<String, u64> = BTreeMap::new();
         let outcome = read_file(path, &self.options.read, |log_type, batch| {
-            let (kept, dups) =
-                self.route(log_type, &batch, &fingerprint, &mut writers, &mut pending)?;
+            let (kept, dups) = self.route(log_type, &batch, &fingerprint, &mut writers)?;
             duplicates += dups;
             stored += kept;
             *stored_by_table.entry(log_type.name().to_string()).or_insert(0) += kept;
@@ -230,9 +229,6 @@ impl Importer<'_> {
                 .unwrap_or(0),
         };
         self.manifest.append(self.root, commit)?;
-        for (partition, keys) in pending {
-            self.known_keys.entry(partition).or_default().extend(keys);
-        }
         if summary.records == 0 {
             report.files_without_records += 1;
         } else {
@@ -247,15 +243,14 @@ impl Importer<'_> {
         Ok(())
     }
 
-    /// Splits a batch by day, drops records already stored (or already seen in this file), and
-    /// writes the rest to the day's part. Returns (kept, duplicates).
+    /// Splits a batch by day, drops records already stored in a committed part, and writes the
+    /// rest to the day's part. Returns (kept, duplicates).
     fn route(
         &mut self,
         log_type: LogType,
         batch: &RecordBatch,
         fingerprint: &str,
         writers: &mut BTreeMap<(LogType, i64), PartWriter>,
-        pending: &mut HashMap<(LogType, i64), KeySet>,
     ) -> Result<(u64, u64), StoreError> {
         let ts = batch.column(0).as_primitive::<TimestampMicrosecondType>();
         let keys = batch
@@ -269,27 +264,33 @@ impl Importer<'_> {
                 days.push(*d);
             }
         }
-        // Per row: the day it is stored under, or None for a duplicate.
+        // Per row: the day it is stored under, or None for a duplicate. Only committed parts
+        // whose time range overlaps this batch can hold its records again (a live log and its
+        // rotated copy), so only their keys are consulted: rotated hourly files, which do not
+        // overlap, cost no memory at all.
+        let (min_ts, max_ts) =
+            ts.values().iter().fold((i64::MAX, i64::MIN), |(lo, hi), t| (lo.min(*t), hi.max(*t)));
+        let overlapping: Vec<String> = self
+            .manifest
+            .parts()
+            .filter(|p| p.table == log_type.name() && p.min_ts <= max_ts && p.max_ts >= min_ts)
+            .map(|p| p.file.clone())
+            .collect();
+        for file in &overlapping {
+            if !self.known_keys.contains_key(file) {
+                let loaded = self.load_keys(file)?;
+                self.known_keys.insert(file.clone(), loaded);
+            }
+        }
+        let known: Vec<&KeySet> = overlapping.iter().map(|f| &self.known_keys[f]).collect();
         let mut row_day: Vec<Option<i64>> = vec![None; batch.num_rows()];
         let mut duplicates = 0u64;
-        for day in days.clone() {
-            let partition = (log_type, day);
-            if !self.known_keys.contains_key(&partition) {
-                let loaded = self.load_keys(log_type, day)?;
-                self.known_keys.insert(partition, loaded);
-            }
-            let known = &self.known_keys[&partition];
-            let fresh_keys = pending.entry(partition).or_default();
-            for (row, d) in row_days.iter().enumerate() {
-                if *d != day {
-                    continue;
-                }
-                let key = keys.value(row);
-                if !known.contains(&key) && fresh_keys.insert(key) {
-                    row_day[row] = Some(day);
-                } else {
-                    duplicates += 1;
-                }
+        for (row, day) in row_days.iter().enumerate() {
+            let key = keys.value(row);
+            if known.iter().any(|k| k.contains(&key)) {
+                duplicates += 1;
+            } else {
+                row_day[row] = Some(*day);
             }
         }
         days.retain(|d| row_day.contains(&Some(*d)));
@@ -379,16 +380,10 @@ impl Importer<'_> {
         Ok(parts)
     }
 
-    /// Reads the identity keys of the records already committed to a partition.
-    fn load_keys(&self, log_type: LogType, day: i64) -> Result<KeySet, StoreError> {
-        let day_name = day_name(day);
+    /// Reads the identity keys of the records in one committed part.
+    fn load_keys(&self, file: &str) -> Result<KeySet, StoreError> {
         let mut keys = KeySet::default();
-        let parts: Vec<PathBuf> = self
-            .manifest
-            .parts()
-            .filter(|p| p.table == log_type.name() && p.day == day_name)
-            .map(|p| self.root.join(&p.file))
-            .collect();
+        let parts = [self.root.join(file)];
         for path in parts {
             let err = |e: parquet::errors::ParquetError| StoreError::Parquet {
                 path: path.clone(),

@@ -190,3 +190,52 @@ fn rotated_tree_imports_once_with_extra_columns_kept() {
     assert_eq!(again.files_already_imported, files.len());
     assert_eq!(again.records, 0);
 }
+
+/// What a killed import leaves behind — a renamed but uncommitted part, a partial file in `tmp/`,
+/// a torn manifest line — is swept by the next import and never read.
+#[test]
+fn leftovers_of_a_killed_import_are_swept_and_never_read() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("conn.log");
+    let mut f = std::fs::File::create(&log).unwrap();
+    writeln!(f, "#separator \\x09\n#path\tconn\n#fields\tts\tuid\tid.orig_h\tid.resp_h").unwrap();
+    for i in 0..100 {
+        writeln!(f, "{}.0\tC{i}\t10.0.0.1\t10.0.0.2", 1_717_372_800 + i * 10).unwrap();
+    }
+    drop(f);
+    let store = dir.path().join("store");
+    let options = lasthop_store::ImportOptions::default();
+    lasthop_store::import(&store, std::slice::from_ref(&log), &options, &mut |_| {}).unwrap();
+    let committed = lasthop_store::Store::open(&store).unwrap().part_paths(LogType::Conn);
+    assert_eq!(committed.len(), 1);
+    let orphan = committed[0].with_file_name("conn-orphan.parquet");
+    std::fs::copy(&committed[0], &orphan).unwrap();
+    std::fs::write(store.join("tmp/conn-x.parquet.partial"), b"PAR1 half").unwrap();
+    let mut manifest =
+        std::fs::OpenOptions::new().append(true).open(store.join("manifest.jsonl")).unwrap();
+    manifest.write_all(b"{\"source\":{\"path\":\"torn").unwrap();
+    drop(manifest);
+
+    // Readers follow the manifest: the orphan is not part of the table.
+    let opened = lasthop_store::Store::open(&store).unwrap();
+    assert_eq!(opened.part_paths(LogType::Conn), committed);
+    assert_eq!(opened.row_counts()["conn"], 100);
+
+    // The next import sweeps the leftovers; the same records under another name are duplicates.
+    let copy = dir.path().join("conn.00:00:00-01:00:00.log");
+    std::fs::copy(&log, &copy).unwrap();
+    std::fs::write(
+        &copy,
+        std::fs::read_to_string(&log).unwrap() + "1717373800.0\tCnew\t10.0.0.1\t10.0.0.2\n",
+    )
+    .unwrap();
+    let report = lasthop_store::import(&store, &[log, copy], &options, &mut |_| {}).unwrap();
+    assert_eq!(report.files_already_imported, 1);
+    assert_eq!((report.records, report.duplicates), (1, 100));
+    assert!(!orphan.exists());
+    assert_eq!(std::fs::read_dir(store.join("tmp")).unwrap().count(), 0);
+    let opened = lasthop_store::Store::open(&store).unwrap();
+    assert_eq!(opened.row_counts()["conn"], 101);
+    assert_eq!(opened.manifest().commits.len(), 2);
+}
