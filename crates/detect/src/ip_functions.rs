@@ -249,3 +249,87 @@ impl AnalyzerRule for IpLiteralRule {
         "lasthop_ip_literals"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use datafusion::arrow::array::{AsArray, RecordBatch};
+    use datafusion::arrow::datatypes::{Field, Schema};
+
+    use super::*;
+    use crate::session::{SessionOptions, new_context};
+
+    async fn query(sql: &str) -> Result<Vec<RecordBatch>> {
+        let ctx = new_context(&SessionOptions { threads: 1 });
+        let ips = FixedSizeBinaryArray::try_from_sparse_iter_with_size(
+            ["10.0.0.1", "10.0.0.2", "192.168.1.1", "2001:db8::1", "8.8.8.8"]
+                .iter()
+                .map(|t| parse_ip(t)),
+            IP_WIDTH,
+        )?;
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            "src",
+            DataType::FixedSizeBinary(IP_WIDTH),
+            true,
+        )]));
+        ctx.register_batch("t", RecordBatch::try_new(schema, vec![Arc::new(ips)])?)?;
+        ctx.sql(sql).await?.collect().await
+    }
+
+    async fn texts(sql: &str) -> Vec<String> {
+        let batches = query(sql).await.unwrap();
+        batches
+            .iter()
+            .flat_map(|b| {
+                b.column(0)
+                    .as_string::<i32>()
+                    .iter()
+                    .map(|s| s.unwrap_or("").to_string())
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn text_literals_compare_as_addresses() {
+        assert_eq!(texts("SELECT ip_text(src) FROM t WHERE src = '10.0.0.2'").await, ["10.0.0.2"]);
+        assert_eq!(texts("SELECT ip_text(src) FROM t WHERE '10.0.0.2' = src").await, ["10.0.0.2"]);
+        assert_eq!(
+            texts(
+                "SELECT ip_text(src) FROM t WHERE src IN ('8.8.8.8', '2001:db8::1') ORDER BY src"
+            )
+            .await,
+            ["8.8.8.8", "2001:db8::1"]
+        );
+        assert_eq!(
+            texts("SELECT ip_text(src) FROM t WHERE src > '10.0.0.1' AND src < '192.168.0.0'")
+                .await,
+            ["10.0.0.2"]
+        );
+        assert_eq!(
+            texts("SELECT ip_text(src) FROM t WHERE src = ip('10.0.0.1')").await,
+            ["10.0.0.1"]
+        );
+        let err = query("SELECT * FROM t WHERE src = '10.0.0'").await.unwrap_err();
+        assert!(err.to_string().contains("not an IP address"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn cidr_and_internal_tests() {
+        assert_eq!(
+            texts("SELECT ip_text(src) FROM t WHERE cidr_contains('10.0.0.0/8', src) ORDER BY src")
+                .await,
+            ["10.0.0.1", "10.0.0.2"]
+        );
+        assert_eq!(
+            texts("SELECT ip_text(src) FROM t WHERE cidr_contains('2001:db8::/32', src)").await,
+            ["2001:db8::1"]
+        );
+        assert_eq!(
+            texts("SELECT ip_text(src) FROM t WHERE NOT is_internal(src) ORDER BY src").await,
+            ["8.8.8.8", "2001:db8::1"]
+        );
+        let err =
+            query("SELECT * FROM t WHERE cidr_contains('10.0.0.0/99', src)").await.unwrap_err();
+        assert!(err.to_string().contains("not a CIDR prefix"), "{err}");
+    }
+}

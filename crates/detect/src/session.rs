@@ -80,3 +80,22 @@ fn register_table(ctx: &SessionContext, store: &Store, log_type: LogType) -> Res
     ctx.register_table(log_type.name(), Arc::new(ListingTable::try_new(config)?))?;
     Ok(())
 }
+
+/// A session over in-memory batches, for detector tests: every log type is registered, empty
+/// where `tables` gives none.
+pub fn from_batches(
+    tables: Vec<(LogType, Vec<datafusion::arrow::array::RecordBatch>)>,
+    options: &SessionOptions,
+) -> Result<SessionContext> {
+    let ctx = new_context(options);
+    for log_type in LogType::ALL {
+        let batches: Vec<_> = tables
+            .iter()
+            .filter(|(t, _)| *t == log_type)
+            .flat_map(|(_, b)| b.iter().cloned())
+            .collect();
+        let table = MemTable::try_new(schema(log_type), vec![batches])?;
+        ctx.register_table(log_type.name(), Arc::new(table))?;
+    }
+    Ok(ctx)
+}

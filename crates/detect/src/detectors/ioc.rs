@@ -182,8 +182,10 @@ fn finding(
     };
     let title = if inbound {
         format!("Listed address {indicator} connected in to {host}")
-    } else {
+    } else if contacted {
         format!("{host} contacted listed indicator {indicator}")
+    } else {
+        format!("{host} looked up names under listed domain {indicator}")
     };
     let mut f = Finding::new(ID, title, score, entities);
     f.techniques = if inbound {
@@ -313,5 +315,118 @@ impl ScalarUDFImpl for IocFunction {
             }
         };
         Ok(ColumnarValue::Array(Arc::new(out) as ArrayRef))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use lasthop_normalise::LogType;
+    use lasthop_sources::Diagnostics;
+
+    use super::*;
+    use crate::session::{SessionOptions, from_batches};
+
+    /// Parses Zeek TSV text into batches, as the importer would.
+    fn parse(log: &str, text: &str) -> (LogType, Vec<datafusion::arrow::array::RecordBatch>) {
+        let mut batches = Vec::new();
+        let input: Box<dyn std::io::Read + Send> =
+            Box::new(std::io::Cursor::new(text.as_bytes().to_vec()));
+        let path = format!("{log}.log");
+        lasthop_sources::read_stream(Path::new(&path), input, &Default::default(), |_, b| {
+            batches.push(b);
+            Ok::<(), ()>(())
+        })
+        .unwrap();
+        (LogType::from_path(log).unwrap(), batches)
+    }
+
+    fn tsv(fields: &str, rows: &[String]) -> String {
+        format!("#separator \\x09\n#fields\t{}\n{}\n", fields.replace(' ', "\t"), rows.join("\n"))
+    }
+
+    async fn run(
+        tables: Vec<(LogType, Vec<datafusion::arrow::array::RecordBatch>)>,
+        iocs: &str,
+    ) -> Vec<Finding> {
+        let mut list = IocList::default();
+        list.add_text(Path::new("iocs.txt"), iocs, &mut Diagnostics::default());
+        let ctx = from_batches(tables, &SessionOptions { threads: 2 }).unwrap();
+        let hunt = HuntContext { ctx, iocs: Some(Arc::new(list)) };
+        let mut f = IocMatch.run(&hunt).await.unwrap();
+        lasthop_findings::rank(&mut f);
+        f
+    }
+
+    #[tokio::test]
+    async fn outbound_inbound_and_lookup_only_matches_are_told_apart() {
+        let day = 86_400;
+        let conn: Vec<String> = (0..12)
+            .map(|i| {
+                format!(
+                    "{}.0\tC{i}\t10.0.0.5\t4000{i}\t203.0.113.9\t443\ttcp\t5\t10\t20",
+                    1_717_372_800 + i * day / 4
+                )
+            })
+            .chain([
+                "1717372900.0\tCin\t198.51.100.7\t5555\t10.0.0.80\t80\ttcp\t1\t100\t0".to_string()
+            ])
+            .chain(["1717372901.0\tCbg\t10.0.0.6\t5555\t192.0.2.1\t80\ttcp\t1\t100\t0".to_string()])
+            .collect();
+        let dns: Vec<String> =
+            vec!["1717372800.0\tD1\t10.0.0.7\t5353\t10.0.0.53\t53\tabc.Evil.example.".to_string()];
+        let ssl: Vec<String> =
+            vec!["1717372800.0\tS1\t10.0.0.8\t5353\t192.0.2.44\t443\tcdn.evil.example".to_string()];
+        let tables = vec![
+            parse(
+                "conn",
+                &tsv(
+                    "ts uid id.orig_h id.orig_p id.resp_h id.resp_p proto duration orig_bytes resp_bytes",
+                    &conn,
+                ),
+            ),
+            parse("dns", &tsv("ts uid id.orig_h id.orig_p id.resp_h id.resp_p query", &dns)),
+            parse("ssl", &tsv("ts uid id.orig_h id.orig_p id.resp_h id.resp_p server_name", &ssl)),
+        ];
+        let findings =
+            run(tables, "203.0.113.9\n198.51.100.0/24\nevil.example\nunused.example\n").await;
+        assert_eq!(findings.len(), 4, "{findings:#?}");
+
+        let out =
+            findings.iter().find(|f| f.entities.source.as_deref() == Some("10.0.0.5")).unwrap();
+        assert_eq!(out.entities.destination.as_deref(), Some("203.0.113.9"));
+        assert_eq!(out.evidence.figures["records"], 12);
+        assert_eq!(out.evidence.figures["days"], 3);
+        assert!((out.score - 1.0).abs() < 1e-9);
+        assert_eq!(out.techniques, ["T1071"]);
+        assert_eq!(out.first_seen, 1_717_372_800_000_000);
+        assert_eq!(out.evidence.uids.len(), 12);
+        assert!(out.evidence.samples.len() <= SAMPLES_PER_FINDING);
+
+        let inbound = findings
+            .iter()
+            .find(|f| f.entities.destination.as_deref() == Some("10.0.0.80"))
+            .unwrap();
+        assert_eq!(inbound.entities.indicator.as_deref(), Some("198.51.100.0/24"));
+        assert_eq!(inbound.techniques, ["T1190"]);
+
+        let lookup =
+            findings.iter().find(|f| f.entities.source.as_deref() == Some("10.0.0.7")).unwrap();
+        assert!((lookup.score - 0.6).abs() < 1e-9, "a lookup alone scores lowest");
+        assert!(lookup.title.contains("looked up"));
+        assert_eq!(lookup.techniques, ["T1071.004"]);
+
+        let sni =
+            findings.iter().find(|f| f.entities.source.as_deref() == Some("10.0.0.8")).unwrap();
+        assert_eq!(sni.entities.domain.as_deref(), Some("cdn.evil.example"));
+        assert!((sni.score - 0.8).abs() < 1e-9);
+    }
+
+    #[tokio::test]
+    async fn an_empty_list_finds_nothing() {
+        let ctx = from_batches(vec![], &SessionOptions { threads: 1 }).unwrap();
+        let hunt = HuntContext { ctx, iocs: Some(Arc::new(IocList::default())) };
+        assert!(IocMatch.run(&hunt).await.unwrap().is_empty());
     }
 }
