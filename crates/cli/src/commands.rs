@@ -7,6 +7,8 @@ use std::sync::Arc;
 use anyhow::{Context, anyhow};
 use indicatif::{ProgressBar, ProgressStyle};
 use lasthop_detect::{HuntContext, SessionOptions};
+
+use crate::settings::{Settings, SettingsArgs};
 use lasthop_findings::{Finding, Severity};
 use lasthop_sinks::{Format, TableStyle, terminal_safe};
 use lasthop_sources::intel::IocList;
@@ -184,6 +186,7 @@ fn load_iocs(files: &[PathBuf]) -> Result<Option<Arc<IocList>>, Failure> {
 fn run_hunt(
     root: &Path,
     iocs: Option<Arc<IocList>>,
+    settings: &Settings,
     format: Format,
     output: Option<&Path>,
     min_severity: Severity,
@@ -192,8 +195,10 @@ fn run_hunt(
     let rt = runtime();
     let (findings, errors) = rt
         .block_on(async {
-            let ctx = lasthop_detect::open_store(&store, &SessionOptions::default()).await?;
-            let hunt = HuntContext { ctx, iocs };
+            let session =
+                SessionOptions { internal: settings.internal.clone(), ..Default::default() };
+            let ctx = lasthop_detect::open_store(&store, &session).await?;
+            let hunt = HuntContext { ctx, iocs, options: settings.hunt.clone() };
             Ok::<_, datafusion::error::DataFusionError>(
                 lasthop_detect::hunt(&hunt, &lasthop_detect::detectors::all()).await,
             )
@@ -255,6 +260,7 @@ pub fn hunt(args: HuntArgs) -> Result<Exit, Failure> {
     let format = parse_format(&args.format)?;
     let min_severity: Severity = args.min_severity.parse().map_err(usage)?;
     let iocs = load_iocs(&args.ioc_files)?;
+    let settings = args.settings.resolve().map_err(|e| usage(format!("{e:#}")))?;
     let temp;
     let root = match &args.store {
         Some(s) => s.clone(),
@@ -276,7 +282,7 @@ pub fn hunt(args: HuntArgs) -> Result<Exit, Failure> {
             error: anyhow!("{} is not a lasthop store (no manifest)", root.display()),
         });
     }
-    run_hunt(&root, iocs, format, args.output.as_deref(), min_severity)?;
+    run_hunt(&root, iocs, &settings, format, args.output.as_deref(), min_severity)?;
     if args.store.is_none() {
         eprintln!(
             "(hunted in a temporary store; use --store DIR to keep it for `lasthop show` and `lasthop sql`)"
@@ -288,10 +294,15 @@ pub fn hunt(args: HuntArgs) -> Result<Exit, Failure> {
 pub fn sql(args: SqlArgs) -> Result<Exit, Failure> {
     let format = parse_format(&args.format)?;
     let store = Store::open(&args.store).or_exit(Exit::StoreError)?;
+    let mut internal = lasthop_normalise::Networks::default();
+    for list in &args.internal {
+        internal.add(list).map_err(|e| usage(format!("--internal: {e}")))?;
+    }
     let rt = runtime();
     let batches = rt
         .block_on(async {
-            let ctx = lasthop_detect::open_store(&store, &SessionOptions::default()).await?;
+            let session = SessionOptions { internal, ..Default::default() };
+            let ctx = lasthop_detect::open_store(&store, &session).await?;
             ctx.sql(&args.query).await?.collect().await
         })
         .or_exit(Exit::StoreError)?;
@@ -380,7 +391,8 @@ pub fn demo(args: DemoArgs) -> Result<Exit, Failure> {
     };
     run_import(std::slice::from_ref(&logs), &store, &read)?;
     let iocs = load_iocs(std::slice::from_ref(&summary.ioc_file))?;
-    run_hunt(&store, iocs, format, None, Severity::Info)?;
+    let settings = SettingsArgs::default().resolve().map_err(|e| usage(format!("{e:#}")))?;
+    run_hunt(&store, iocs, &settings, format, None, Severity::Info)?;
     eprintln!(
         "\nThe store is in {}: try `lasthop show ID --store {}` or `lasthop sql \"SELECT count(*) FROM conn\" --store {}`",
         store.display(),

@@ -2,6 +2,7 @@
 //! findings → sinks — and owns what only a command line needs: arguments, progress, exit codes.
 
 mod commands;
+mod settings;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -97,6 +98,8 @@ struct HuntArgs {
     min_severity: String,
     #[command(flatten)]
     read: ReadArgs,
+    #[command(flatten)]
+    settings: settings::SettingsArgs,
 }
 
 #[derive(Args, Debug)]
@@ -109,6 +112,9 @@ struct SqlArgs {
     /// table, csv, json or ndjson.
     #[arg(long, default_value = "table")]
     format: String,
+    /// Internal address ranges for is_internal(), added to the defaults.
+    #[arg(long, value_delimiter = ',')]
+    internal: Vec<String>,
 }
 
 #[derive(Args, Debug)]

@@ -20,15 +20,14 @@ use datafusion::logical_expr::{
 };
 use datafusion::optimizer::AnalyzerRule;
 use datafusion::prelude::SessionContext;
-use lasthop_normalise::ip::{Cidr, is_internal};
+use lasthop_normalise::ip::{Cidr, Networks};
 use lasthop_normalise::{IP_WIDTH, format_ip, parse_ip};
 
-/// Registers the address functions on a session.
-pub fn register(ctx: &SessionContext) {
-    ctx.register_udf(ScalarUDF::from(IpFunction::new(IpKind::Parse)));
-    ctx.register_udf(ScalarUDF::from(IpFunction::new(IpKind::Text)));
-    ctx.register_udf(ScalarUDF::from(IpFunction::new(IpKind::CidrContains)));
-    ctx.register_udf(ScalarUDF::from(IpFunction::new(IpKind::IsInternal)));
+/// Registers the address functions on a session; `is_internal` answers for `internal`.
+pub fn register(ctx: &SessionContext, internal: &Networks) {
+    for kind in [IpKind::Parse, IpKind::Text, IpKind::CidrContains, IpKind::IsInternal] {
+        ctx.register_udf(ScalarUDF::from(IpFunction::new(kind, internal.clone())));
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -43,10 +42,11 @@ enum IpKind {
 struct IpFunction {
     kind: IpKind,
     signature: Signature,
+    internal: Networks,
 }
 
 impl IpFunction {
-    fn new(kind: IpKind) -> IpFunction {
+    fn new(kind: IpKind, internal: Networks) -> IpFunction {
         let ip = DataType::FixedSizeBinary(IP_WIDTH);
         let signature = match kind {
             IpKind::Parse => Signature::exact(vec![DataType::Utf8], Volatility::Immutable),
@@ -55,7 +55,7 @@ impl IpFunction {
                 Signature::exact(vec![DataType::Utf8, ip], Volatility::Immutable)
             }
         };
-        IpFunction { kind, signature }
+        IpFunction { kind, signature, internal }
     }
 }
 
@@ -105,7 +105,8 @@ impl ScalarUDFImpl for IpFunction {
             IpKind::IsInternal => {
                 let ips = ip_array(&arrays[0])?;
                 Arc::new(BooleanArray::from_iter(
-                    (0..ips.len()).map(|i| ips.is_valid(i).then(|| is_internal(ips.value(i)))),
+                    (0..ips.len())
+                        .map(|i| ips.is_valid(i).then(|| self.internal.contains(ips.value(i)))),
                 ))
             }
             IpKind::CidrContains => {
@@ -259,7 +260,7 @@ mod tests {
     use crate::session::{SessionOptions, new_context};
 
     async fn query(sql: &str) -> Result<Vec<RecordBatch>> {
-        let ctx = new_context(&SessionOptions { threads: 1 });
+        let ctx = new_context(&SessionOptions { threads: 1, ..Default::default() });
         let ips = FixedSizeBinaryArray::try_from_sparse_iter_with_size(
             ["10.0.0.1", "10.0.0.2", "192.168.1.1", "2001:db8::1", "8.8.8.8"]
                 .iter()

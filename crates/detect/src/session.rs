@@ -12,7 +12,7 @@ use datafusion::error::Result;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::optimizer::Analyzer;
 use datafusion::prelude::{SessionConfig, SessionContext};
-use lasthop_normalise::{LogType, schema};
+use lasthop_normalise::{LogType, Networks, schema};
 use lasthop_store::Store;
 
 use crate::ip_functions::{self, IpLiteralRule};
@@ -22,12 +22,15 @@ use crate::ip_functions::{self, IpLiteralRule};
 pub struct SessionOptions {
     /// Parallelism of query execution.
     pub threads: usize,
+    /// What `is_internal` and the detectors call internal.
+    pub internal: Networks,
 }
 
 impl Default for SessionOptions {
     fn default() -> Self {
         SessionOptions {
             threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            internal: Networks::default(),
         }
     }
 }
@@ -46,7 +49,7 @@ pub fn new_context(options: &SessionOptions) -> SessionContext {
         .with_analyzer_rules(rules)
         .build();
     let ctx = SessionContext::new_with_state(state);
-    ip_functions::register(&ctx);
+    ip_functions::register(&ctx, &options.internal);
     ctx
 }
 

@@ -43,7 +43,7 @@ pub fn format_ip(bytes: &[u8]) -> String {
 }
 
 /// A network prefix in the 16-byte space, ready for masked comparisons.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Cidr {
     network: [u8; 16],
     mask: [u8; 16],
@@ -88,6 +88,63 @@ impl Cidr {
     }
 }
 
+/// The address ranges a site calls internal. Defaults: RFC 1918, CGNAT (100.64.0.0/10),
+/// link-local, unique-local IPv6 and loopback; `--internal` adds to them (RITA's
+/// `internal_subnets_add`), and a sensor on a public address is made internal that way.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Networks {
+    cidrs: Vec<Cidr>,
+}
+
+pub const DEFAULT_INTERNAL: [&str; 9] = [
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "100.64.0.0/10",
+    "169.254.0.0/16",
+    "127.0.0.0/8",
+    "fc00::/7",
+    "fe80::/10",
+    "::1/128",
+];
+
+impl Default for Networks {
+    fn default() -> Self {
+        Networks { cidrs: DEFAULT_INTERNAL.iter().filter_map(|c| Cidr::parse(c)).collect() }
+    }
+}
+
+impl Networks {
+    /// No ranges at all (for `--no-default-internal`).
+    pub fn empty() -> Networks {
+        Networks { cidrs: Vec::new() }
+    }
+
+    /// Adds comma- or space-separated prefixes; the error names the one that does not parse.
+    pub fn add(&mut self, list: &str) -> Result<(), String> {
+        for item in list.split([',', ' ', '\n']).map(str::trim).filter(|s| !s.is_empty()) {
+            self.cidrs.push(Cidr::parse(item).ok_or_else(|| format!("{item:?} is not a CIDR prefix"))?);
+        }
+        Ok(())
+    }
+
+    #[inline]
+    pub fn contains(&self, addr: &[u8]) -> bool {
+        self.cidrs.iter().any(|c| c.contains(addr))
+    }
+}
+
+/// Multicast, broadcast and unspecified addresses: no host to talk to.
+pub fn is_special(addr: &[u8]) -> bool {
+    let Ok(bytes) = <[u8; 16]>::try_from(addr) else {
+        return true;
+    };
+    match to_ip_addr(&bytes) {
+        IpAddr::V4(v4) => v4.is_multicast() || v4.is_broadcast() || v4.is_unspecified(),
+        IpAddr::V6(v6) => v6.is_multicast() || v6.is_unspecified(),
+    }
+}
+
 /// Private, loopback, link-local, CGNAT and other non-routable ranges: addresses that are "ours"
 /// or nobody's, as opposed to a host on the Internet.
 pub fn is_internal(addr: &[u8]) -> bool {
@@ -118,6 +175,19 @@ pub fn is_internal(addr: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn networks_default_and_added() {
+        let mut n = super::Networks::default();
+        let ip = |t| super::parse_ip(t).unwrap();
+        assert!(n.contains(&ip("10.1.2.3")) && n.contains(&ip("100.64.0.1")) && n.contains(&ip("fd00::1")));
+        assert!(!n.contains(&ip("64.225.56.201")));
+        n.add("64.225.56.201/32, 2001:db8::/32").unwrap();
+        assert!(n.contains(&ip("64.225.56.201")) && n.contains(&ip("2001:db8::5")));
+        assert!(n.add("10.0.0.0/33").unwrap_err().contains("10.0.0.0/33"));
+        assert!(super::is_special(&ip("224.0.0.251")) && super::is_special(&ip("255.255.255.255")));
+        assert!(!super::is_special(&ip("8.8.8.8")));
+    }
+
     use super::*;
 
     #[test]

@@ -16,7 +16,7 @@ pub mod ip;
 pub mod schema;
 
 pub use display::{cell_to_json, cell_to_text, format_day, format_timestamp};
-pub use ip::{Cidr, IP_WIDTH, format_ip, is_internal, parse_ip};
+pub use ip::{Cidr, IP_WIDTH, Networks, format_ip, is_internal, is_special, parse_ip};
 pub use schema::{
     ColumnKind, ColumnSpec, EXTRA_COLUMN, KEY_COLUMN, LINE_COLUMN, LogType, SOURCE_COLUMN, columns,
     schema,

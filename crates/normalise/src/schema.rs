@@ -57,10 +57,13 @@ impl LogType {
     }
 
     /// The fields that identify one record, beyond `ts`: Zeek's uid alone is shared by every DNS
-    /// transaction and HTTP request of a connection, so those add their own discriminators.
+    /// transaction and HTTP request of a connection, so those add their own discriminators. An
+    /// open connection is logged again every interval with the same uid and start time: each
+    /// snapshot, told apart by its growing duration and byte counts, is a record of its own.
     pub fn identity_fields(self) -> &'static [&'static str] {
         match self {
-            LogType::Conn | LogType::OpenConn | LogType::Ssl | LogType::OpenSsl => &["uid"],
+            LogType::Conn | LogType::Ssl | LogType::OpenSsl => &["uid"],
+            LogType::OpenConn => &["uid", "duration", "orig_bytes", "resp_bytes"],
             LogType::Dns => &["uid", "trans_id", "query", "qtype"],
             LogType::Http | LogType::OpenHttp => &["uid", "trans_depth"],
             LogType::X509 => &["fingerprint", "id"],

@@ -118,7 +118,7 @@ fn refang(token: &str) -> String {
     t
 }
 
-fn normalise_domain(token: &str) -> Option<String> {
+pub(crate) fn normalise_domain(token: &str) -> Option<String> {
     let d = token.trim_end_matches('.').to_ascii_lowercase();
     let valid = d.contains('.')
         && d.len() <= 253

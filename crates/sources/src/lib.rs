@@ -10,6 +10,7 @@ pub mod discover;
 pub mod fuzzing;
 pub mod intel;
 pub mod reader;
+pub mod safelist;
 pub mod values;
 pub mod zeek_json;
 pub mod zeek_tsv;

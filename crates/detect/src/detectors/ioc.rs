@@ -352,8 +352,8 @@ mod tests {
     ) -> Vec<Finding> {
         let mut list = IocList::default();
         list.add_text(Path::new("iocs.txt"), iocs, &mut Diagnostics::default());
-        let ctx = from_batches(tables, &SessionOptions { threads: 2 }).unwrap();
-        let hunt = HuntContext { ctx, iocs: Some(Arc::new(list)) };
+        let ctx = from_batches(tables, &SessionOptions { threads: 2, ..Default::default() }).unwrap();
+        let hunt = HuntContext { iocs: Some(Arc::new(list)), ..HuntContext::new(ctx) };
         let mut f = IocMatch.run(&hunt).await.unwrap();
         lasthop_findings::rank(&mut f);
         f
@@ -425,8 +425,8 @@ mod tests {
 
     #[tokio::test]
     async fn an_empty_list_finds_nothing() {
-        let ctx = from_batches(vec![], &SessionOptions { threads: 1 }).unwrap();
-        let hunt = HuntContext { ctx, iocs: Some(Arc::new(IocList::default())) };
+        let ctx = from_batches(vec![], &SessionOptions { threads: 1, ..Default::default() }).unwrap();
+        let hunt = HuntContext { iocs: Some(Arc::new(IocList::default())), ..HuntContext::new(ctx) };
         assert!(IocMatch.run(&hunt).await.unwrap().is_empty());
     }
 }

@@ -2,7 +2,11 @@
 //! matters (ATT&CK) and how it scores, and which turns DataFusion plans over the store's tables
 //! into [`Finding`]s.
 
+pub mod beacon;
+mod context;
+pub mod dns_tunnel;
 pub mod ioc;
+pub mod long_conn;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -12,13 +16,85 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::error::Result;
 use datafusion::prelude::SessionContext;
 use lasthop_findings::Finding;
+use lasthop_normalise::{Cidr, Networks};
 use lasthop_sources::intel::IocList;
+use lasthop_sources::safelist::Safelist;
+
+use crate::scoring::beacon::WorkingHours;
 
 /// What a hunt gives every detector.
 pub struct HuntContext {
     pub ctx: SessionContext,
     /// Indicators from `--ioc-file`, if any.
     pub iocs: Option<Arc<IocList>>,
+    pub options: HuntOptions,
+}
+
+impl HuntContext {
+    pub fn new(ctx: SessionContext) -> HuntContext {
+        HuntContext { ctx, iocs: None, options: HuntOptions::default() }
+    }
+}
+
+/// Which beacon score ranks the pairs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scorer {
+    /// lasthop's own: jitter-tolerant, multi-week, working-hours aware.
+    #[default]
+    Lasthop,
+    /// RITA v5's published score over the last 24 hours, for comparison with RITA.
+    Rita,
+}
+
+/// Settings the C2 analytics share.
+#[derive(Debug, Clone)]
+pub struct HuntOptions {
+    pub scorer: Scorer,
+    /// The site's working week; `None` scores on the wall clock only.
+    pub working_hours: Option<WorkingHours>,
+    pub internal: Networks,
+    pub safelist: Safelist,
+    /// Also leave out the update, telemetry and certificate services ordinary software polls
+    /// (`data/known_software.txt`).
+    pub builtin_safelist: bool,
+    /// Explicit proxies besides those seen answering HTTP `CONNECT`.
+    pub proxies: Vec<Cidr>,
+    /// Contacts on one day at which a pair is a strobe rather than a beacon; also the most
+    /// contacts of a pair kept for scoring.
+    pub strobe_threshold: u64,
+    /// Beacon findings below this score are not reported.
+    pub min_beacon_score: f64,
+}
+
+impl HuntOptions {
+    /// The user's safelist and, unless switched off, the built-in one.
+    pub fn effective_safelist(&self) -> Safelist {
+        let mut list = self.safelist.clone();
+        if self.builtin_safelist {
+            let mut diagnostics = lasthop_sources::Diagnostics::default();
+            list.add_text(
+                std::path::Path::new("known_software.txt"),
+                include_str!("../../data/known_software.txt"),
+                &mut diagnostics,
+            );
+        }
+        list
+    }
+}
+
+impl Default for HuntOptions {
+    fn default() -> Self {
+        HuntOptions {
+            scorer: Scorer::Lasthop,
+            working_hours: Some(WorkingHours::default()),
+            internal: Networks::default(),
+            safelist: Safelist::default(),
+            builtin_safelist: true,
+            proxies: Vec::new(),
+            strobe_threshold: 86_400,
+            min_beacon_score: 0.6,
+        }
+    }
 }
 
 pub type DetectorFuture<'a> = Pin<Box<dyn Future<Output = Result<Vec<Finding>>> + Send + 'a>>;
@@ -34,7 +110,7 @@ pub trait Detector: Send + Sync {
 
 /// Every detector available in this build.
 pub fn all() -> Vec<Box<dyn Detector>> {
-    vec![Box::new(ioc::IocMatch)]
+    vec![Box::new(ioc::IocMatch), Box::new(beacon::Beacons), Box::new(long_conn::LongConnections), Box::new(dns_tunnel::DnsTunnel)]
 }
 
 /// Runs a query and collects its batches.

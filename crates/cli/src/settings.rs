@@ -1,0 +1,162 @@
+//! Analysis settings shared by `hunt`, `sql` and `demo`: from flags, over a TOML config file
+//! (`--config`), over the defaults. Every key of the file has a flag of the same name.
+//!
+//! ```toml
+//! internal = ["64.225.56.201/32"]   # added to RFC 1918, CGNAT, link-local, ULA, loopback
+//! default_internal = true
+//! safelist = ["safelist.txt"]        # relative to the config file
+//! proxies = ["10.0.0.238"]
+//! scorer = "lasthop"                 # or "rita"
+//! timezone = "Australia/Sydney"
+//! working_hours = "08-18"
+//! workdays = "mon-fri"
+//! strobe_threshold = 86400
+//! min_beacon_score = 0.6
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, anyhow, bail};
+use clap::Args;
+use lasthop_detect::detectors::{HuntOptions, Scorer};
+use lasthop_detect::scoring::beacon::WorkingHours;
+use lasthop_normalise::{Cidr, Networks};
+use lasthop_sinks::terminal_safe;
+use lasthop_sources::Diagnostics;
+use lasthop_sources::safelist::Safelist;
+use serde::Deserialize;
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct SettingsArgs {
+    /// TOML file with any of the settings below (flags win).
+    #[arg(long, help_heading = "Analysis")]
+    pub config: Option<PathBuf>,
+    /// Internal address ranges, added to the defaults (RFC 1918, CGNAT, link-local, ULA).
+    #[arg(long, value_delimiter = ',', help_heading = "Analysis")]
+    pub internal: Vec<String>,
+    /// Only the --internal ranges are internal.
+    #[arg(long, help_heading = "Analysis")]
+    pub no_default_internal: bool,
+    /// Safelist of prefixes, names (`*.example.com`) and pairs to leave out (repeatable).
+    #[arg(long, help_heading = "Analysis")]
+    pub safelist: Vec<PathBuf>,
+    /// Explicit proxy addresses, besides those seen answering HTTP CONNECT.
+    #[arg(long, value_delimiter = ',', help_heading = "Analysis")]
+    pub proxy: Vec<String>,
+    /// Beacon scorer: lasthop (default) or rita (RITA v5's score over the last 24 hours).
+    #[arg(long, help_heading = "Analysis")]
+    pub scorer: Option<String>,
+    /// The site's time zone for working hours (IANA name, e.g. Australia/Sydney) [default: UTC].
+    #[arg(long, help_heading = "Analysis")]
+    pub timezone: Option<String>,
+    /// The site's working hours, START-END [default: 08-18].
+    #[arg(long, help_heading = "Analysis")]
+    pub working_hours: Option<String>,
+    /// Working days, e.g. mon-fri, sun-thu or mon,tue,thu [default: mon-fri].
+    #[arg(long, help_heading = "Analysis")]
+    pub workdays: Option<String>,
+    /// Connections on one day at which a pair is a strobe, not a beacon [default: 86400].
+    #[arg(long, help_heading = "Analysis")]
+    pub strobe_threshold: Option<u64>,
+    /// Lowest lasthop beacon score reported [default: 0.6].
+    #[arg(long, help_heading = "Analysis")]
+    pub min_beacon_score: Option<f64>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    #[serde(default)]
+    internal: Vec<String>,
+    default_internal: Option<bool>,
+    #[serde(default)]
+    safelist: Vec<PathBuf>,
+    #[serde(default)]
+    proxies: Vec<String>,
+    scorer: Option<String>,
+    timezone: Option<String>,
+    working_hours: Option<String>,
+    workdays: Option<String>,
+    strobe_threshold: Option<u64>,
+    min_beacon_score: Option<f64>,
+}
+
+/// Settings resolved from flags, file and defaults.
+pub struct Settings {
+    pub hunt: HuntOptions,
+    pub internal: Networks,
+}
+
+impl SettingsArgs {
+    pub fn resolve(&self) -> anyhow::Result<Settings> {
+        let (file, base) = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading config {}", path.display()))?;
+                let file: ConfigFile = toml::from_str(&text)
+                    .map_err(|e| anyhow!("config {}: {e}", path.display()))?;
+                (file, path.parent().map(Path::to_path_buf).unwrap_or_default())
+            }
+            None => (ConfigFile::default(), PathBuf::new()),
+        };
+        let mut internal = if self.no_default_internal || file.default_internal == Some(false) {
+            Networks::empty()
+        } else {
+            Networks::default()
+        };
+        for list in file.internal.iter().chain(&self.internal) {
+            internal.add(list).map_err(|e| anyhow!("--internal: {e}"))?;
+        }
+        let mut safelist = Safelist::default();
+        let mut diagnostics = Diagnostics::default();
+        let files = file.safelist.iter().map(|p| base.join(p)).chain(self.safelist.iter().cloned());
+        for path in files {
+            let one = Safelist::load(&path, &mut diagnostics)
+                .with_context(|| format!("reading safelist {}", path.display()))?;
+            safelist.extend(one);
+        }
+        for w in &diagnostics.samples {
+            eprintln!("warning: {}", terminal_safe(&w.to_string()));
+        }
+        let mut proxies = Vec::new();
+        for p in file.proxies.iter().chain(&self.proxy) {
+            proxies.push(Cidr::parse(p).ok_or_else(|| anyhow!("--proxy: {p:?} is not an address or prefix"))?);
+        }
+        let scorer = match self.scorer.as_deref().or(file.scorer.as_deref()).unwrap_or("lasthop") {
+            "lasthop" => Scorer::Lasthop,
+            "rita" => Scorer::Rita,
+            other => bail!("--scorer: {other:?} is not lasthop or rita"),
+        };
+        let mut hours = WorkingHours::default();
+        if let Some(tz) = self.timezone.as_deref().or(file.timezone.as_deref()) {
+            hours.tz = tz.parse().map_err(|_| anyhow!("--timezone: {tz:?} is not an IANA time zone"))?;
+        }
+        if let Some(spec) = self.working_hours.as_deref().or(file.working_hours.as_deref()) {
+            hours = hours.with_hours(spec).map_err(|e| anyhow!("--working-hours: {e}"))?;
+        }
+        if let Some(spec) = self.workdays.as_deref().or(file.workdays.as_deref()) {
+            hours = hours.with_workdays(spec).map_err(|e| anyhow!("--workdays: {e}"))?;
+        }
+        let mut hunt = HuntOptions {
+            scorer,
+            working_hours: Some(hours),
+            internal: internal.clone(),
+            safelist,
+            proxies,
+            ..HuntOptions::default()
+        };
+        if let Some(n) = self.strobe_threshold.or(file.strobe_threshold) {
+            if n == 0 {
+                bail!("--strobe-threshold must be at least 1");
+            }
+            hunt.strobe_threshold = n;
+        }
+        if let Some(s) = self.min_beacon_score.or(file.min_beacon_score) {
+            if !(0.0..=1.0).contains(&s) {
+                bail!("--min-beacon-score must be between 0 and 1");
+            }
+            hunt.min_beacon_score = s;
+        }
+        Ok(Settings { hunt, internal })
+    }
+}

@@ -1,0 +1,177 @@
+//! Context that moves a score: facts about a finding's endpoints that make it more or less
+//! likely to be an implant, each listed in the finding's evidence (`adjustments`) with its effect.
+//!
+//! - **prevalence**: a destination only one internal host talks to is more suspicious (+0.05);
+//!   one that a fifth or more of the hosts talk to is a shared service (−0.2);
+//! - **rare user agent**: HTTP from the pair with a user agent no other host sends (+0.1), the
+//!   way hand-written implants give themselves away;
+//! - **missing Host header**: HTTP requests without one (+0.05), which browsers never send;
+//! - **new**: the pair first appears more than a day into the data (+0.05);
+//! - **scheduled by design**: NTP (time synchronisation polls on a timer, −0.3) and small ICMP
+//!   echoes (reachability probes and Internet measurement, −0.2), when they are all the pair
+//!   exchanges.
+//!
+//! With `--scorer rita` the adjustments are listed but the score is left as RITA computes it.
+
+use std::collections::HashMap;
+
+use datafusion::common::Result;
+use lasthop_findings::Finding;
+use serde_json::{Value, json};
+
+use super::{HuntContext, Scorer, query, rows};
+
+/// Internal hosts needed before prevalence means anything.
+const MIN_HOSTS_FOR_PREVALENCE: u64 = 10;
+
+/// Adds context to beacon and long-connection findings between an internal source and an
+/// external address or name.
+pub async fn adjust(hunt: &HuntContext, findings: &mut [Finding], data_start: i64) -> Result<()> {
+    if findings.is_empty() {
+        return Ok(());
+    }
+    let internal_hosts = rows(
+        &query(&hunt.ctx, "SELECT count(DISTINCT src) AS n FROM conn WHERE is_internal(src)").await?,
+    )
+    .first()
+    .and_then(|r| r.get("n").and_then(Value::as_u64))
+    .unwrap_or(0);
+    let addresses = quoted(findings.iter().filter_map(|f| f.entities.destination.as_deref()));
+    let names = quoted(findings.iter().filter_map(|f| f.entities.domain.as_deref()));
+    let sources = quoted(findings.iter().filter_map(|f| f.entities.source.as_deref()));
+    let prevalence = lookup(
+        hunt,
+        &format!(
+            "SELECT ip_text(dst) AS k, count(DISTINCT src) AS n FROM conn
+             WHERE is_internal(src) AND ip_text(dst) IN ({addresses}) GROUP BY dst
+             UNION ALL
+             SELECT fqdn AS k, count(DISTINCT src) AS n FROM (
+                 SELECT src, rtrim(regexp_replace(lower(host), ':[0-9]+$', ''), '.') AS fqdn FROM http
+                 UNION ALL SELECT src, rtrim(lower(server_name), '.') FROM ssl
+             ) WHERE is_internal(src) AND fqdn IN ({names}) GROUP BY fqdn"
+        ),
+    )
+    .await?;
+    // Per (source, destination or name): the rarest user agent and how many sources send it.
+    let agents = rows(
+        &query(
+            &hunt.ctx,
+            &format!(
+                "WITH usage AS (SELECT user_agent, count(DISTINCT src) AS senders FROM http
+                                WHERE user_agent IS NOT NULL AND user_agent <> '' GROUP BY user_agent)
+                 SELECT ip_text(h.src) AS s, ip_text(h.dst) AS d,
+                        rtrim(regexp_replace(lower(h.host), ':[0-9]+$', ''), '.') AS name,
+                        h.user_agent AS agent, u.senders AS senders,
+                        sum(CASE WHEN h.host IS NULL OR h.host = '' THEN 1 ELSE 0 END) AS hostless
+                 FROM http h LEFT JOIN usage u ON h.user_agent = u.user_agent
+                 WHERE ip_text(h.src) IN ({sources})
+                 GROUP BY h.src, h.dst, name, h.user_agent, u.senders"
+            ),
+        )
+        .await?,
+    );
+    let protocols = rows(
+        &query(
+            &hunt.ctx,
+            &format!(
+                "SELECT ip_text(src) AS s, ip_text(dst) AS d,
+                        sum(CASE WHEN proto = 'udp' AND (dst_port = 123 OR service = 'ntp') THEN 1 ELSE 0 END) AS ntp,
+                        sum(CASE WHEN proto = 'icmp' AND COALESCE(orig_bytes, 0) <= 64 THEN 1 ELSE 0 END) AS pings,
+                        count(*) AS total
+                 FROM conn WHERE ip_text(src) IN ({sources}) AND ip_text(dst) IN ({addresses})
+                 GROUP BY src, dst"
+            ),
+        )
+        .await?,
+    );
+    let senders_total = rows(&query(&hunt.ctx, "SELECT count(DISTINCT src) AS n FROM http").await?)
+        .first()
+        .and_then(|r| r.get("n").and_then(Value::as_u64))
+        .unwrap_or(0);
+    for f in findings.iter_mut() {
+        let Some(source) = f.entities.source.clone() else { continue };
+        let target = f.entities.domain.clone().or_else(|| f.entities.destination.clone());
+        let Some(target) = target else { continue };
+        let mut adjustments: Vec<(f64, String)> = Vec::new();
+        let hosts = prevalence.get(&target).copied().unwrap_or(0);
+        if internal_hosts >= MIN_HOSTS_FOR_PREVALENCE && hosts > 0 {
+            if hosts == 1 {
+                adjustments.push((0.05, format!("only this host of {internal_hosts} talks to {target}")));
+            } else if hosts >= 5 && hosts * 5 >= internal_hosts {
+                adjustments.push((
+                    -0.2,
+                    format!("{hosts} of {internal_hosts} internal hosts talk to {target}: a shared service"),
+                ));
+            }
+        }
+        let of_pair = agents.iter().filter(|r| {
+            r.get("s").and_then(Value::as_str) == Some(&source)
+                && (r.get("d").and_then(Value::as_str) == Some(&target)
+                    || r.get("name").and_then(Value::as_str) == Some(&target))
+        });
+        let mut hostless = 0;
+        let mut rare: Option<String> = None;
+        for r in of_pair {
+            hostless += r.get("hostless").and_then(Value::as_u64).unwrap_or(0);
+            let senders = r.get("senders").and_then(Value::as_u64).unwrap_or(0);
+            if senders == 1 && senders_total >= 2 && rare.is_none() {
+                rare = r.get("agent").and_then(Value::as_str).map(str::to_string);
+            }
+        }
+        if let Some(agent) = rare {
+            adjustments.push((0.1, format!("user agent {agent:?} is sent by no other host")));
+        }
+        if hostless > 0 {
+            adjustments.push((0.05, format!("{hostless} HTTP request(s) without a Host header")));
+        }
+        let pair = protocols.iter().find(|r| {
+            r.get("s").and_then(Value::as_str) == Some(&source)
+                && r.get("d").and_then(Value::as_str) == Some(&target)
+        });
+        if let Some(r) = pair {
+            let count = |k: &str| r.get(k).and_then(Value::as_u64).unwrap_or(0);
+            if count("total") > 0 && count("ntp") == count("total") {
+                adjustments.push((-0.3, "NTP only: time synchronisation polls on a timer by design".to_string()));
+            } else if count("total") > 0 && count("pings") == count("total") {
+                adjustments.push((-0.2, "small ICMP echoes only: reachability probes".to_string()));
+            }
+        }
+        if f.first_seen > data_start + 86_400_000_000 {
+            adjustments.push((0.05, "new: first seen more than a day after the data begins".to_string()));
+        }
+        apply(f, &adjustments, hunt.options.scorer);
+    }
+    Ok(())
+}
+
+fn apply(f: &mut Finding, adjustments: &[(f64, String)], scorer: Scorer) {
+    if adjustments.is_empty() {
+        return;
+    }
+    let listed: Vec<String> = adjustments.iter().map(|(d, why)| format!("{d:+.2}: {why}")).collect();
+    f.evidence.figures.insert("adjustments".into(), json!(listed));
+    if f.detector == super::beacon::ID && scorer == Scorer::Rita {
+        return;
+    }
+    let severity_followed_score = f.severity == lasthop_findings::Severity::from_score(f.score);
+    f.score = (f.score + adjustments.iter().map(|(d, _)| d).sum::<f64>()).clamp(0.0, 1.0);
+    if severity_followed_score {
+        f.severity = lasthop_findings::Severity::from_score(f.score);
+    }
+    f.explanation.push_str(&format!(" Context: {}.", listed.join("; ")));
+}
+
+async fn lookup(hunt: &HuntContext, sql: &str) -> Result<HashMap<String, u64>> {
+    Ok(rows(&query(&hunt.ctx, sql).await?)
+        .into_iter()
+        .filter_map(|r| Some((r.get("k")?.as_str()?.to_string(), r.get("n")?.as_u64()?)))
+        .collect())
+}
+
+/// A SQL list of text literals (never empty, so `IN (...)` stays valid).
+fn quoted<'a>(values: impl Iterator<Item = &'a str>) -> String {
+    let mut list: Vec<String> = values.map(|v| format!("'{}'", v.replace('\'', "''"))).collect();
+    list.sort();
+    list.dedup();
+    if list.is_empty() { "''".to_string() } else { list.join(", ") }
+}

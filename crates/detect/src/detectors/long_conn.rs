@@ -1,0 +1,194 @@
+//! **Long connections**: sessions between an internal and an external host that stay open for
+//! hours, alone or summed over a pair.
+//!
+//! What it finds: per (source, destination) pair with exactly one internal end, the longest single
+//! connection and the sum over all connections, counting sessions still open when the logs end:
+//! Zeek writes those only to `open_conn` (growing durations, one record per interval), so each
+//! connection's duration is the largest seen in `conn` or `open_conn`.
+//!
+//! Why it matters: an interactive C2 channel or a tunnel out of the network (ATT&CK T1071,
+//! T1572 protocol tunnelling; T1021.004 for SSH) stays up far longer than ordinary traffic; in
+//! the advisory a compromised SoHo device talked to the victim for two months.
+//!
+//! Scoring: RITA's long-connection buckets — under 1 hour nothing, 1–4 h 0.2–0.4, 4–8 h
+//! 0.4–0.6, 8–12 h 0.6–0.8, 12 h or more 0.8 — over the longest single connection, or over the
+//! pair's summed duration at half weight (many ordinary keep-alive sessions add up without being
+//! one channel); plus 0.1 when a session is still open at the end of the logs (it is happening
+//! now).
+
+use lasthop_findings::{Entities, Finding};
+use lasthop_normalise::parse_ip;
+use lasthop_sources::safelist::Peer;
+use serde_json::{Value, json};
+
+use super::{Detector, DetectorFuture, HuntContext, query, rows};
+
+pub struct LongConnections;
+
+pub const ID: &str = "long-connection";
+
+/// Summed duration (s) below which a pair is not reported, and RITA's bucket edges.
+const THRESHOLDS: [f64; 4] = [3_600.0, 14_400.0, 28_800.0, 43_200.0];
+
+impl Detector for LongConnections {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    fn description(&self) -> &'static str {
+        "internal–external sessions open for hours, including those still open (open_conn)"
+    }
+
+    fn run<'a>(&'a self, hunt: &'a HuntContext) -> DetectorFuture<'a> {
+        Box::pin(async move {
+            let mut findings = Vec::new();
+            let safelist = hunt.options.effective_safelist();
+            for row in rows(&query(&hunt.ctx, &sql()).await?) {
+                let text = |k: &str| row.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+                let number = |k: &str| row.get(k).and_then(Value::as_f64).unwrap_or(0.0);
+                let (source, destination) = (text("source"), text("destination"));
+                let (Some(s), Some(d)) = (parse_ip(&source), parse_ip(&destination)) else {
+                    continue;
+                };
+                if safelist.excludes(Peer::Addr(&s), Peer::Addr(&d)) {
+                    continue;
+                }
+                findings.push(finding(&row, source, destination, number("total_duration")));
+            }
+            if let Some(window) = super::beacon::data_window(hunt).await? {
+                super::context::adjust(hunt, &mut findings, window.0).await?;
+            }
+            Ok(findings)
+        })
+    }
+}
+
+/// Duration per connection (largest in `conn` or `open_conn`), then per pair.
+fn sql() -> String {
+    format!(
+        "WITH records AS (
+            SELECT uid, src, dst, dst_port, proto, service, ts, duration,
+                   COALESCE(orig_bytes, 0) + COALESCE(resp_bytes, 0) AS bytes, false AS open
+            FROM conn
+            UNION ALL
+            SELECT uid, src, dst, dst_port, proto, service, ts, duration,
+                   COALESCE(orig_bytes, 0) + COALESCE(resp_bytes, 0) AS bytes, true AS open
+            FROM open_conn
+        ), sessions AS (
+            SELECT uid, src, dst, min(ts) AS first_ts, max(ts) AS last_ts,
+                   max(COALESCE(duration, 0.0)) AS duration, max(bytes) AS bytes,
+                   bool_and(open) AS still_open,
+                   concat(CAST(first_value(dst_port) AS VARCHAR), '/', first_value(proto),
+                          CASE WHEN first_value(service) IS NULL THEN '' ELSE concat(' ', first_value(service)) END) AS port
+            FROM records WHERE uid IS NOT NULL AND src IS NOT NULL AND dst IS NOT NULL
+            GROUP BY uid, src, dst
+        )
+        SELECT ip_text(src) AS source, ip_text(dst) AS destination,
+               sum(duration) AS total_duration, max(duration) AS longest,
+               count(*) AS connections, sum(bytes) AS bytes,
+               sum(CASE WHEN still_open THEN 1 ELSE 0 END) AS still_open,
+               CAST(min(first_ts) AS BIGINT) AS first_us,
+               max(CAST(last_ts AS BIGINT) + CAST(duration * 1000000 AS BIGINT)) AS last_us,
+               array_to_string(array_slice(array_sort(array_agg(DISTINCT port)), 1, 10), ', ') AS ports,
+               first_value(uid ORDER BY duration DESC) AS longest_uid
+        FROM sessions
+        WHERE is_internal(src) <> is_internal(dst)
+        GROUP BY src, dst
+        HAVING sum(duration) >= {}
+        ORDER BY total_duration DESC",
+        THRESHOLDS[0]
+    )
+}
+
+/// RITA's bucketed score for a summed duration.
+pub fn duration_score(total_s: f64) -> f64 {
+    let [base, low, medium, high] = THRESHOLDS;
+    if total_s < base {
+        0.0
+    } else if total_s < low {
+        0.2 + (total_s - base) / (low - base) * 0.2
+    } else if total_s < medium {
+        0.4 + (total_s - low) / (medium - low) * 0.2
+    } else {
+        0.6 + (total_s.min(high) - medium) / (high - medium) * 0.2
+    }
+}
+
+fn finding(
+    row: &serde_json::Map<String, Value>,
+    source: String,
+    destination: String,
+    total: f64,
+) -> Finding {
+    let number = |k: &str| row.get(k).and_then(Value::as_f64).unwrap_or(0.0);
+    let text = |k: &str| row.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let open = number("still_open") as u64;
+    let score = duration_score(number("longest")).max(0.5 * duration_score(total))
+        + if open > 0 { 0.1 } else { 0.0 };
+    let ports = text("ports");
+    let entities = Entities {
+        source: Some(source.clone()),
+        destination: Some(destination.clone()),
+        ..Default::default()
+    };
+    let title = format!(
+        "Long connection: {source} → {destination} ({}{})",
+        hours(total),
+        if open > 0 { ", still open" } else { "" }
+    );
+    let mut f = Finding::new(ID, title, score, entities);
+    f.techniques = if ports.contains("ssh") || ports.starts_with("22/") {
+        vec!["T1071".into(), "T1021.004".into()]
+    } else {
+        vec!["T1071".into(), "T1572".into()]
+    };
+    f.first_seen = row.get("first_us").and_then(Value::as_i64).unwrap_or(0);
+    f.last_seen = row.get("last_us").and_then(Value::as_i64).unwrap_or(0);
+    for key in ["connections", "bytes", "still_open"] {
+        f.evidence.figures.insert(key.into(), row.get(key).cloned().unwrap_or(Value::Null));
+    }
+    f.evidence.figures.insert("total_duration_s".into(), json!((total * 1000.0).round() / 1000.0));
+    f.evidence.figures.insert("longest_s".into(), json!((number("longest") * 1000.0).round() / 1000.0));
+    f.evidence.figures.insert("ports".into(), json!(ports));
+    if let Some(uid) = row.get("longest_uid").and_then(Value::as_str) {
+        f.evidence.uids.push(uid.to_string());
+    }
+    f.explanation = format!(
+        "{source} and {destination} were connected for {} in all ({} connection(s), the longest \
+         {}) on {ports}{}. Sessions this long are interactive channels or tunnels rather than \
+         ordinary requests; check what service {destination} runs and whether this host should \
+         hold a session to it.",
+        hours(total),
+        number("connections") as u64,
+        hours(number("longest")),
+        if open > 0 {
+            format!("; {open} still open when the logs end (seen only in open_conn)")
+        } else {
+            String::new()
+        },
+    );
+    f
+}
+
+fn hours(seconds: f64) -> String {
+    if seconds >= 86_400.0 {
+        format!("{:.1} days", seconds / 86_400.0)
+    } else {
+        format!("{:.1} h", seconds / 3600.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_match_rita() {
+        assert_eq!(duration_score(3599.0), 0.0);
+        assert!((duration_score(3600.0) - 0.2).abs() < 1e-12);
+        assert!((duration_score(14_400.0) - 0.4).abs() < 1e-12);
+        assert!((duration_score(36_000.0) - 0.7).abs() < 1e-12);
+        // missing_host's SSH session: RITA's long-connection score 0.8.
+        assert!((duration_score(270_036.6) - 0.8).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,5 @@
+//! Scoring functions over per-pair series: pure arithmetic, tested on their own.
+
+pub mod beacon;
+pub mod rita;
+pub mod stats;

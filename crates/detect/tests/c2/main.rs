@@ -1,0 +1,8 @@
+//! C2 analytics end to end: real captures (RITA's test data, labelled Stratosphere captures) and
+//! seeded synthetic beacons in a week of benign background. Tests that read `../shared/data`
+//! skip, with a message, when it is absent.
+
+mod beyond_rita;
+mod common;
+mod rita_data;
+mod stratosphere;
