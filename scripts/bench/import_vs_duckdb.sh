@@ -38,7 +38,7 @@ select = ", ".join(
     f"{n} = 'T' AS {n}" if n in ("local_orig", "local_resp") else
     f"string_split(NULLIF({n}, '(empty)'), ',') AS {n}" if n == "tunnel_parents" else n
     for n in names)
-con.execute(f"""COPY (SELECT {select} FROM read_csv('{src}', delim='\t', comment='#', header=false, nullstr='-',
+con.execute(f"""COPY (SELECT {select} FROM read_csv('{src}', auto_detect=false, delim='\t', comment='#', header=false, nullstr='-',
     quote='', escape='', columns={columns}, parallel=true))
     TO '{out}' (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)""")
 PY
@@ -53,7 +53,7 @@ hyperfine --runs 3 --warmup 1 --export-json "$work/results.json" \
 "$lasthop" import "$work/conn.log" --store "$work/store-check" --threads 2 2>/dev/null || true
 ours=$("$lasthop" sql "SELECT count(*) AS n FROM conn" --store "$work/store-check" --format csv | tail -1)
 python3 "$work/duck.py" "$work/conn.log" "$work/duck.parquet"
-theirs=$(python3 -c "import duckdb; print(duckdb.sql(\"SELECT count(*) FROM '$work/duck.parquet'\").fetchone()[0])")
+theirs=$(python3 -c "import duckdb; print(duckdb.sql(\"SELECT count(*) FROM '$work/duck.parquet'\").fetchall()[0][0])")
 rm -rf "$work/store-check"
 echo "rows: lasthop $ours, duckdb $theirs"
 [ "$ours" = "$theirs" ] || { echo "ROW COUNTS DIFFER"; exit 1; }

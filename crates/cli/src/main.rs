@@ -37,7 +37,7 @@ enum Command {
     /// Import Zeek logs (TSV or JSON, plain, .gz or .zst; files, folders, rotated trees) into a store.
     Import(ImportArgs),
     /// Import the given logs (or use what the store holds) and run every detector.
-    Hunt(HuntArgs),
+    Hunt(Box<HuntArgs>),
     /// Run SQL over the store's tables (conn, dns, http, ssl, x509, files, open_conn, open_http, open_ssl).
     Sql(SqlArgs),
     /// Show one finding in full, with the records behind it.
@@ -171,7 +171,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Import(a) => commands::import(a),
-        Command::Hunt(a) => commands::hunt(a),
+        Command::Hunt(a) => commands::hunt(*a),
         Command::Sql(a) => commands::sql(a),
         Command::Show(a) => commands::show(a),
         Command::Demo(a) => commands::demo(a),

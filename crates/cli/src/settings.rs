@@ -93,8 +93,8 @@ impl SettingsArgs {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("reading config {}", path.display()))?;
-                let file: ConfigFile = toml::from_str(&text)
-                    .map_err(|e| anyhow!("config {}: {e}", path.display()))?;
+                let file: ConfigFile =
+                    toml::from_str(&text).map_err(|e| anyhow!("config {}: {e}", path.display()))?;
                 (file, path.parent().map(Path::to_path_buf).unwrap_or_default())
             }
             None => (ConfigFile::default(), PathBuf::new()),
@@ -120,7 +120,10 @@ impl SettingsArgs {
         }
         let mut proxies = Vec::new();
         for p in file.proxies.iter().chain(&self.proxy) {
-            proxies.push(Cidr::parse(p).ok_or_else(|| anyhow!("--proxy: {p:?} is not an address or prefix"))?);
+            proxies.push(
+                Cidr::parse(p)
+                    .ok_or_else(|| anyhow!("--proxy: {p:?} is not an address or prefix"))?,
+            );
         }
         let scorer = match self.scorer.as_deref().or(file.scorer.as_deref()).unwrap_or("lasthop") {
             "lasthop" => Scorer::Lasthop,
@@ -129,7 +132,8 @@ impl SettingsArgs {
         };
         let mut hours = WorkingHours::default();
         if let Some(tz) = self.timezone.as_deref().or(file.timezone.as_deref()) {
-            hours.tz = tz.parse().map_err(|_| anyhow!("--timezone: {tz:?} is not an IANA time zone"))?;
+            hours.tz =
+                tz.parse().map_err(|_| anyhow!("--timezone: {tz:?} is not an IANA time zone"))?;
         }
         if let Some(spec) = self.working_hours.as_deref().or(file.working_hours.as_deref()) {
             hours = hours.with_hours(spec).map_err(|e| anyhow!("--working-hours: {e}"))?;

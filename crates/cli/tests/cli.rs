@@ -80,7 +80,12 @@ fn hunt_finds_ioc_contact_and_show_and_sql_explain_it() {
     let matches: Vec<_> = findings.iter().filter(|f| f["detector"] == "ioc-match").collect();
     assert_eq!(matches.len(), 1, "{findings:#?}");
     // The hourly contact is also a beacon.
-    assert!(findings.iter().any(|f| f["detector"] == "beacon" && f["entities"]["destination"] == "203.0.113.9"), "{findings:#?}");
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["detector"] == "beacon" && f["entities"]["destination"] == "203.0.113.9"),
+        "{findings:#?}"
+    );
     let f = matches[0];
     assert_eq!(f["entities"]["source"], "10.0.0.5");
     assert_eq!(f["entities"]["destination"], "203.0.113.9");

@@ -10,7 +10,8 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, FixedSizeBinaryArray, RecordBatch, StringArray, StringViewArray,
+    Array, ArrayRef, AsArray, BooleanArray, FixedSizeBinaryArray, RecordBatch, StringArray,
+    StringViewArray,
 };
 use datafusion::arrow::datatypes::{DataType, Float64Type, TimestampMicrosecondType, UInt64Type};
 use datafusion::common::{DataFusionError, Result, exec_err};
@@ -40,6 +41,8 @@ pub struct Series {
     pub count: u64,
     /// Contacts the responder sent data back on (where the query gives `answered`).
     pub answered: u64,
+    /// Contacts that continue an existing session (where the query gives `continued`).
+    pub continued: u64,
     pub total_bytes: u64,
     pub total_duration: f64,
     pub longest_duration: f64,
@@ -71,6 +74,7 @@ impl Series {
         self.uids.clear();
         self.count = 0;
         self.answered = 0;
+        self.continued = 0;
         self.total_bytes = 0;
         self.total_duration = 0.0;
         self.longest_duration = 0.0;
@@ -82,7 +86,7 @@ impl Series {
 }
 
 /// Runs `sql` (columns `k1`, `k2`, `ts`, `bytes`, `duration`, `uid`, optionally an address
-/// `peer` and a boolean `answered`), and calls `score` once per
+/// `peer` and booleans `answered` and `continued`), and calls `score` once per
 /// distinct (k1, k2) with its series; returns what `score` kept.
 pub async fn scan<T, F>(ctx: &SessionContext, sql: &str, cap: usize, score: F) -> Result<Vec<T>>
 where
@@ -174,6 +178,7 @@ struct Columns {
     uid: Key,
     peer: Option<FixedSizeBinaryArray>,
     answered: Option<BooleanArray>,
+    continued: Option<BooleanArray>,
 }
 
 impl Columns {
@@ -196,6 +201,7 @@ impl Columns {
             uid: Key::of(&column("uid")?)?,
             peer: batch.column_by_name("peer").and_then(|p| p.as_fixed_size_binary_opt().cloned()),
             answered: batch.column_by_name("answered").and_then(|a| a.as_boolean_opt().cloned()),
+            continued: batch.column_by_name("continued").and_then(|a| a.as_boolean_opt().cloned()),
         })
     }
 
@@ -210,12 +216,11 @@ impl Columns {
         }
         series.last = ts;
         series.count += 1;
-        if let Some(answered) = &self.answered
-            && answered.is_valid(row)
-            && answered.value(row)
-        {
-            series.answered += 1;
-        }
+        let flag = |column: &Option<BooleanArray>| {
+            column.as_ref().is_some_and(|c| c.is_valid(row) && c.value(row))
+        };
+        series.answered += u64::from(flag(&self.answered));
+        series.continued += u64::from(flag(&self.continued));
         series.total_bytes = series.total_bytes.saturating_add(bytes);
         series.total_duration += duration;
         series.longest_duration = series.longest_duration.max(duration);

@@ -123,7 +123,8 @@ impl Networks {
     /// Adds comma- or space-separated prefixes; the error names the one that does not parse.
     pub fn add(&mut self, list: &str) -> Result<(), String> {
         for item in list.split([',', ' ', '\n']).map(str::trim).filter(|s| !s.is_empty()) {
-            self.cidrs.push(Cidr::parse(item).ok_or_else(|| format!("{item:?} is not a CIDR prefix"))?);
+            self.cidrs
+                .push(Cidr::parse(item).ok_or_else(|| format!("{item:?} is not a CIDR prefix"))?);
         }
         Ok(())
     }
@@ -179,7 +180,11 @@ mod tests {
     fn networks_default_and_added() {
         let mut n = super::Networks::default();
         let ip = |t| super::parse_ip(t).unwrap();
-        assert!(n.contains(&ip("10.1.2.3")) && n.contains(&ip("100.64.0.1")) && n.contains(&ip("fd00::1")));
+        assert!(
+            n.contains(&ip("10.1.2.3"))
+                && n.contains(&ip("100.64.0.1"))
+                && n.contains(&ip("fd00::1"))
+        );
         assert!(!n.contains(&ip("64.225.56.201")));
         n.add("64.225.56.201/32, 2001:db8::/32").unwrap();
         assert!(n.contains(&ip("64.225.56.201")) && n.contains(&ip("2001:db8::5")));

@@ -20,7 +20,10 @@ use crate::intel::normalise_domain;
 pub enum Endpoint {
     Prefix(Cidr),
     /// A name; `subdomains` for `*.name`, which also matches the name itself.
-    Name { name: String, subdomains: bool },
+    Name {
+        name: String,
+        subdomains: bool,
+    },
 }
 
 impl Endpoint {
@@ -103,8 +106,10 @@ impl Safelist {
             if line.is_empty() {
                 continue;
             }
-            let tokens: Vec<&str> =
-                line.split(|c: char| c.is_whitespace() || c == ',').filter(|t| !t.is_empty() && *t != "->").collect();
+            let tokens: Vec<&str> = line
+                .split(|c: char| c.is_whitespace() || c == ',')
+                .filter(|t| !t.is_empty() && *t != "->")
+                .collect();
             let parsed: Vec<Option<Endpoint>> = tokens.iter().map(|t| Endpoint::parse(t)).collect();
             match parsed.as_slice() {
                 [Some(e)] => self.endpoints.push(e.clone()),

@@ -41,6 +41,11 @@ pub const STROBE_ID: &str = "strobe";
 /// What is left of an inbound pair's score when none of its contacts is answered.
 const SCAN_FLOOR: f64 = 0.3;
 
+/// Share of mid-session records above which a series is one session's keep-alives, and what is
+/// left of its score then.
+const KEEPALIVE_SHARE: f64 = 0.8;
+const KEEPALIVE_FACTOR: f64 = 0.5;
+
 impl Detector for Beacons {
     fn id(&self) -> &'static str {
         ID
@@ -85,10 +90,9 @@ impl Detector for Beacons {
                 )
                 .await?
             };
-            let reported_names: Vec<&Assessed> =
-                by_name.iter().filter(|a| a.reportable(&options)).collect();
-            // Address pairs that carried a reported name beacon are that beacon.
-            let covered: HashSet<(String, String)> = reported_names
+            // Address pairs that carried a reported (or safelisted) name's contacts are that
+            // name's.
+            let covered: HashSet<(String, String)> = by_name
                 .iter()
                 .flat_map(|a| a.peers.iter().map(|p| (a.source.clone(), p.clone())))
                 .collect();
@@ -104,6 +108,7 @@ impl Detector for Beacons {
                 }
                 findings.push(a.finding(&options));
             }
+            let mut findings = one_per_domain(findings);
             super::context::adjust(hunt, &mut findings, window.0).await?;
             // Context can take a beacon below the bar: then it is not reported.
             if options.scorer == Scorer::Lasthop {
@@ -189,7 +194,8 @@ async fn resolved_addresses(hunt: &HuntContext, safelist: &Safelist) -> Result<H
 }
 
 /// Contacts by (source, name): the first HTTP request per connection and the TLS server name,
-/// with the connection's time, `orig_ip_bytes` and the address that served it. Ports (a
+/// with the connection's time, `orig_ip_bytes` and the address that served it, where exactly one
+/// of source and server is internal. Ports (a
 /// `CONNECT host:443`) and trailing dots are dropped so that both logs agree on the name.
 fn name_series_sql() -> String {
     "WITH named AS (
@@ -206,14 +212,16 @@ fn name_series_sql() -> String {
            COALESCE(c.orig_ip_bytes, c.orig_bytes, 0) AS bytes,
            COALESCE(c.duration, 0.0) AS duration, n.uid AS uid, c.dst AS peer,
            COALESCE(c.resp_bytes, 0) > 0 AS answered
-    FROM named n LEFT JOIN conn c ON c.uid = n.uid"
+    FROM named n LEFT JOIN conn c ON c.uid = n.uid
+    WHERE c.dst IS NULL OR is_internal(n.src) <> is_internal(c.dst)"
         .to_string()
 }
 
 /// Contacts by address pair, where exactly one end is internal.
 fn address_series_sql() -> String {
     "SELECT src AS k1, dst AS k2, ts, COALESCE(orig_ip_bytes, orig_bytes, 0) AS bytes,
-            COALESCE(duration, 0.0) AS duration, uid, COALESCE(resp_bytes, 0) > 0 AS answered
+            COALESCE(duration, 0.0) AS duration, uid, COALESCE(resp_bytes, 0) > 0 AS answered,
+            proto = 'tcp' AND history IS NOT NULL AND strpos(history, 'S') = 0 AS continued
      FROM conn WHERE src IS NOT NULL AND dst IS NOT NULL AND is_internal(src) <> is_internal(dst)"
         .to_string()
 }
@@ -241,10 +249,13 @@ struct Assessed {
     last: i64,
     uids: Vec<String>,
     strobe: bool,
+    /// Safelisted: never reported, kept only so that its address pairs are known to be its.
+    safelisted: bool,
     /// An external source contacting an internal address, and the share of its contacts that
     /// were answered with data.
     inbound: bool,
     answered_share: f64,
+    continued_share: f64,
     lasthop: Option<BeaconScore>,
     rita: Option<RitaScore>,
 }
@@ -258,12 +269,13 @@ impl Assessed {
     }
 
     fn reportable(&self, options: &HuntOptions) -> bool {
-        self.strobe
-            || match options.scorer {
-                Scorer::Lasthop => self.score(options) >= options.min_beacon_score,
-                // RITA reports a beacon once its bucketed threat score is above zero.
-                Scorer::Rita => self.rita.is_some_and(|r| r.threat() > 0.0),
-            }
+        !self.safelisted
+            && (self.strobe
+                || match options.scorer {
+                    Scorer::Lasthop => self.score(options) >= options.min_beacon_score,
+                    // RITA reports a beacon once its bucketed threat score is above zero.
+                    Scorer::Rita => self.rita.is_some_and(|r| r.threat() > 0.0),
+                })
     }
 
     fn finding(&self, options: &HuntOptions) -> Finding {
@@ -286,7 +298,9 @@ impl Assessed {
         figures.insert("total_duration_s".into(), json!(round(self.total_duration, 3)));
         figures.insert("busiest_day_connections".into(), json!(self.busiest_day));
         figures.insert("answered_share".into(), json!(round(self.answered_share, 3)));
-        figures.insert("direction".into(), json!(if self.inbound { "inbound" } else { "outbound" }));
+        figures.insert("keepalive_share".into(), json!(round(self.continued_share, 3)));
+        figures
+            .insert("direction".into(), json!(if self.inbound { "inbound" } else { "outbound" }));
         if self.kind == Kind::Name {
             figures.insert("addresses".into(), json!(self.peers));
             figures.insert("via_proxy".into(), json!(self.via_proxy));
@@ -350,6 +364,43 @@ impl Assessed {
     }
 }
 
+/// One name beacon per (source, registered domain): `d.dropbox.com` and `t8.dropbox.com` polled
+/// by one host are one finding, the best-scoring name, the others listed in its evidence.
+fn one_per_domain(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut kept: Vec<Finding> = Vec::with_capacity(findings.len());
+    let mut by_key: std::collections::HashMap<(String, String), usize> = Default::default();
+    let mut sorted = findings;
+    sorted.sort_by(|a, b| b.score.total_cmp(&a.score));
+    for f in sorted {
+        let name = match (&f.entities.domain, f.detector.as_str()) {
+            (Some(name), ID) => name.clone(),
+            _ => {
+                kept.push(f);
+                continue;
+            }
+        };
+        let domain = super::dns_tunnel::registered_domain(&name).unwrap_or(&name).to_string();
+        let key = (f.entities.source.clone().unwrap_or_default(), domain);
+        match by_key.get(&key) {
+            Some(&i) => {
+                let others = kept[i]
+                    .evidence
+                    .figures
+                    .entry("other_names".into())
+                    .or_insert_with(|| json!([]));
+                if let Some(list) = others.as_array_mut() {
+                    list.push(json!(name));
+                }
+            }
+            None => {
+                by_key.insert(key, kept.len());
+                kept.push(f);
+            }
+        }
+    }
+    kept
+}
+
 fn rita_severity(threat: f64) -> Severity {
     match threat {
         t if t > 0.6 => Severity::High,
@@ -376,7 +427,11 @@ fn explain(a: &Assessed, options: &HuntOptions, target: &str, days: f64) -> Stri
             human_seconds(l.period_s),
             l.active_days,
             l.window_days,
-            if l.clock == Clock::WorkingHours { "working days, only in working hours" } else { "days" },
+            if l.clock == Clock::WorkingHours {
+                "working days, only in working hours"
+            } else {
+                "days"
+            },
         ));
         let why = if l.score < 0.5 {
             "too irregular or too short-lived to be a clear beacon"
@@ -391,6 +446,13 @@ fn explain(a: &Assessed, options: &HuntOptions, target: &str, days: f64) -> Stri
                 " (an inbound pair with {:.0}% of its contacts answered: unanswered contacts \
                  are scanning, and weigh the score down)",
                 a.answered_share * 100.0
+            ));
+        }
+        if a.continued_share > KEEPALIVE_SHARE {
+            text.push_str(&format!(
+                " ({:.0}% of the records continue an open session without a new handshake: \
+                 keep-alives of one long-lived connection, scored at half weight)",
+                a.continued_share * 100.0
             ));
         }
     }
@@ -443,7 +505,8 @@ fn assess(
 ) -> Option<Assessed> {
     let target_peer = match kind {
         Kind::Address => {
-            let is_proxy = <[u8; 16]>::try_from(s.k2.as_slice()).is_ok_and(|k| proxies.contains(&k))
+            let is_proxy = <[u8; 16]>::try_from(s.k2.as_slice())
+                .is_ok_and(|k| proxies.contains(&k))
                 || options.proxies.iter().any(|c| c.contains(&s.k2));
             if is_special(&s.k2) || is_proxy {
                 return None;
@@ -452,17 +515,17 @@ fn assess(
         }
         Kind::Name => Peer::Name(std::str::from_utf8(&s.k2).ok()?),
     };
-    if options.safelist.excludes(Peer::Addr(&s.k1), target_peer)
-        || s.peers.iter().any(|p| options.safelist.excludes_one(Peer::Addr(p)))
-    {
+    let safelisted = options.safelist.excludes(Peer::Addr(&s.k1), target_peer)
+        || s.peers.iter().any(|p| options.safelist.excludes_one(Peer::Addr(p)));
+    if safelisted && kind == Kind::Address {
         return None;
     }
-    let strobe = s.busiest_day >= options.strobe_threshold;
+    let strobe = !safelisted && s.busiest_day >= options.strobe_threshold;
     let inbound = kind == Kind::Address
         && !options.internal.contains(&s.k1)
         && options.internal.contains(&s.k2);
     let answered_share = s.answered as f64 / s.count.max(1) as f64;
-    let (mut lasthop, rita) = if strobe {
+    let (mut lasthop, rita) = if strobe || safelisted {
         (None, None)
     } else {
         (
@@ -473,6 +536,15 @@ fn assess(
     // Inbound contacts that are never answered are a scanner's, not a session's.
     if inbound && let Some(l) = lasthop.as_mut() {
         l.score *= SCAN_FLOOR + (1.0 - SCAN_FLOOR) * answered_share;
+    }
+    // TCP records without a handshake continue a session Zeek split at an idle timeout: the
+    // regular "contacts" are one long-lived connection's keep-alives, which the long-connection
+    // analytic judges.
+    let continued_share = s.continued as f64 / s.count.max(1) as f64;
+    if continued_share > KEEPALIVE_SHARE
+        && let Some(l) = lasthop.as_mut()
+    {
+        l.score *= KEEPALIVE_FACTOR;
     }
     let assessed = Assessed {
         kind,
@@ -491,12 +563,14 @@ fn assess(
         last: s.last,
         uids: s.uids.clone(),
         strobe,
+        safelisted,
         inbound,
         answered_share,
+        continued_share,
         lasthop,
         rita,
     };
-    assessed.reportable(options).then_some(assessed)
+    (safelisted || assessed.reportable(options)).then_some(assessed)
 }
 
 /// RITA's score over its own window: the last 24 hours of the data, read from the start of

@@ -31,7 +31,8 @@ pub async fn adjust(hunt: &HuntContext, findings: &mut [Finding], data_start: i6
         return Ok(());
     }
     let internal_hosts = rows(
-        &query(&hunt.ctx, "SELECT count(DISTINCT src) AS n FROM conn WHERE is_internal(src)").await?,
+        &query(&hunt.ctx, "SELECT count(DISTINCT src) AS n FROM conn WHERE is_internal(src)")
+            .await?,
     )
     .first()
     .and_then(|r| r.get("n").and_then(Value::as_u64))
@@ -96,7 +97,8 @@ pub async fn adjust(hunt: &HuntContext, findings: &mut [Finding], data_start: i6
         let hosts = prevalence.get(&target).copied().unwrap_or(0);
         if internal_hosts >= MIN_HOSTS_FOR_PREVALENCE && hosts > 0 {
             if hosts == 1 {
-                adjustments.push((0.05, format!("only this host of {internal_hosts} talks to {target}")));
+                adjustments
+                    .push((0.05, format!("only this host of {internal_hosts} talks to {target}")));
             } else if hosts >= 5 && hosts * 5 >= internal_hosts {
                 adjustments.push((
                     -0.2,
@@ -131,13 +133,17 @@ pub async fn adjust(hunt: &HuntContext, findings: &mut [Finding], data_start: i6
         if let Some(r) = pair {
             let count = |k: &str| r.get(k).and_then(Value::as_u64).unwrap_or(0);
             if count("total") > 0 && count("ntp") == count("total") {
-                adjustments.push((-0.3, "NTP only: time synchronisation polls on a timer by design".to_string()));
+                adjustments.push((
+                    -0.3,
+                    "NTP only: time synchronisation polls on a timer by design".to_string(),
+                ));
             } else if count("total") > 0 && count("pings") == count("total") {
                 adjustments.push((-0.2, "small ICMP echoes only: reachability probes".to_string()));
             }
         }
         if f.first_seen > data_start + 86_400_000_000 {
-            adjustments.push((0.05, "new: first seen more than a day after the data begins".to_string()));
+            adjustments
+                .push((0.05, "new: first seen more than a day after the data begins".to_string()));
         }
         apply(f, &adjustments, hunt.options.scorer);
     }
@@ -148,7 +154,8 @@ fn apply(f: &mut Finding, adjustments: &[(f64, String)], scorer: Scorer) {
     if adjustments.is_empty() {
         return;
     }
-    let listed: Vec<String> = adjustments.iter().map(|(d, why)| format!("{d:+.2}: {why}")).collect();
+    let listed: Vec<String> =
+        adjustments.iter().map(|(d, why)| format!("{d:+.2}: {why}")).collect();
     f.evidence.figures.insert("adjustments".into(), json!(listed));
     if f.detector == super::beacon::ID && scorer == Scorer::Rita {
         return;

@@ -53,8 +53,11 @@ impl Detector for DnsTunnel {
         Box::pin(async move {
             register_functions(&hunt.ctx);
             let internal_hosts = rows(
-                &query(&hunt.ctx, "SELECT count(DISTINCT src) AS n FROM dns WHERE is_internal(src)")
-                    .await?,
+                &query(
+                    &hunt.ctx,
+                    "SELECT count(DISTINCT src) AS n FROM dns WHERE is_internal(src)",
+                )
+                .await?,
             )
             .first()
             .and_then(|r| r.get("n").and_then(Value::as_u64))
@@ -288,9 +291,9 @@ impl ScalarUDFImpl for TextFunction {
             return exec_err!("{} expects text", self.name());
         };
         let result: ArrayRef = match self.kind {
-            TextKind::RegisteredDomain => Arc::new(StringArray::from_iter(
-                text.iter().map(|t| t.and_then(registered_domain)),
-            )),
+            TextKind::RegisteredDomain => {
+                Arc::new(StringArray::from_iter(text.iter().map(|t| t.and_then(registered_domain))))
+            }
             TextKind::Entropy => {
                 Arc::new(Float64Array::from_iter(text.iter().map(|t| t.map(shannon_entropy))))
             }

@@ -352,7 +352,8 @@ mod tests {
     ) -> Vec<Finding> {
         let mut list = IocList::default();
         list.add_text(Path::new("iocs.txt"), iocs, &mut Diagnostics::default());
-        let ctx = from_batches(tables, &SessionOptions { threads: 2, ..Default::default() }).unwrap();
+        let ctx =
+            from_batches(tables, &SessionOptions { threads: 2, ..Default::default() }).unwrap();
         let hunt = HuntContext { iocs: Some(Arc::new(list)), ..HuntContext::new(ctx) };
         let mut f = IocMatch.run(&hunt).await.unwrap();
         lasthop_findings::rank(&mut f);
@@ -425,8 +426,10 @@ mod tests {
 
     #[tokio::test]
     async fn an_empty_list_finds_nothing() {
-        let ctx = from_batches(vec![], &SessionOptions { threads: 1, ..Default::default() }).unwrap();
-        let hunt = HuntContext { iocs: Some(Arc::new(IocList::default())), ..HuntContext::new(ctx) };
+        let ctx =
+            from_batches(vec![], &SessionOptions { threads: 1, ..Default::default() }).unwrap();
+        let hunt =
+            HuntContext { iocs: Some(Arc::new(IocList::default())), ..HuntContext::new(ctx) };
         assert!(IocMatch.run(&hunt).await.unwrap().is_empty());
     }
 }

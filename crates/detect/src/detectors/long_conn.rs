@@ -10,11 +10,12 @@
 //! T1572 protocol tunnelling; T1021.004 for SSH) stays up far longer than ordinary traffic; in
 //! the advisory a compromised SoHo device talked to the victim for two months.
 //!
-//! Scoring: RITA's long-connection buckets — under 1 hour nothing, 1–4 h 0.2–0.4, 4–8 h
-//! 0.4–0.6, 8–12 h 0.6–0.8, 12 h or more 0.8 — over the longest single connection, or over the
-//! pair's summed duration at half weight (many ordinary keep-alive sessions add up without being
-//! one channel); plus 0.1 when a session is still open at the end of the logs (it is happening
-//! now).
+//! Scoring: under 1 hour nothing; then 0.2 at 1 h, 0.35 at 4 h, 0.5 at 8 h, 0.7 at 12 h and 0.8
+//! from 24 h, linear between — over the longest single connection, or over the pair's summed
+//! duration at half weight (many ordinary keep-alive sessions add up without being one
+//! channel); plus 0.1 when a session is still open at the end of the logs (it is happening
+//! now). RITA's buckets (0.2–0.8 over 1–12 h) are gentler on the short end: messaging, push and
+//! IoT clients hold sessions of a few hours as a matter of course.
 
 use lasthop_findings::{Entities, Finding};
 use lasthop_normalise::parse_ip;
@@ -27,8 +28,11 @@ pub struct LongConnections;
 
 pub const ID: &str = "long-connection";
 
-/// Summed duration (s) below which a pair is not reported, and RITA's bucket edges.
-const THRESHOLDS: [f64; 4] = [3_600.0, 14_400.0, 28_800.0, 43_200.0];
+/// Summed duration (s) below which a pair is not reported.
+const MIN_TOTAL_S: f64 = 3_600.0;
+
+/// (hours, score) points of the duration curve.
+const CURVE: [(f64, f64); 5] = [(1.0, 0.2), (4.0, 0.35), (8.0, 0.5), (12.0, 0.7), (24.0, 0.8)];
 
 impl Detector for LongConnections {
     fn id(&self) -> &'static str {
@@ -96,22 +100,23 @@ fn sql() -> String {
         GROUP BY src, dst
         HAVING sum(duration) >= {}
         ORDER BY total_duration DESC",
-        THRESHOLDS[0]
+        MIN_TOTAL_S
     )
 }
 
-/// RITA's bucketed score for a summed duration.
-pub fn duration_score(total_s: f64) -> f64 {
-    let [base, low, medium, high] = THRESHOLDS;
-    if total_s < base {
-        0.0
-    } else if total_s < low {
-        0.2 + (total_s - base) / (low - base) * 0.2
-    } else if total_s < medium {
-        0.4 + (total_s - low) / (medium - low) * 0.2
-    } else {
-        0.6 + (total_s.min(high) - medium) / (high - medium) * 0.2
+/// The duration curve: 0 under an hour, [`CURVE`] between, 0.8 from a day.
+pub fn duration_score(seconds: f64) -> f64 {
+    let hours = seconds / 3600.0;
+    if hours < CURVE[0].0 {
+        return 0.0;
     }
+    for pair in CURVE.windows(2) {
+        let ((h0, s0), (h1, s1)) = (pair[0], pair[1]);
+        if hours < h1 {
+            return s0 + (hours - h0) / (h1 - h0) * (s1 - s0);
+        }
+    }
+    CURVE[CURVE.len() - 1].1
 }
 
 fn finding(
@@ -148,7 +153,9 @@ fn finding(
         f.evidence.figures.insert(key.into(), row.get(key).cloned().unwrap_or(Value::Null));
     }
     f.evidence.figures.insert("total_duration_s".into(), json!((total * 1000.0).round() / 1000.0));
-    f.evidence.figures.insert("longest_s".into(), json!((number("longest") * 1000.0).round() / 1000.0));
+    f.evidence
+        .figures
+        .insert("longest_s".into(), json!((number("longest") * 1000.0).round() / 1000.0));
     f.evidence.figures.insert("ports".into(), json!(ports));
     if let Some(uid) = row.get("longest_uid").and_then(Value::as_str) {
         f.evidence.uids.push(uid.to_string());
@@ -183,12 +190,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn buckets_match_rita() {
+    fn duration_curve() {
         assert_eq!(duration_score(3599.0), 0.0);
         assert!((duration_score(3600.0) - 0.2).abs() < 1e-12);
-        assert!((duration_score(14_400.0) - 0.4).abs() < 1e-12);
-        assert!((duration_score(36_000.0) - 0.7).abs() < 1e-12);
-        // missing_host's SSH session: RITA's long-connection score 0.8.
+        assert!((duration_score(6.0 * 3600.0) - 0.425).abs() < 1e-12);
+        assert!((duration_score(12.0 * 3600.0) - 0.7).abs() < 1e-12);
+        // missing_host's SSH session, three days: the top of the curve, as RITA's 0.8.
         assert!((duration_score(270_036.6) - 0.8).abs() < 1e-12);
     }
 }

@@ -110,7 +110,12 @@ pub trait Detector: Send + Sync {
 
 /// Every detector available in this build.
 pub fn all() -> Vec<Box<dyn Detector>> {
-    vec![Box::new(ioc::IocMatch), Box::new(beacon::Beacons), Box::new(long_conn::LongConnections), Box::new(dns_tunnel::DnsTunnel)]
+    vec![
+        Box::new(ioc::IocMatch),
+        Box::new(beacon::Beacons),
+        Box::new(long_conn::LongConnections),
+        Box::new(dns_tunnel::DnsTunnel),
+    ]
 }
 
 /// Runs a query and collects its batches.

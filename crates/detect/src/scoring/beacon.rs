@@ -10,9 +10,7 @@
 //!   their Bowley skew (robust: one huge gap, the laptop asleep overnight, moves neither);
 //! - **periodicity of binned counts**: contacts counted in bins one period wide are as even as a
 //!   clock's when a beacon runs, even a heavily jittered one (index of dispersion var/mean: ≈0
-//!   for a clock, ≈j²/3 for sleep jittered by ±j, 1 for random Poisson traffic, ≫1 for people),
-//!   and, for schedules with jittered start times, the strength of the fundamental of the
-//!   series' periodogram at the mean gap;
+//!   for a clock, ≈j²/3 for sleep jittered by ±j, 1 for random Poisson traffic, ≫1 for people);
 //! - **persistence**: the share of the window's days with contact and how much of the window the
 //!   series spans;
 //! - **size regularity**: the dispersion of bytes sent per connection.
@@ -21,8 +19,9 @@
 //! taken on a working-hours clock (nights and weekends removed) and the better reading is kept,
 //! so that an implant that sleeps outside office hours is not penalised for its nights.
 //!
-//! Score = timing × (0.4 + 0.6 × persistence) × (0.8 + 0.2 × size regularity), where timing is
-//! the better of gap regularity and periodicity.
+//! Score = timing × (0.4 + 0.6 × persistence) × (0.8 + 0.2 × size regularity) × confidence,
+//! where timing is the better of gap regularity and periodicity and confidence grows from 0.75
+//! at 6 contacts to 1 at 12: a handful of contacts says little.
 
 use chrono::{Datelike, NaiveDate, NaiveTime, TimeZone, Timelike, Weekday};
 use chrono_tz::Tz;
@@ -34,8 +33,14 @@ pub const MICROS_PER_SECOND: f64 = 1_000_000.0;
 /// Fewest distinct contact seconds a series needs to be scored at all.
 pub const MIN_CONTACTS: usize = 6;
 
+/// Working days the window needs before the working-hours clock is tried.
+const MIN_WORKING_DAYS: usize = 3;
+
 /// Share of contacts inside working hours above which the working-hours clock is tried.
 const WORKING_HOURS_SHARE: f64 = 0.9;
+
+/// Fewest contacts, and bins, for evenness to mean anything.
+const EVENNESS_MIN: usize = 12;
 
 /// MAD/median of the gaps at which gap regularity reaches 0: random (Poisson) traffic has ≈0.7.
 const GAP_DISPERSION_ZERO: f64 = 0.7;
@@ -148,7 +153,10 @@ impl WorkingHours {
     }
 
     fn local_midnight(&self, date: NaiveDate) -> Option<i64> {
-        self.tz.from_local_datetime(&date.and_time(NaiveTime::MIN)).earliest().map(|t| t.timestamp_micros())
+        self.tz
+            .from_local_datetime(&date.and_time(NaiveTime::MIN))
+            .earliest()
+            .map(|t| t.timestamp_micros())
     }
 
     fn local_date(&self, micros: i64) -> Option<NaiveDate> {
@@ -243,17 +251,13 @@ pub fn score(
     let window_days = day_count(window.0, window.1);
     let active_days = distinct_days(&seconds, window.0).min(window_days);
     let wall_span = (window.1 - window.0).max(1) as f64 / MICROS_PER_SECOND;
-    let wall = combine(
-        &wall_positions,
-        wall_span,
-        active_days,
-        window_days,
-        size_regularity,
-        Clock::Wall,
-    );
+    let wall =
+        combine(&wall_positions, wall_span, active_days, window_days, size_regularity, Clock::Wall);
     let Some(working) = working else { return Some(wall) };
     let inside = times.iter().filter(|t| working.contains(**t)).count();
-    if (inside as f64) < WORKING_HOURS_SHARE * times.len() as f64 {
+    if (inside as f64) < WORKING_HOURS_SHARE * times.len() as f64
+        || working.working_days_in(window.0, window.1) < MIN_WORKING_DAYS
+    {
         return Some(wall);
     }
     // Positions on the working clock: working seconds elapsed since the window opened.
@@ -271,6 +275,10 @@ pub fn score(
         .filter_map(|s| working.local_date(*s * 1_000_000))
         .collect();
     days.dedup();
+    // Office hours over one day are just a day: the clock needs a working week to compare.
+    if days.len() < 2 {
+        return Some(wall);
+    }
     let working_days = working.working_days_in(window.0, window.1).max(1);
     let office = combine(
         &positions,
@@ -294,15 +302,22 @@ fn combine(
     let gaps: Vec<f64> = positions.windows(2).map(|p| p[1] - p[0]).collect();
     let spread = Spread::of(&gaps).expect("at least MIN_CONTACTS - 1 gaps");
     let jitter = if spread.median > 0.0 { spread.mad / spread.median } else { 1.0 };
-    let gap_regularity = (1.0 - (jitter / GAP_DISPERSION_ZERO).min(1.0))
-        * (1.0 - spread.bowley_skew().abs());
-    let periodicity = evenness(positions, spread.median).max(fundamental(positions, &gaps));
+    // Skew of a dozen gaps is noisy: it tempers the score rather than decides it.
+    let gap_regularity =
+        (1.0 - (jitter / GAP_DISPERSION_ZERO).min(1.0)) * (1.0 - 0.5 * spread.bowley_skew().abs());
+    let periodicity = evenness(positions, spread.median);
     let timing = gap_regularity.max(periodicity);
     let span = positions.last().unwrap_or(&0.0) - positions.first().unwrap_or(&0.0);
     let coverage = (span / window_span).clamp(0.0, 1.0);
-    let daily = active_days as f64 / window_days.max(1) as f64;
-    let persistence = (0.5 * coverage + 0.5 * daily).clamp(0.0, 1.0);
-    let score = timing * (0.4 + 0.6 * persistence) * (0.8 + 0.2 * size_regularity);
+    // Days with contact say something only over several days.
+    let persistence = if window_days >= 3 {
+        let daily = active_days as f64 / window_days as f64;
+        (0.5 * coverage + 0.5 * daily).clamp(0.0, 1.0)
+    } else {
+        coverage
+    };
+    let confidence = (0.5 + positions.len() as f64 / 24.0).min(1.0);
+    let score = timing * (0.4 + 0.6 * persistence) * (0.8 + 0.2 * size_regularity) * confidence;
     BeaconScore {
         score,
         timing,
@@ -320,19 +335,22 @@ fn combine(
 }
 
 /// 1 − the index of dispersion (variance over mean) of contact counts in bins one, two, four or eight
-/// median gaps wide, the best of them that has at least eight bins: a jittered sleep evens
+/// median gaps wide, the best of them that has at least twelve bins: a jittered sleep evens
 /// out over a few periods (the index tends to the gaps' squared coefficient of variation),
 /// random traffic stays at 1 and people's bursts above it.
 fn evenness(positions: &[f64], period: f64) -> f64 {
     let (Some(first), Some(last)) = (positions.first(), positions.last()) else { return 0.0 };
-    if period <= 0.0 {
+    // With a dozen contacts or fewer, one per bin happens by chance.
+    if period <= 0.0 || positions.len() < EVENNESS_MIN {
         return 0.0;
     }
     let mut best: f64 = 0.0;
     for periods_per_bin in [1.0, 2.0, 4.0, 8.0] {
         let width = period * periods_per_bin;
         let bins = ((last - first) / width).floor() as usize;
-        if bins < 8 {
+        // One contact per bin can happen by chance, several per bin on every bin cannot.
+        let needed = if periods_per_bin == 1.0 { EVENNESS_MIN } else { EVENNESS_MIN / 2 };
+        if bins < needed {
             break;
         }
         let mut counts = vec![0f64; bins];
@@ -346,26 +364,6 @@ fn evenness(positions: &[f64], period: f64) -> f64 {
         best = best.max((1.0 - variance / mean).clamp(0.0, 1.0));
     }
     best
-}
-
-/// Strength of the series' periodogram at the mean gap: the mean resultant length of the
-/// contacts' phases (1 when every contact falls at the same phase of the period, ≈1/√n for
-/// random times). Catches schedules whose start times are jittered but whose period is not.
-fn fundamental(positions: &[f64], gaps: &[f64]) -> f64 {
-    let n = positions.len() as f64;
-    let mean_gap = gaps.iter().sum::<f64>() / gaps.len().max(1) as f64;
-    if mean_gap <= 0.0 || n < 2.0 {
-        return 0.0;
-    }
-    let (mut re, mut im) = (0.0, 0.0);
-    for p in positions {
-        let phase = std::f64::consts::TAU * (p - positions[0]) / mean_gap;
-        re += phase.cos();
-        im += phase.sin();
-    }
-    let resultant = (re * re + im * im).sqrt() / n;
-    // Subtract what random phases give, so that short random series do not score.
-    ((resultant - 1.0 / n.sqrt()) / (1.0 - 1.0 / n.sqrt())).clamp(0.0, 1.0)
 }
 
 /// 1 − the relative MAD of bytes per connection (1 when every connection sends the same).

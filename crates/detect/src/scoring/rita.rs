@@ -103,13 +103,14 @@ fn ceil3(x: f64) -> f64 {
 /// Median of a sorted slice (mean of the middle two when even).
 fn median(sorted: &[f64]) -> f64 {
     let n = sorted.len();
-    if n % 2 == 0 { (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0 } else { sorted[n / 2] }
+    if n.is_multiple_of(2) { (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0 } else { sorted[n / 2] }
 }
 
 /// Quartiles as medians of the halves, the middle value excluded when the count is odd.
 fn quartiles(sorted: &[f64]) -> (f64, f64, f64) {
     let n = sorted.len();
-    let (lower_end, upper_start) = if n % 2 == 0 { (n / 2, n / 2) } else { ((n - 1) / 2, n.div_ceil(2)) };
+    let (lower_end, upper_start) =
+        if n.is_multiple_of(2) { (n / 2, n / 2) } else { ((n - 1) / 2, n.div_ceil(2)) };
     (median(&sorted[..lower_end]), median(sorted), median(&sorted[upper_start..]))
 }
 
@@ -117,7 +118,8 @@ fn quartiles(sorted: &[f64]) -> (f64, f64, f64) {
 fn statistical_score(sorted: &[f64], default_mad_score: f64) -> f64 {
     let (q1, q2, q3) = quartiles(sorted);
     let range = q3 - q1;
-    let skew = if range >= 10.0 && q2 != q1 && q2 != q3 { (q1 + q3 - 2.0 * q2) / range } else { 0.0 };
+    let skew =
+        if range >= 10.0 && q2 != q1 && q2 != q3 { (q1 + q3 - 2.0 * q2) / range } else { 0.0 };
     let mut deviations: Vec<f64> = sorted.iter().map(|v| (v - q2).abs()).collect();
     deviations.sort_by(f64::total_cmp);
     let mad = median(&deviations);
@@ -129,11 +131,8 @@ fn statistical_score(sorted: &[f64], default_mad_score: f64) -> f64 {
 }
 
 fn timestamp_score(sorted_seconds: &[i64]) -> Option<f64> {
-    let mut gaps: Vec<f64> = sorted_seconds
-        .windows(2)
-        .map(|w| (w[1] - w[0]) as f64)
-        .filter(|g| *g > 0.0)
-        .collect();
+    let mut gaps: Vec<f64> =
+        sorted_seconds.windows(2).map(|w| (w[1] - w[0]) as f64).filter(|g| *g > 0.0).collect();
     if gaps.len() < 3 {
         return None;
     }
@@ -335,7 +334,9 @@ mod tests {
 
     #[test]
     fn threat_buckets_match_rita_integration_results() {
-        let threat = |score| RitaScore { score, timestamp: 0., data_size: 0., histogram: 0., duration: 0. }.threat();
+        let threat = |score| {
+            RitaScore { score, timestamp: 0., data_size: 0., histogram: 0., duration: 0. }.threat()
+        };
         // proxy_rolling: 0.673 → 0.33839 before RITA's prevalence modifier.
         assert!((threat(0.673) - 0.33839).abs() < 1e-4);
         assert!((threat(0.624) - 0.2992).abs() < 1e-4);
@@ -357,6 +358,9 @@ mod tests {
         let window = (0, 86_400);
         let clock: Vec<i64> = (0..288).map(|k| k * 300).collect();
         let s = score(&clock, &vec![300; 288], window).unwrap();
-        assert_eq!((s.score, s.timestamp, s.data_size, s.histogram, s.duration), (1.0, 1.0, 1.0, 1.0, 1.0));
+        assert_eq!(
+            (s.score, s.timestamp, s.data_size, s.histogram, s.duration),
+            (1.0, 1.0, 1.0, 1.0, 1.0)
+        );
     }
 }

@@ -9,7 +9,8 @@ use lasthop_normalise::Networks;
 use lasthop_sources::{Diagnostics, find_files};
 
 pub fn shared(relative: &str) -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/zeek").join(relative);
+    let dir =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/zeek").join(relative);
     if dir.exists() {
         Some(dir)
     } else {
@@ -28,7 +29,11 @@ pub fn import(paths: &[PathBuf]) -> tempfile::TempDir {
 
 /// Hunts as RITA would: no built-in safelist (RITA has none).
 pub fn hunt(store: &Path, internal: &str, scorer: Scorer) -> Vec<Finding> {
-    hunt_with(store, internal, HuntOptions { scorer, builtin_safelist: false, ..Default::default() })
+    hunt_with(
+        store,
+        internal,
+        HuntOptions { scorer, builtin_safelist: false, ..Default::default() },
+    )
 }
 
 pub fn hunt_with(store: &Path, internal: &str, options: HuntOptions) -> Vec<Finding> {
@@ -49,9 +54,12 @@ pub fn hunt_with(store: &Path, internal: &str, options: HuntOptions) -> Vec<Find
     })
 }
 
-
 pub fn figure(f: &Finding, name: &str) -> f64 {
-    f.evidence.figures.get(name).and_then(|v| v.as_f64()).unwrap_or_else(|| panic!("{name} in {f:#?}"))
+    f.evidence
+        .figures
+        .get(name)
+        .and_then(|v| v.as_f64())
+        .unwrap_or_else(|| panic!("{name} in {f:#?}"))
 }
 
 pub fn beacon<'a>(findings: &'a [Finding], source: &str, target: &str) -> &'a Finding {
@@ -64,12 +72,15 @@ pub fn beacon<'a>(findings: &'a [Finding], source: &str, target: &str) -> &'a Fi
                     || f.entities.domain.as_deref() == Some(target))
         })
         .unwrap_or_else(|| {
-            let beacons: Vec<_> = findings.iter().filter(|f| f.detector == "beacon").map(|f| &f.title).collect();
+            let beacons: Vec<_> =
+                findings.iter().filter(|f| f.detector == "beacon").map(|f| &f.title).collect();
             panic!("no beacon {source} → {target} among {beacons:#?}")
         })
 }
 
 pub fn assert_near(actual: f64, expected: f64, tolerance: f64, what: &str) {
-    assert!((actual - expected).abs() <= tolerance, "{what}: {actual} vs RITA's {expected} (±{tolerance})");
+    assert!(
+        (actual - expected).abs() <= tolerance,
+        "{what}: {actual} vs RITA's {expected} (±{tolerance})"
+    );
 }
-

@@ -14,7 +14,9 @@ fn missing_host_beacon_and_open_ssh_session() {
     assert_near(figure(b, "score_rita"), 0.963, 0.05, "beacon score");
     let long = rita
         .iter()
-        .find(|f| f.detector == "long-connection" && f.entities.source.as_deref() == Some("73.54.23.243"))
+        .find(|f| {
+            f.detector == "long-connection" && f.entities.source.as_deref() == Some("73.54.23.243")
+        })
         .expect("the SSH session that lives in open_conn");
     assert_near(figure(long, "total_duration_s"), 270_036.631115, 100.0, "total duration");
     assert!(figure(long, "still_open") >= 1.0, "{:?}", long.evidence.figures);
@@ -41,7 +43,13 @@ fn proxied_beacons_are_followed_to_their_names() {
     let proxies: Vec<_> = findings
         .iter()
         .filter(|f| f.detector == "beacon" && f.entities.destination.is_some())
-        .filter(|f| findings.iter().any(|g| g.evidence.figures.get("addresses").is_some_and(|a| a.to_string().contains(f.entities.destination.as_deref().unwrap()))))
+        .filter(|f| {
+            findings.iter().any(|g| {
+                g.evidence.figures.get("addresses").is_some_and(|a| {
+                    a.to_string().contains(f.entities.destination.as_deref().unwrap())
+                })
+            })
+        })
         .map(|f| f.title.clone())
         .collect();
     assert!(proxies.is_empty(), "the proxy is never a beacon destination: {proxies:?}");

@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use datafusion::arrow::array::{AsArray, Array};
+use datafusion::arrow::array::{Array, AsArray};
 use lasthop_detect::detectors::{HuntOptions, Scorer};
 use lasthop_findings::{Finding, Severity};
 
@@ -54,7 +54,13 @@ fn auc(labels: &HashMap<(String, String), bool>, findings: &[Finding]) -> (f64, 
     let mut wins = 0.0;
     for p in &positives {
         for n in &negatives {
-            wins += if p > n { 1.0 } else if p == n { 0.5 } else { 0.0 };
+            wins += if p > n {
+                1.0
+            } else if p == n {
+                0.5
+            } else {
+                0.0
+            };
         }
     }
     (wins / (positives.len() * negatives.len()).max(1) as f64, positives.len(), negatives.len())
@@ -67,8 +73,16 @@ fn rank_all(store: &Path, internal: &str, scorer: Scorer) -> Vec<Finding> {
 #[test]
 fn rat_c2_pairs_rank_on_top() {
     let captures = [
-        ("security-datasets-for-testing/001-zeek-scenario-malicious/labeled-conn.log", "NjRAT", ("192.168.1.115", "41.108.179.197")),
-        ("slips-dataset/test18-malicious-ctu-sme-11-win/zeek-labeled", "RemcosRAT", ("192.168.1.107", "66.63.168.35")),
+        (
+            "security-datasets-for-testing/001-zeek-scenario-malicious/labeled-conn.log",
+            "NjRAT",
+            ("192.168.1.115", "41.108.179.197"),
+        ),
+        (
+            "slips-dataset/test18-malicious-ctu-sme-11-win/zeek-labeled",
+            "RemcosRAT",
+            ("192.168.1.107", "66.63.168.35"),
+        ),
     ];
     for (path, name, c2) in captures {
         let Some(file) = shared(&format!("stratosphere/{path}")) else { return };
@@ -78,8 +92,15 @@ fn rat_c2_pairs_rank_on_top() {
         let theirs = rank_all(store.path(), "", Scorer::Rita);
         let (ours_auc, positives, negatives) = auc(&labelled, &ours);
         let (rita_auc, _, _) = auc(&labelled, &theirs);
-        let top: Vec<String> = ours.iter().filter(|f| f.detector == "beacon").take(5).map(|f| format!("{} {:.3}", f.title, f.score)).collect();
-        eprintln!("{name}: AUC lasthop {ours_auc:.3}, RITA-compatible {rita_auc:.3} over {positives} malicious and {negatives} benign pairs; top beacons {top:#?}");
+        let top: Vec<String> = ours
+            .iter()
+            .filter(|f| f.detector == "beacon")
+            .take(5)
+            .map(|f| format!("{} {:.3}", f.title, f.score))
+            .collect();
+        eprintln!(
+            "{name}: AUC lasthop {ours_auc:.3}, RITA-compatible {rita_auc:.3} over {positives} malicious and {negatives} benign pairs; top beacons {top:#?}"
+        );
         let first = ours.iter().find(|f| f.detector == "beacon").expect("a beacon");
         assert_eq!(
             (first.entities.source.as_deref(), first.entities.destination.as_deref()),
@@ -92,7 +113,11 @@ fn rat_c2_pairs_rank_on_top() {
 #[test]
 fn normal_captures_raise_at_most_one_unexplained_alarm() {
     for capture in ["008-zeek-mixed", "010-zeek-mixed", "011-zeek-mixed", "012-zeek-mixed"] {
-        let Some(dir) = shared(&format!("stratosphere/security-datasets-for-testing/{capture}/data")) else { return };
+        let Some(dir) =
+            shared(&format!("stratosphere/security-datasets-for-testing/{capture}/data"))
+        else {
+            return;
+        };
         // The CTU campus network is the site.
         let internal = "147.32.0.0/16";
         let store = import(&[dir]);
@@ -108,13 +133,18 @@ fn normal_captures_raise_at_most_one_unexplained_alarm() {
             .iter()
             .filter(|f| f.severity >= Severity::Medium)
             .filter(|f| {
-                let touches = |a: &Option<String>| a.as_ref().is_some_and(|a| malicious.contains(a));
+                let touches =
+                    |a: &Option<String>| a.as_ref().is_some_and(|a| malicious.contains(a));
                 !touches(&f.entities.source) && !touches(&f.entities.destination)
             })
             .collect();
         for f in &unexplained {
             eprintln!("{capture}: {} [{}] {:.2}: {}", f.title, f.severity, f.score, f.explanation);
         }
-        assert!(unexplained.len() <= 1, "{capture}: {} medium+ findings touch no Malicious flow", unexplained.len());
+        assert!(
+            unexplained.len() <= 1,
+            "{capture}: {} medium+ findings touch no Malicious flow",
+            unexplained.len()
+        );
     }
 }
