@@ -88,6 +88,16 @@ impl Cidr {
     }
 }
 
+impl std::fmt::Display for Cidr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let bits: u32 = self.mask.iter().map(|m| m.count_ones()).sum();
+        match to_ip_addr(&self.network) {
+            IpAddr::V4(v4) => write!(f, "{v4}/{}", bits.saturating_sub(96)),
+            IpAddr::V6(v6) => write!(f, "{v6}/{bits}"),
+        }
+    }
+}
+
 /// The address ranges a site calls internal. Defaults: RFC 1918, CGNAT (100.64.0.0/10),
 /// link-local, unique-local IPv6 and loopback; `--internal` adds to them (RITA's
 /// `internal_subnets_add`), and a sensor on a public address is made internal that way.
@@ -176,6 +186,13 @@ pub fn is_internal(addr: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn cidrs_display_as_parsed() {
+        for text in ["10.0.0.0/8", "64.225.56.201/32", "2001:db8::/32"] {
+            assert_eq!(super::Cidr::parse(text).unwrap().to_string(), text);
+        }
+    }
+
     #[test]
     fn networks_default_and_added() {
         let mut n = super::Networks::default();

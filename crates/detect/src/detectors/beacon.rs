@@ -24,7 +24,7 @@ use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::Int64Type;
 use datafusion::common::Result;
 use lasthop_findings::{Entities, Finding, Severity};
-use lasthop_normalise::{format_ip, is_special};
+use lasthop_normalise::{Cidr, format_ip, is_special};
 use lasthop_sources::safelist::{Peer, Safelist};
 use serde_json::json;
 
@@ -67,7 +67,7 @@ impl Detector for Beacons {
                 let (options, proxies) = (options.clone(), proxies.clone());
                 series::scan(
                     &hunt.ctx,
-                    &name_series_sql(),
+                    &name_series_sql(&proxies, &hunt.options.proxies),
                     hunt.options.strobe_threshold as usize,
                     move |s| assess(s, Kind::Name, window, &options, &proxies),
                 )
@@ -197,8 +197,16 @@ async fn resolved_addresses(hunt: &HuntContext, safelist: &Safelist) -> Result<H
 /// with the connection's time, `orig_ip_bytes` and the address that served it, where exactly one
 /// of source and server is internal. Ports (a
 /// `CONNECT host:443`) and trailing dots are dropped so that both logs agree on the name.
-fn name_series_sql() -> String {
-    "WITH named AS (
+fn name_series_sql(proxies: &HashSet<[u8; 16]>, configured: &[Cidr]) -> String {
+    // A name reached through a proxy is served, as far as the logs see, by the proxy.
+    let mut via_proxy: Vec<String> = proxies
+        .iter()
+        .map(|p| format!("cidr_contains('{}', c.dst)", format_ip(p)))
+        .chain(configured.iter().map(|c| format!("cidr_contains('{c}', c.dst)")))
+        .collect();
+    via_proxy.push("false".to_string());
+    format!(
+        "WITH named AS (
         SELECT uid, src, fqdn, min(ts) AS ts FROM (
             SELECT uid, src, ts, rtrim(regexp_replace(lower(host), ':[0-9]+$', ''), '.') AS fqdn
             FROM http WHERE host IS NOT NULL AND host <> ''
@@ -213,8 +221,9 @@ fn name_series_sql() -> String {
            COALESCE(c.duration, 0.0) AS duration, n.uid AS uid, c.dst AS peer,
            COALESCE(c.resp_bytes, 0) > 0 AS answered
     FROM named n LEFT JOIN conn c ON c.uid = n.uid
-    WHERE c.dst IS NULL OR is_internal(n.src) <> is_internal(c.dst)"
-        .to_string()
+    WHERE c.dst IS NULL OR is_internal(n.src) <> is_internal(c.dst) OR {}",
+        via_proxy.join(" OR ")
+    )
 }
 
 /// Contacts by address pair, where exactly one end is internal.
