@@ -55,7 +55,7 @@ pub struct SettingsArgs {
     /// Working days, e.g. mon-fri, sun-thu or mon,tue,thu [default: mon-fri].
     #[arg(long, help_heading = "Analysis")]
     pub workdays: Option<String>,
-    /// Connections on one day at which a pair is a strobe, not a beacon [default: 86400].
+    /// Connections in 24 hours at which a pair is a strobe, not a beacon [default: 86400].
     #[arg(long, help_heading = "Analysis")]
     pub strobe_threshold: Option<u64>,
     /// Lowest lasthop beacon score reported [default: 0.6].

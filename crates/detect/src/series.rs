@@ -50,10 +50,9 @@ pub struct Series {
     pub last: i64,
     /// The first few uids.
     pub uids: Vec<String>,
-    /// Most contacts on one UTC day: a strobe test that does not need every contact kept.
+    /// Most contacts in any 24 hours (counted up to the cap): the strobe test.
     pub busiest_day: u64,
-    current_day: i64,
-    current_day_count: u64,
+    last_day: std::collections::VecDeque<i64>,
     /// Distinct values of the optional `peer` column (the addresses behind a name), first few.
     pub peers: Vec<[u8; 16]>,
 }
@@ -79,8 +78,7 @@ impl Series {
         self.total_duration = 0.0;
         self.longest_duration = 0.0;
         self.busiest_day = 0;
-        self.current_day = i64::MIN;
-        self.current_day_count = 0;
+        self.last_day.clear();
         self.peers.clear();
     }
 }
@@ -224,13 +222,13 @@ impl Columns {
         series.total_bytes = series.total_bytes.saturating_add(bytes);
         series.total_duration += duration;
         series.longest_duration = series.longest_duration.max(duration);
-        let day = ts.div_euclid(86_400_000_000);
-        if day != series.current_day {
-            series.current_day = day;
-            series.current_day_count = 0;
+        while series.last_day.front().is_some_and(|t| *t <= ts - 86_400_000_000) {
+            series.last_day.pop_front();
         }
-        series.current_day_count += 1;
-        series.busiest_day = series.busiest_day.max(series.current_day_count);
+        if series.last_day.len() <= cap {
+            series.last_day.push_back(ts);
+        }
+        series.busiest_day = series.busiest_day.max(series.last_day.len() as u64);
         if let Some(peers) = &self.peer
             && peers.is_valid(row)
             && series.peers.len() < PEERS_KEPT

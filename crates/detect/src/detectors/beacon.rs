@@ -305,7 +305,7 @@ impl Assessed {
         figures.insert("connections".into(), json!(self.count));
         figures.insert("total_bytes".into(), json!(self.total_bytes));
         figures.insert("total_duration_s".into(), json!(round(self.total_duration, 3)));
-        figures.insert("busiest_day_connections".into(), json!(self.busiest_day));
+        figures.insert("busiest_24h_connections".into(), json!(self.busiest_day));
         figures.insert("answered_share".into(), json!(round(self.answered_share, 3)));
         figures.insert("keepalive_share".into(), json!(round(self.continued_share, 3)));
         figures
@@ -323,7 +323,7 @@ impl Assessed {
             finding.severity = Severity::Low;
             finding.techniques = vec!["T1071".into()];
             finding.explanation = format!(
-                "{} made {} connections to {target}, up to {} on one day: more than one a second. \
+                "{} made {} connections to {target}, up to {} in 24 hours: about one a second or more. \
                  Such a flood is reported as a strobe, not scored as a beacon. It is usually a \
                  misbehaving client, a monitoring probe or a tunnel (DNS or ICMP tunnels often look \
                  like this); check which process on {} opens them.",

@@ -59,7 +59,7 @@ pub struct HuntOptions {
     pub builtin_safelist: bool,
     /// Explicit proxies besides those seen answering HTTP `CONNECT`.
     pub proxies: Vec<Cidr>,
-    /// Contacts on one day at which a pair is a strobe rather than a beacon; also the most
+    /// Contacts in 24 hours at which a pair is a strobe rather than a beacon; also the most
     /// contacts of a pair kept for scoring.
     pub strobe_threshold: u64,
     /// Beacon findings below this score are not reported.

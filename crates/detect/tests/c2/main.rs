@@ -6,3 +6,4 @@ mod beyond_rita;
 mod common;
 mod rita_data;
 mod stratosphere;
+mod synthetic;

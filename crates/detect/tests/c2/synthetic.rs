@@ -1,0 +1,181 @@
+//! The dnscat2 capture's conn, dns and ssl logs are not available, so its strobe, DNS C2 and
+//! long-connection cases are replicated here: each planted beside a benign control that must
+//! not be reported.
+
+use std::fmt::Write as _;
+
+use lasthop_detect::detectors::{HuntOptions, Scorer};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::common::*;
+
+const DAY: f64 = 86_400.0;
+const START: f64 = 1_517_336_100.0; // 2018-01-30, as the dnscat2 capture
+
+fn zeek(path: &Path, log: &str, fields: &str, types: &str, rows: &str) {
+    let text = format!(
+        "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\t{log}\n\
+         #fields\t{fields}\n#types\t{types}\n{rows}"
+    );
+    std::fs::write(path, text).unwrap();
+}
+
+const CONN_FIELDS: &str = "ts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration\torig_bytes\tresp_bytes\tconn_state\thistory\torig_ip_bytes\tresp_ip_bytes";
+const CONN_TYPES: &str = "time\tstring\taddr\tport\taddr\tport\tenum\tstring\tinterval\tcount\tcount\tstring\tstring\tcount\tcount";
+
+#[allow(clippy::too_many_arguments)]
+fn conn(
+    rows: &mut String,
+    ts: f64,
+    uid: &str,
+    src: &str,
+    dst: &str,
+    port: u16,
+    proto: &str,
+    duration: f64,
+    bytes: u64,
+) {
+    writeln!(
+        rows,
+        "{ts:.6}\t{uid}\t{src}\t{}\t{dst}\t{port}\t{proto}\t-\t{duration:.6}\t{bytes}\t{bytes}\tSF\tShADadFf\t{}\t{}",
+        40_000 + (uid.len() * 7919) % 20_000,
+        bytes + 40,
+        bytes + 40
+    )
+    .unwrap();
+}
+
+fn hunt_synthetic(dir: &Path) -> Vec<lasthop_findings::Finding> {
+    let store = import(&[dir.to_path_buf()]);
+    hunt_with(store.path(), "", HuntOptions { scorer: Scorer::Lasthop, ..Default::default() })
+}
+
+#[test]
+fn a_one_per_second_flood_is_a_strobe_not_a_beacon() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rows = String::new();
+    // 192.168.88.2 → 165.227.88.15:53, as in the capture: 1.3 queries a second for a day.
+    for i in 0..110_000u32 {
+        conn(
+            &mut rows,
+            START + i as f64 * 0.78,
+            &format!("Cs{i}"),
+            "192.168.88.2",
+            "165.227.88.15",
+            53,
+            "udp",
+            0.02,
+            90,
+        );
+    }
+    // Control: a clock every five minutes from another host.
+    for i in 0..288u32 {
+        conn(
+            &mut rows,
+            START + i as f64 * 300.0,
+            &format!("Cc{i}"),
+            "192.168.88.3",
+            "198.51.100.7",
+            443,
+            "tcp",
+            0.3,
+            700,
+        );
+    }
+    zeek(&dir.path().join("conn.log"), "conn", CONN_FIELDS, CONN_TYPES, &rows);
+    let findings = hunt_synthetic(dir.path());
+    let about = |dst: &str| -> Vec<&lasthop_findings::Finding> {
+        findings.iter().filter(|f| f.entities.destination.as_deref() == Some(dst)).collect()
+    };
+    let strobe = about("165.227.88.15");
+    assert!(strobe.iter().any(|f| f.detector == "strobe"), "{strobe:#?}");
+    assert!(!strobe.iter().any(|f| f.detector == "beacon"), "a strobe is never a beacon");
+    assert!(
+        about("198.51.100.7").iter().any(|f| f.detector == "beacon"),
+        "the control clock is a beacon"
+    );
+}
+
+#[test]
+fn dns_c2_is_found_and_an_ordinary_busy_domain_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let mut rows = String::new();
+    let mut t = START;
+    // dnscat2: one host, thousands of hex names under dnsc.r-1x.com, TXT/CNAME/MX, never connected.
+    for i in 0..4_000u32 {
+        let label: String = (0..60).map(|_| format!("{:x}", rng.gen_range(0..16))).collect();
+        let qtype = ["TXT", "CNAME", "MX"][i as usize % 3];
+        t += rng.gen_range(0.5..3.0);
+        writeln!(rows, "{t:.6}\tCd{i}\t10.55.100.111\t53000\t192.168.88.2\t53\tudp\t{i}\t{label}.dnsc.r-1x.com\t{qtype}\tNOERROR\t-").unwrap();
+    }
+    // Control: microsoft.com, 60 short readable names from 20 hosts, answered with addresses.
+    for i in 0..2_000u32 {
+        let name = format!(
+            "{}.microsoft.com",
+            ["www", "login", "update", "go", "support", "docs"][i as usize % 6]
+        );
+        let name = if i % 30 == 0 { format!("host{}.{name}", i / 30) } else { name };
+        t += rng.gen_range(0.5..3.0);
+        writeln!(rows, "{t:.6}\tCm{i}\t10.55.100.{}\t53001\t192.168.88.2\t53\tudp\t{i}\t{name}\tA\tNOERROR\t20.70.1.{}", 100 + i % 20, i % 50).unwrap();
+    }
+    zeek(
+        &dir.path().join("dns.log"),
+        "dns",
+        "ts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\ttrans_id\tquery\tqtype_name\trcode_name\tanswers",
+        "time\tstring\taddr\tport\taddr\tport\tenum\tcount\tstring\tstring\tstring\tvector[string]",
+        &rows,
+    );
+    let findings = hunt_synthetic(dir.path());
+    let tunnel = findings
+        .iter()
+        .find(|f| f.detector == "dns-tunnel" && f.entities.domain.as_deref() == Some("r-1x.com"))
+        .unwrap_or_else(|| panic!("{findings:#?}"));
+    assert!(tunnel.score >= 0.9, "{tunnel:#?}");
+    assert_eq!(tunnel.entities.source.as_deref(), Some("10.55.100.111"));
+    assert_eq!(tunnel.evidence.figures["subdomains"], 4_000);
+    assert!(
+        !findings.iter().any(|f| f.entities.domain.as_deref() == Some("microsoft.com")),
+        "{findings:#?}"
+    );
+}
+
+#[test]
+fn a_session_still_open_at_the_end_is_a_long_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    // The session is only ever in open_conn: snapshots every hour, growing, never closed.
+    let mut open = String::new();
+    for h in 1..=30u32 {
+        let d = h as f64 * 3600.0;
+        writeln!(open, "{START:.6}\tClong\t10.55.100.100\t50000\t65.52.108.225\t443\ttcp\tssl\t{d:.6}\t{}\t{}\tS1\tShAD\t{}\t{}", h * 1000, h * 5000, h * 1000 + 40, h * 5000 + 40).unwrap();
+    }
+    zeek(&dir.path().join("open_conn.log"), "open_conn", CONN_FIELDS, CONN_TYPES, &open);
+    let mut closed = String::new();
+    conn(
+        &mut closed,
+        START + 100.0,
+        "Cshort",
+        "10.55.100.101",
+        "65.52.108.226",
+        443,
+        "tcp",
+        1_200.0,
+        9_000,
+    );
+    conn(&mut closed, START + DAY, "Clast", "10.55.100.101", "65.52.108.226", 443, "tcp", 1.0, 900);
+    zeek(&dir.path().join("conn.log"), "conn", CONN_FIELDS, CONN_TYPES, &closed);
+    let findings = hunt_synthetic(dir.path());
+    let long = findings
+        .iter()
+        .find(|f| f.detector == "long-connection")
+        .unwrap_or_else(|| panic!("{findings:#?}"));
+    assert_eq!(long.entities.destination.as_deref(), Some("65.52.108.225"));
+    assert_eq!(long.evidence.figures["still_open"], 1);
+    assert_eq!(long.evidence.figures["total_duration_s"], 108_000.0);
+    assert!(long.score >= 0.8, "{long:#?}");
+    assert!(
+        !findings.iter().any(|f| f.entities.destination.as_deref() == Some("65.52.108.226")),
+        "a 20-minute session is not long"
+    );
+}
