@@ -5,6 +5,7 @@
 //! internal = ["64.225.56.201/32"]   # added to RFC 1918, CGNAT, link-local, ULA, loopback
 //! default_internal = true
 //! safelist = ["safelist.txt"]        # relative to the config file
+//! builtin_safelist = true
 //! proxies = ["10.0.0.238"]
 //! scorer = "lasthop"                 # or "rita"
 //! timezone = "Australia/Sydney"
@@ -40,6 +41,9 @@ pub struct SettingsArgs {
     /// Safelist of prefixes, names (`*.example.com`) and pairs to leave out (repeatable).
     #[arg(long, help_heading = "Analysis")]
     pub safelist: Vec<PathBuf>,
+    /// Do not leave out the built-in list of update, telemetry and certificate services.
+    #[arg(long, help_heading = "Analysis")]
+    pub no_builtin_safelist: bool,
     /// Explicit proxy addresses, besides those seen answering HTTP CONNECT.
     #[arg(long, value_delimiter = ',', help_heading = "Analysis")]
     pub proxy: Vec<String>,
@@ -71,6 +75,7 @@ struct ConfigFile {
     default_internal: Option<bool>,
     #[serde(default)]
     safelist: Vec<PathBuf>,
+    builtin_safelist: Option<bool>,
     #[serde(default)]
     proxies: Vec<String>,
     scorer: Option<String>,
@@ -146,6 +151,7 @@ impl SettingsArgs {
             working_hours: Some(hours),
             internal: internal.clone(),
             safelist,
+            builtin_safelist: !self.no_builtin_safelist && file.builtin_safelist != Some(false),
             proxies,
             ..HuntOptions::default()
         };

@@ -239,3 +239,40 @@ fn demo_finds_its_planted_ioc_scenario() {
     });
     assert!(hit, "planted beacon to 73.54.23.243 not found: {findings:#}");
 }
+
+#[test]
+fn analysis_settings_from_flags_and_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    write_conn(&logs, 24, &[]);
+    let store = dir.path().join("store");
+    let store = store.to_str().unwrap();
+    assert!(lasthop(&["import", logs.to_str().unwrap(), "--store", store]).status.success());
+    let beacons = |extra: &[&str]| -> usize {
+        let mut args = vec!["hunt", "--store", store, "--format", "ndjson"];
+        args.extend_from_slice(extra);
+        let out = lasthop(&args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out).lines().filter(|l| l.contains("\"detector\":\"beacon\"")).count()
+    };
+    assert_eq!(beacons(&[]), 1, "the hourly contact is a beacon");
+    // A safelisted destination is left out, from a flag or from a config file.
+    let safelist = dir.path().join("safe.txt");
+    std::fs::write(&safelist, "# known good\n203.0.113.0/24\n").unwrap();
+    assert_eq!(beacons(&["--safelist", safelist.to_str().unwrap()]), 0);
+    let config = dir.path().join("lasthop.toml");
+    std::fs::write(&config, "safelist = [\"safe.txt\"]\nscorer = \"lasthop\"\n").unwrap();
+    assert_eq!(beacons(&["--config", config.to_str().unwrap()]), 0);
+    // Bad settings are usage errors that say what is wrong.
+    let bad = lasthop(&["hunt", "--store", store, "--scorer", "zeek"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("--scorer"), "{}", stderr(&bad));
+    let bad = lasthop(&["hunt", "--store", store, "--internal", "10.0.0.0/33"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("10.0.0.0/33"), "{}", stderr(&bad));
+    std::fs::write(&config, "scorre = \"rita\"\n").unwrap();
+    let bad = lasthop(&["hunt", "--store", store, "--config", config.to_str().unwrap()]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("scorre"), "{}", stderr(&bad));
+}
