@@ -60,7 +60,26 @@ pub async fn open_store(store: &Store, options: &SessionOptions) -> Result<Sessi
     for log_type in LogType::ALL {
         register_table(&ctx, store, log_type)?;
     }
+    register_views(&ctx).await?;
     Ok(ctx)
+}
+
+/// Views over the tables that hunters ask for again and again.
+///
+/// `user_agents`: per source and user agent, the destinations and names it was sent to, the
+/// requests, and how many sources send it at all — RITA's rare-signature table, where a user
+/// agent only one host sends stands out.
+pub async fn register_views(ctx: &SessionContext) -> Result<()> {
+    ctx.sql(
+        "CREATE OR REPLACE VIEW user_agents AS
+         WITH usage AS (SELECT user_agent, count(DISTINCT src) AS senders FROM http GROUP BY user_agent)
+         SELECT h.src, h.user_agent, count(DISTINCT h.dst) AS destinations,
+                count(DISTINCT h.host) AS names, count(*) AS requests, u.senders
+         FROM http h JOIN usage u ON h.user_agent IS NOT DISTINCT FROM u.user_agent
+         GROUP BY h.src, h.user_agent, u.senders",
+    )
+    .await?;
+    Ok(())
 }
 
 fn register_table(ctx: &SessionContext, store: &Store, log_type: LogType) -> Result<()> {

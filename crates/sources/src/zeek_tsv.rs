@@ -50,7 +50,9 @@ impl TsvHeader {
         let line = line.trim_end_matches(['\r', '\n']);
         if let Some(value) = line.strip_prefix("#separator") {
             // The separator line always uses a space, since the separator is not yet known.
-            let value = unescape_header(value.trim_start_matches([' ', '\t']));
+            let value = value.trim_start_matches([' ', '\t']);
+            // Zeek writes `\x09`; hand-edited files (RITA's dnscat2 capture) say `\t`.
+            let value = if value == "\\t" { "\t".into() } else { unescape_header(value) };
             if value.is_empty() {
                 return Err("empty #separator".into());
             }
@@ -113,6 +115,13 @@ impl TsvHeader {
     ) -> Result<(), (Reason, String)> {
         let Some(Ok((_, targets))) = &self.resolved else {
             return Err((Reason::NoHeader, String::new()));
+        };
+        // A separator at the end of the line (as in RITA's dnscat2 capture) adds no field.
+        let line = match line.strip_suffix(self.separator.as_str()) {
+            Some(trimmed) if line.split(self.separator.as_str()).count() == targets.len() + 1 => {
+                trimmed
+            }
+            _ => line,
         };
         let mut n = 0;
         for (i, raw) in line.split(self.separator.as_str()).enumerate() {
@@ -254,6 +263,27 @@ mod tests {
         assert_eq!(
             h.parse_line(line, &mut row, &mut Vec::new()).unwrap_err().0,
             Reason::BadTimestamp
+        );
+    }
+
+    #[test]
+    fn a_c_style_tab_separator_is_a_tab() {
+        let h = header(&["#separator \\t", "#set_separator\t,", "#path\thttp", "#fields\tts\tuid"]);
+        assert_eq!(h.separator, "\t");
+        assert_eq!(h.fields, ["ts", "uid"]);
+    }
+
+    #[test]
+    fn one_trailing_separator_adds_no_field_but_a_real_extra_field_is_wrong() {
+        let h = header(CONN_HEADER);
+        let mut row = Row::new(LogType::Conn);
+        let line = "1.0\tCx\t10.0.0.1\t1\t8.8.8.8\t53\tudp\t0.5\t-\tw\t";
+        h.parse_line(line, &mut row, &mut Vec::new()).unwrap();
+        row.clear();
+        let line = "1.0\tCx\t10.0.0.1\t1\t8.8.8.8\t53\tudp\t0.5\t-\tw\tmore";
+        assert_eq!(
+            h.parse_line(line, &mut row, &mut Vec::new()).unwrap_err().0,
+            Reason::WrongFieldCount
         );
     }
 

@@ -212,6 +212,23 @@ impl Importer<'_> {
         if duplicates > 0 {
             file_diagnostics.count(Reason::Duplicate, duplicates);
         }
+        // A log file none of whose lines could be read is not recorded as imported: once the
+        // file (or lasthop) is fixed, the next import reads it again.
+        let unreadable = [
+            Reason::NoHeader,
+            Reason::BadHeader,
+            Reason::WrongFieldCount,
+            Reason::BadJson,
+            Reason::BadTimestamp,
+        ]
+        .iter()
+        .any(|r| file_diagnostics.total(*r) > 0);
+        if stored == 0 && duplicates == 0 && unreadable {
+            discard(writers);
+            report.files_without_records += 1;
+            report.diagnostics.merge(file_diagnostics);
+            return Ok(());
+        }
         let parts = self.publish(writers)?;
         let commit = Commit {
             source: SourceRecord { path: display, len: stamp.len, modified_ns, fingerprint },

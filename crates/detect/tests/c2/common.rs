@@ -8,6 +8,7 @@ use lasthop_findings::Finding;
 use lasthop_normalise::Networks;
 use lasthop_sources::{Diagnostics, find_files};
 
+/// A path under `../shared/data/zeek/`, or `None` (with a message) when it is absent.
 pub fn shared(relative: &str) -> Option<PathBuf> {
     let dir =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/zeek").join(relative);

@@ -82,3 +82,52 @@ fn proxy_rolling_pairs_match_rita() {
         "proxy 10.0.0.238 must never be a destination"
     );
 }
+
+#[test]
+fn user_agent_rarity_matches_rita_on_the_dnscat2_http_log() {
+    let Some(log) = shared("rita/dnscat2-ja3-strobe-agent") else { return };
+    let truth: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(shared("GROUND_TRUTH.json").unwrap()).unwrap(),
+    )
+    .unwrap();
+    let expected: Vec<(String, u64, u64)> =
+        truth["rita"]["dnscat2_ja3_strobe"]["rare_useragents_src_10.55.100.104"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (r[0].as_str().unwrap().to_string(), r[1].as_u64().unwrap(), r[2].as_u64().unwrap())
+            })
+            .collect();
+    let store = import(&[log]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let actual: Vec<(String, u64, u64)> = rt.block_on(async {
+        let store = lasthop_store::Store::open(store.path()).unwrap();
+        let ctx = lasthop_detect::open_store(&store, &Default::default()).await.unwrap();
+        let batches = ctx
+            .sql(
+                "SELECT user_agent, destinations, names FROM user_agents
+                 WHERE src = '10.55.100.104' AND user_agent IS NOT NULL AND user_agent <> ''
+                 ORDER BY user_agent",
+            )
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        use datafusion::arrow::array::AsArray;
+        use datafusion::arrow::datatypes::Int64Type;
+        let mut rows = Vec::new();
+        for b in batches {
+            for i in 0..b.num_rows() {
+                rows.push((
+                    b.column(0).as_string::<i32>().value(i).to_string(),
+                    b.column(1).as_primitive::<Int64Type>().value(i) as u64,
+                    b.column(2).as_primitive::<Int64Type>().value(i) as u64,
+                ));
+            }
+        }
+        rows
+    });
+    assert_eq!(actual, expected);
+}
