@@ -17,8 +17,8 @@ use lasthop_store::{ImportOptions, ImportReport, Progress, Store};
 use parquet::basic::{Compression, ZstdLevel};
 
 use crate::{
-    BenchDataArgs, DemoArgs, Exit, Failure, HuntArgs, ImportArgs, OrExit, ReadArgs, ShowArgs,
-    SqlArgs,
+    BenchDataArgs, BenchGapStatsArgs, DemoArgs, Exit, Failure, HuntArgs, ImportArgs, OrExit,
+    ReadArgs, ShowArgs, SqlArgs,
 };
 
 /// The file a hunt leaves its findings in, inside the store, for `show` and later reports.
@@ -399,6 +399,31 @@ pub fn demo(args: DemoArgs) -> Result<Exit, Failure> {
         store.display(),
         store.display()
     );
+    Ok(Exit::Success)
+}
+
+pub fn bench_gap_stats(args: BenchGapStatsArgs) -> Result<Exit, Failure> {
+    let store = Store::open(&args.store).or_exit(Exit::StoreError)?;
+    let rows = runtime()
+        .block_on(async {
+            let ctx = lasthop_detect::open_store(&store, &SessionOptions::default()).await?;
+            lasthop_detect::series::gap_statistics(&ctx, 86_400).await
+        })
+        .or_exit(Exit::StoreError)?;
+    let mut out = std::io::BufWriter::new(
+        std::fs::File::create(&args.out)
+            .with_context(|| format!("creating {}", args.out.display()))
+            .or_exit(Exit::StoreError)?,
+    );
+    let mut write = || -> std::io::Result<()> {
+        writeln!(out, "src,dst,gaps,q1,median,q3,mad")?;
+        for (src, dst, n, s) in &rows {
+            writeln!(out, "{src},{dst},{n},{},{},{},{}", s.q1, s.median, s.q3, s.mad)?;
+        }
+        out.flush()
+    };
+    write().or_exit(Exit::StoreError)?;
+    eprintln!("{} pairs", rows.len());
     Ok(Exit::Success)
 }
 

@@ -47,6 +47,9 @@ enum Command {
     /// Write a synthetic conn.log of a given size, for import benchmarks.
     #[command(hide = true)]
     BenchData(BenchDataArgs),
+    /// Write per-pair gap quartiles and MAD of a store's conn table as CSV, for benchmarks.
+    #[command(hide = true)]
+    BenchGapStats(BenchGapStatsArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -157,6 +160,15 @@ struct BenchDataArgs {
     seed: u64,
 }
 
+#[derive(Args, Debug)]
+struct BenchGapStatsArgs {
+    #[arg(long)]
+    store: PathBuf,
+    /// The CSV to write: src,dst,gaps,q1,median,q3,mad.
+    #[arg(long)]
+    out: PathBuf,
+}
+
 /// Exit codes, as documented in `--help`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
@@ -176,6 +188,7 @@ fn main() -> ExitCode {
         Command::Show(a) => commands::show(a),
         Command::Demo(a) => commands::demo(a),
         Command::BenchData(a) => commands::bench_data(a),
+        Command::BenchGapStats(a) => commands::bench_gap_stats(a),
     };
     match result {
         Ok(code) => ExitCode::from(code as u8),
