@@ -89,6 +89,22 @@ pub async fn adjust(hunt: &HuntContext, findings: &mut [Finding], data_start: i6
         .first()
         .and_then(|r| r.get("n").and_then(Value::as_u64))
         .unwrap_or(0);
+    // Rows by (source, destination or name), so that each finding looks up only its own.
+    let text = |r: &serde_json::Map<String, Value>, k: &str| {
+        r.get(k).and_then(Value::as_str).unwrap_or("").to_string()
+    };
+    let mut agents_by_pair: HashMap<(String, String), Vec<&serde_json::Map<String, Value>>> =
+        HashMap::new();
+    for r in &agents {
+        let d = text(r, "d");
+        let name = text(r, "name");
+        agents_by_pair.entry((text(r, "s"), d.clone())).or_default().push(r);
+        if !name.is_empty() && name != d {
+            agents_by_pair.entry((text(r, "s"), name)).or_default().push(r);
+        }
+    }
+    let protocols_by_pair: HashMap<(String, String), &serde_json::Map<String, Value>> =
+        protocols.iter().map(|r| ((text(r, "s"), text(r, "d")), r)).collect();
     for f in findings.iter_mut() {
         let Some(source) = f.entities.source.clone() else { continue };
         let target = f.entities.domain.clone().or_else(|| f.entities.destination.clone());
@@ -106,11 +122,8 @@ pub async fn adjust(hunt: &HuntContext, findings: &mut [Finding], data_start: i6
                 ));
             }
         }
-        let of_pair = agents.iter().filter(|r| {
-            r.get("s").and_then(Value::as_str) == Some(&source)
-                && (r.get("d").and_then(Value::as_str) == Some(&target)
-                    || r.get("name").and_then(Value::as_str) == Some(&target))
-        });
+        let key = (source.clone(), target.clone());
+        let of_pair = agents_by_pair.get(&key).into_iter().flatten();
         let mut hostless = 0;
         let mut rare: Option<String> = None;
         for r in of_pair {
@@ -126,10 +139,7 @@ pub async fn adjust(hunt: &HuntContext, findings: &mut [Finding], data_start: i6
         if hostless > 0 {
             adjustments.push((0.05, format!("{hostless} HTTP request(s) without a Host header")));
         }
-        let pair = protocols.iter().find(|r| {
-            r.get("s").and_then(Value::as_str) == Some(&source)
-                && r.get("d").and_then(Value::as_str) == Some(&target)
-        });
+        let pair = protocols_by_pair.get(&key);
         if let Some(r) = pair {
             let count = |k: &str| r.get(k).and_then(Value::as_u64).unwrap_or(0);
             if count("total") > 0 && count("ntp") == count("total") {

@@ -12,8 +12,8 @@
 //!
 //! Scoring: under 1 hour nothing; then 0.2 at 1 h, 0.35 at 4 h, 0.5 at 8 h, 0.7 at 12 h and 0.8
 //! from 24 h, linear between — over the longest single connection, or over the pair's summed
-//! duration at half weight (many ordinary keep-alive sessions add up without being one
-//! channel); plus 0.1 when a session is still open at the end of the logs (it is happening
+//! duration (of connections of a minute or more) at half weight (many ordinary keep-alive
+//! sessions add up without being one channel); plus 0.1 when a session is still open at the end of the logs (it is happening
 //! now). RITA's buckets (0.2–0.8 over 1–12 h) are gentler on the short end: messaging, push and
 //! IoT clients hold sessions of a few hours as a matter of course.
 
@@ -30,6 +30,10 @@ pub const ID: &str = "long-connection";
 
 /// Summed duration (s) below which a pair is not reported.
 const MIN_TOTAL_S: f64 = 3_600.0;
+
+/// Connections shorter than this (s) do not count toward a pair's sum: thousands of short
+/// requests are a beacon's or a browser's story, not a long connection's.
+const MIN_CONNECTION_S: f64 = 60.0;
 
 /// (hours, score) points of the duration curve.
 const CURVE: [(f64, f64); 5] = [(1.0, 0.2), (4.0, 0.35), (8.0, 0.5), (12.0, 0.7), (24.0, 0.8)];
@@ -73,17 +77,17 @@ fn sql() -> String {
         "WITH records AS (
             SELECT uid, src, dst, dst_port, proto, service, ts, duration,
                    COALESCE(orig_bytes, 0) + COALESCE(resp_bytes, 0) AS bytes, false AS open
-            FROM conn
+            FROM conn WHERE duration >= {MIN_CONNECTION_S}
             UNION ALL
             SELECT uid, src, dst, dst_port, proto, service, ts, duration,
                    COALESCE(orig_bytes, 0) + COALESCE(resp_bytes, 0) AS bytes, true AS open
-            FROM open_conn
+            FROM open_conn WHERE duration >= {MIN_CONNECTION_S}
         ), sessions AS (
             SELECT uid, src, dst, min(ts) AS first_ts, max(ts) AS last_ts,
                    max(COALESCE(duration, 0.0)) AS duration, max(bytes) AS bytes,
                    bool_and(open) AS still_open,
-                   concat(CAST(first_value(dst_port) AS VARCHAR), '/', first_value(proto),
-                          CASE WHEN first_value(service) IS NULL THEN '' ELSE concat(' ', first_value(service)) END) AS port
+                   concat(CAST(min(dst_port) AS VARCHAR), '/', min(proto),
+                          CASE WHEN min(service) IS NULL THEN '' ELSE concat(' ', min(service)) END) AS port
             FROM records WHERE uid IS NOT NULL AND src IS NOT NULL AND dst IS NOT NULL
             GROUP BY uid, src, dst
         )
@@ -98,9 +102,8 @@ fn sql() -> String {
         FROM sessions
         WHERE is_internal(src) <> is_internal(dst)
         GROUP BY src, dst
-        HAVING sum(duration) >= {}
-        ORDER BY total_duration DESC",
-        MIN_TOTAL_S
+        HAVING sum(duration) >= {MIN_TOTAL_S}
+        ORDER BY total_duration DESC"
     )
 }
 
