@@ -5,6 +5,8 @@
 //!   one that a fifth or more of the hosts talk to is a shared service (−0.2);
 //! - **rare user agent**: HTTP from the pair with a user agent no other host sends (+0.1), the
 //!   way hand-written implants give themselves away;
+//! - **rare TLS client fingerprint**: a JA4 (or JA3) the pair's TLS clients present that no other
+//!   host does (+0.05);
 //! - **missing Host header**: HTTP requests without one (+0.05), which browsers never send;
 //! - **new**: the pair first appears more than a day into the data (+0.05);
 //! - **scheduled by design**: NTP (time synchronisation polls on a timer, −0.3) and small ICMP
@@ -85,6 +87,33 @@ pub async fn adjust(hunt: &HuntContext, findings: &mut [Finding], data_start: i6
         )
         .await?,
     );
+    let fingerprints = rows(
+        &query(
+            &hunt.ctx,
+            &format!(
+                "WITH tls AS (SELECT src, dst, rtrim(lower(server_name), '.') AS name,
+                                     COALESCE(NULLIF(ja4, ''), NULLIF(ja3, '')) AS fp FROM ssl),
+                      usage AS (SELECT fp, count(DISTINCT src) AS senders FROM tls
+                                WHERE fp IS NOT NULL GROUP BY fp)
+                 SELECT ip_text(t.src) AS s, ip_text(t.dst) AS d, t.name AS name, t.fp AS fp,
+                        u.senders AS senders
+                 FROM tls t JOIN usage u ON t.fp = u.fp
+                 WHERE ip_text(t.src) IN ({sources})
+                 GROUP BY t.src, t.dst, t.name, t.fp, u.senders"
+            ),
+        )
+        .await?,
+    );
+    let tls_clients = rows(
+        &query(
+            &hunt.ctx,
+            "SELECT count(DISTINCT src) AS n FROM ssl WHERE ja3 IS NOT NULL OR ja4 IS NOT NULL",
+        )
+        .await?,
+    )
+    .first()
+    .and_then(|r| r.get("n").and_then(Value::as_u64))
+    .unwrap_or(0);
     let senders_total = rows(&query(&hunt.ctx, "SELECT count(DISTINCT src) AS n FROM http").await?)
         .first()
         .and_then(|r| r.get("n").and_then(Value::as_u64))
@@ -101,6 +130,14 @@ pub async fn adjust(hunt: &HuntContext, findings: &mut [Finding], data_start: i6
         agents_by_pair.entry((text(r, "s"), d.clone())).or_default().push(r);
         if !name.is_empty() && name != d {
             agents_by_pair.entry((text(r, "s"), name)).or_default().push(r);
+        }
+    }
+    let mut rare_fingerprints: HashMap<(String, String), String> = HashMap::new();
+    for r in &fingerprints {
+        if r.get("senders").and_then(Value::as_u64) == Some(1) && tls_clients >= 2 {
+            for target in [text(r, "d"), text(r, "name")] {
+                rare_fingerprints.entry((text(r, "s"), target)).or_insert_with(|| text(r, "fp"));
+            }
         }
     }
     let protocols_by_pair: HashMap<(String, String), &serde_json::Map<String, Value>> =
@@ -135,6 +172,10 @@ pub async fn adjust(hunt: &HuntContext, findings: &mut [Finding], data_start: i6
         }
         if let Some(agent) = rare {
             adjustments.push((0.1, format!("user agent {agent:?} is sent by no other host")));
+        }
+        if let Some(fp) = rare_fingerprints.get(&key) {
+            adjustments
+                .push((0.05, format!("TLS client fingerprint {fp} is presented by no other host")));
         }
         if hostless > 0 {
             adjustments.push((0.05, format!("{hostless} HTTP request(s) without a Host header")));

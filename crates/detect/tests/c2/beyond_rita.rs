@@ -194,6 +194,13 @@ fn seeded_beacons_rita_misses_are_found_in_a_week_of_background() {
             "{kind:?} recall below 95%: missed {missed:?}\n{report}"
         );
     }
+    // The demo's planted implant presents a TLS fingerprint of its own: context says so.
+    let implant = ours
+        .iter()
+        .find(|f| f.detector == "beacon" && f.entities.source.as_deref() == Some("10.20.14.77"))
+        .expect("the demo's planted beacon");
+    let adjustments = implant.evidence.figures["adjustments"].to_string();
+    assert!(adjustments.contains("TLS client fingerprint"), "{adjustments}");
     let seeded: HashSet<(String, String)> =
         cases.iter().map(|c| (c.src.clone(), c.dst.clone())).collect();
     let false_positives: Vec<&lasthop_findings::Finding> = ours
