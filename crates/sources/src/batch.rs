@@ -29,10 +29,13 @@ pub enum Value<'a> {
     FloatList(Vec<f64>),
 }
 
+/// A field beyond the fixed schema, as name and text (`None` when unset).
+pub type Extra<'a> = (Cow<'a, str>, Option<Cow<'a, str>>);
+
 /// A record being assembled: one slot per schema column plus the extra fields.
 pub struct Row<'a> {
     pub values: Vec<Value<'a>>,
-    pub extras: Vec<(Cow<'a, str>, Option<Cow<'a, str>>)>,
+    pub extras: Vec<Extra<'a>>,
 }
 
 impl<'a> Row<'a> {
@@ -48,31 +51,34 @@ impl<'a> Row<'a> {
     /// The record's identity hash: `ts` plus the log type's identity fields, so that the same
     /// record read from TSV or JSON, from a live log or its rotated copy, hashes the same.
     pub fn identity_key(&self, log_type: LogType) -> u64 {
-        self.identity_key_of(log_type, &identity_columns(log_type))
-    }
-
-    fn identity_key_of(&self, log_type: LogType, identity: &[usize]) -> u64 {
-        let mut h = Fnv::new();
-        h.write(log_type.name().as_bytes());
-        for value in identity.iter().map(|i| &self.values[*i]) {
-            {
-                h.write(&[0xff]);
-                match value {
-                    Value::Null => h.write(b"\0null"),
-                    Value::Str(s) => h.write(s.as_bytes()),
-                    Value::Time(t) | Value::Int(t) => h.write(&t.to_le_bytes()),
-                    Value::Count(c) => h.write(&c.to_le_bytes()),
-                    Value::Port(p) => h.write(&p.to_le_bytes()),
-                    other => h.write(format!("{other:?}").as_bytes()),
-                }
-            }
-        }
-        h.finish()
+        identity_key(log_type, identity_columns(log_type).iter().map(|i| &self.values[*i]))
     }
 }
 
-/// The columns a record's identity is hashed from: `ts` and the type's identity fields.
-fn identity_columns(log_type: LogType) -> Vec<usize> {
+/// Hashes the identity values of a record, given in schema order.
+pub fn identity_key<'v, 'a: 'v>(
+    log_type: LogType,
+    values: impl IntoIterator<Item = &'v Value<'a>>,
+) -> u64 {
+    let mut h = Fnv::new();
+    h.write(log_type.name().as_bytes());
+    for value in values {
+        h.write(&[0xff]);
+        match value {
+            Value::Null => h.write(b"\0null"),
+            Value::Str(s) => h.write(s.as_bytes()),
+            Value::Time(t) | Value::Int(t) => h.write(&t.to_le_bytes()),
+            Value::Count(c) => h.write(&c.to_le_bytes()),
+            Value::Port(p) => h.write(&p.to_le_bytes()),
+            other => h.write(format!("{other:?}").as_bytes()),
+        }
+    }
+    h.finish()
+}
+
+/// The columns a record's identity is hashed from, in schema order: `ts` and the type's
+/// identity fields.
+pub fn identity_columns(log_type: LogType) -> Vec<usize> {
     columns(log_type)
         .iter()
         .enumerate()
@@ -259,10 +265,27 @@ impl BatchBuilder {
         for (builder, value) in self.columns.iter_mut().zip(&row.values) {
             builder.append(value);
         }
-        if row.extras.is_empty() {
+        let key = identity_key(self.log_type, self.identity.iter().map(|i| &row.values[*i]));
+        self.end_row(&row.extras, source, line, key);
+    }
+
+    /// Appends one value of the row being built, column by column (in any order, each column
+    /// once), for readers that convert straight into the builders. [`BatchBuilder::end_row`]
+    /// completes the row.
+    pub fn append_field(&mut self, column: usize, value: &Value<'_>) {
+        self.columns[column].append(value);
+    }
+
+    pub fn append_null_field(&mut self, column: usize) {
+        self.columns[column].append_null();
+    }
+
+    /// Completes a row whose every column has had one value appended.
+    pub fn end_row(&mut self, extras: &[Extra<'_>], source: &str, line: u64, key: u64) {
+        if extras.is_empty() {
             self.extra.append(false).expect("map builder keys and values stay aligned");
         } else {
-            for (k, v) in &row.extras {
+            for (k, v) in extras {
                 self.extra.keys().append_value(k);
                 self.extra.values().append_option(v.as_deref());
             }
@@ -270,7 +293,7 @@ impl BatchBuilder {
         }
         self.source.append_value(source);
         self.line.append_value(line);
-        self.key.append_value(row.identity_key_of(self.log_type, &self.identity));
+        self.key.append_value(key);
         self.rows += 1;
     }
 

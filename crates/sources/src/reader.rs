@@ -14,7 +14,7 @@ use arrow_array::RecordBatch;
 use crossbeam_channel::{Receiver, Sender, bounded};
 use lasthop_normalise::LogType;
 
-use crate::batch::{BatchBuilder, Row};
+use crate::batch::BatchBuilder;
 use crate::diagnostics::{Diagnostics, Reason};
 use crate::discover::log_name_from_file_name;
 use crate::zeek_json::{JsonFields, JsonRecord};
@@ -156,6 +156,9 @@ pub fn read_stream<E>(
     let (chunk_tx, chunk_rx) = bounded::<Chunk>(in_flight);
     let (parsed_tx, parsed_rx) = bounded::<Parsed>(in_flight);
     let (token_tx, token_rx) = bounded::<()>(in_flight);
+    // Parsed chunks' buffers go back to the reader: a fresh multi-megabyte buffer per chunk
+    // would be paid for again in page faults.
+    let (spare_tx, spare_rx) = bounded::<Vec<u8>>(in_flight);
     for _ in 0..in_flight {
         token_tx.send(()).expect("the channel has room for every token");
     }
@@ -173,6 +176,7 @@ pub fn read_stream<E>(
                     file_name_type.as_deref(),
                     chunk_tx,
                     token_rx,
+                    spare_rx,
                 )
             })
         };
@@ -182,11 +186,13 @@ pub fn read_stream<E>(
             let source = source.clone();
             let file_name_type = file_name_type.clone();
             let path = path.to_path_buf();
+            let spare_tx = spare_tx.clone();
             scope.spawn(move || {
                 let mut json = JsonFields::default();
                 for chunk in chunk_rx {
                     let parsed =
-                        parse_chunk(&path, &source, file_name_type.as_deref(), &mut json, chunk);
+                        parse_chunk(&path, &source, file_name_type.as_deref(), &mut json, &chunk);
+                    let _ = spare_tx.try_send(chunk.data);
                     if parsed_tx.send(parsed).is_err() {
                         break;
                     }
@@ -246,6 +252,7 @@ fn split_chunks(
     file_name_type: Option<&str>,
     chunks: Sender<Chunk>,
     tokens: Receiver<()>,
+    spare: Receiver<Vec<u8>>,
 ) -> ReaderReport {
     let mut report = ReaderReport { bytes: 0, diagnostics: Diagnostics::default() };
     let mut splitter = Splitter {
@@ -324,7 +331,10 @@ fn split_chunks(
         if splitter.format.is_none() && !splitter.recognise(&buf[..cut], &mut report.diagnostics) {
             return report;
         }
-        let rest = buf.split_off(cut);
+        let mut rest = spare.try_recv().unwrap_or_default();
+        rest.clear();
+        rest.extend_from_slice(&buf[cut..]);
+        buf.truncate(cut);
         if !splitter.send(std::mem::take(&mut buf), &mut report.diagnostics) {
             return report;
         }
@@ -461,20 +471,23 @@ fn parse_chunk(
     source: &str,
     file_name_type: Option<&str>,
     json: &mut JsonFields,
-    chunk: Chunk,
+    chunk: &Chunk,
 ) -> Parsed {
     let mut diagnostics = Diagnostics::default();
     let mut builders: Vec<BatchBuilder> = Vec::new();
-    let all_utf8 = std::str::from_utf8(&chunk.data).is_ok();
+    // Validated once for the chunk; a line is then a slice of it, with no second check.
+    let chunk_text = std::str::from_utf8(&chunk.data).ok();
     let path: PathBuf = path.to_path_buf();
     let mut bad_json_fields: Vec<String> = Vec::new();
-    let mut tsv_row: Option<Row<'_>> = None;
-    for (this_line, raw) in (chunk.first_line..).zip(chunk.data.split(|b| *b == b'\n')) {
+    let mut spans = Vec::new();
+    for (this_line, raw) in (chunk.first_line..).zip(lines(&chunk.data)) {
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         if raw.is_empty() || raw.iter().all(|b| b.is_ascii_whitespace()) {
             continue;
         }
-        let repaired: Option<String> = match all_utf8 || std::str::from_utf8(raw).is_ok() {
+        let offset = raw.as_ptr() as usize - chunk.data.as_ptr() as usize;
+        let valid = chunk_text.map(|t| &t[offset..offset + raw.len()]);
+        let repaired: Option<String> = match valid.is_some() || std::str::from_utf8(raw).is_ok() {
             true => None,
             false => {
                 diagnostics.warn(
@@ -486,50 +499,36 @@ fn parse_chunk(
                 Some(String::from_utf8_lossy(raw).into_owned())
             }
         };
+        let text = match (&repaired, valid) {
+            (Some(text), _) => text.as_str(),
+            (None, Some(text)) => text,
+            (None, None) => std::str::from_utf8(raw).unwrap_or_default(),
+        };
         match &chunk.format {
             Format::Tsv(header) => {
                 let Some(Ok(log_type)) = header.log_type() else {
-                    let text = String::from_utf8_lossy(raw);
-                    diagnostics.warn(&path, this_line, Reason::NoHeader, short(&text));
+                    diagnostics.warn(&path, this_line, Reason::NoHeader, short(text));
                     continue;
                 };
                 let builder = builder_for(&mut builders, log_type);
-                match &repaired {
-                    None => {
-                        let text = std::str::from_utf8(raw).unwrap_or_default();
-                        let row = tsv_row.get_or_insert_with(|| Row::new(log_type));
-                        parse_tsv_line(
-                            header,
-                            text,
-                            row,
-                            builder,
-                            &mut diagnostics,
-                            &path,
-                            source,
-                            this_line,
-                        );
-                    }
-                    Some(text) => {
-                        let mut row = Row::new(log_type);
-                        parse_tsv_line(
-                            header,
-                            text,
-                            &mut row,
-                            builder,
-                            &mut diagnostics,
-                            &path,
-                            source,
-                            this_line,
-                        );
-                    }
+                let mut bad_fields = Vec::new();
+                let outcome = header.append_line(
+                    text,
+                    &mut spans,
+                    builder,
+                    source,
+                    this_line,
+                    &mut bad_fields,
+                );
+                for f in bad_fields {
+                    diagnostics.warn(&path, this_line, Reason::BadValue, format!("field {f}"));
+                }
+                if let Err((reason, detail)) = outcome {
+                    diagnostics.warn(&path, this_line, reason, detail);
                 }
             }
             Format::Json => {
                 bad_json_fields.clear();
-                let text = match &repaired {
-                    Some(t) => t.as_str(),
-                    None => std::str::from_utf8(raw).unwrap_or_default(),
-                };
                 match json.parse_line(text, file_name_type, &mut bad_json_fields) {
                     Ok(JsonRecord::Parsed(log_type, row)) => {
                         builder_for(&mut builders, log_type).append(&row, source, this_line)
@@ -550,27 +549,20 @@ fn parse_chunk(
     Parsed { seq: chunk.seq, batches, diagnostics }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn parse_tsv_line<'a>(
-    header: &'a TsvHeader,
-    text: &'a str,
-    row: &mut Row<'a>,
-    builder: &mut BatchBuilder,
-    diagnostics: &mut Diagnostics,
-    path: &Path,
-    source: &str,
-    line: u64,
-) {
-    row.clear();
-    let mut bad_fields = Vec::new();
-    let outcome = header.parse_line(text, row, &mut bad_fields);
-    for f in bad_fields {
-        diagnostics.warn(path, line, Reason::BadValue, format!("field {f}"));
-    }
-    match outcome {
-        Ok(()) => builder.append(row, source, line),
-        Err((reason, detail)) => diagnostics.warn(path, line, reason, detail),
-    }
+/// The lines of a chunk (without their `\n`), found with memchr; a final line without one is
+/// included.
+fn lines(data: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut start = 0;
+    let mut cuts = memchr::memchr_iter(b'\n', data);
+    std::iter::from_fn(move || {
+        if start > data.len() {
+            return None;
+        }
+        let end = cuts.next().unwrap_or(data.len());
+        let line = &data[start..end];
+        start = end + 1;
+        Some(line)
+    })
 }
 
 fn builder_for(builders: &mut Vec<BatchBuilder>, log_type: LogType) -> &mut BatchBuilder {

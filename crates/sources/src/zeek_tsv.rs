@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use lasthop_normalise::{ColumnKind, LogType, columns, parse_ip};
 
-use crate::batch::{Row, Value};
+use crate::batch::{BatchBuilder, Extra, Value, identity_columns, identity_key};
 use crate::diagnostics::Reason;
 use crate::values::{parse_time, unescape, unescape_header};
 
@@ -14,6 +14,24 @@ use crate::values::{parse_time, unescape, unescape_header};
 enum Target {
     Column(usize, ColumnKind),
     Extra(String),
+}
+
+/// Identity columns of any log type: `ts` and at most four more.
+const MAX_IDENTITY: usize = 5;
+
+/// How the fields of a block's lines map onto its log type's schema.
+#[derive(Debug, Clone, PartialEq)]
+struct Layout {
+    log_type: LogType,
+    /// Where each field goes, in line order.
+    targets: Vec<Target>,
+    /// Schema columns no field fills: null in every record of the block.
+    untargeted: Vec<usize>,
+    /// Per schema column, its place among the identity columns (schema order).
+    identity_slot: Vec<Option<usize>>,
+    identity_len: usize,
+    /// The field holding `ts`.
+    ts_field: Option<usize>,
 }
 
 /// The state the header lines of a block set up.
@@ -27,7 +45,7 @@ pub struct TsvHeader {
     fields: Vec<String>,
     /// Resolved once `#fields` is known: the type and where each field goes. `Err` names a log
     /// type lasthop does not store.
-    resolved: Option<Result<(LogType, Vec<Target>), String>>,
+    resolved: Option<Result<Layout, String>>,
 }
 
 impl Default for TsvHeader {
@@ -81,73 +99,140 @@ impl TsvHeader {
         Ok(())
     }
 
-    fn resolve(&self, file_name_type: Option<&str>) -> Result<(LogType, Vec<Target>), String> {
+    fn resolve(&self, file_name_type: Option<&str>) -> Result<Layout, String> {
         let name = self.path.as_deref().or(file_name_type).unwrap_or("unknown");
         let log_type = LogType::from_path(name).ok_or_else(|| name.to_string())?;
         let cols = columns(log_type);
-        let targets = self
+        let mut filled = vec![false; cols.len()];
+        let targets: Vec<Target> = self
             .fields
             .iter()
             .map(|f| match cols.iter().position(|c| c.zeek == f) {
-                Some(i) => Target::Column(i, cols[i].kind),
-                None => Target::Extra(f.clone()),
+                // A field named twice fills its column once; the repeat is kept as an extra.
+                Some(i) if !filled[i] => {
+                    filled[i] = true;
+                    Target::Column(i, cols[i].kind)
+                }
+                _ => Target::Extra(f.clone()),
             })
             .collect();
-        Ok((log_type, targets))
+        let mut identity_slot = vec![None; cols.len()];
+        let identity = identity_columns(log_type);
+        for (slot, c) in identity.iter().enumerate() {
+            identity_slot[*c] = Some(slot);
+        }
+        assert!(identity.len() <= MAX_IDENTITY, "identity columns fit the fixed array");
+        Ok(Layout {
+            log_type,
+            ts_field: targets.iter().position(|t| matches!(t, Target::Column(0, _))),
+            untargeted: (0..cols.len()).filter(|c| !filled[*c]).collect(),
+            targets,
+            identity_slot,
+            identity_len: identity.len(),
+        })
     }
 
     /// The log type of the current block: `None` before any `#fields`, `Some(Err(name))` for a
     /// type lasthop does not store.
     pub fn log_type(&self) -> Option<Result<LogType, &str>> {
         self.resolved.as_ref().map(|r| match r {
-            Ok((t, _)) => Ok(*t),
+            Ok(layout) => Ok(layout.log_type),
             Err(name) => Err(name.as_str()),
         })
     }
 
-    /// Parses one data line into `row`. Returns the field problems (record kept) or the reason
-    /// the line was rejected.
-    pub fn parse_line<'a>(
+    /// Converts one data line straight into `builder` (which must be for this block's log
+    /// type). Returns the fields that did not fit their type (stored as null, record kept) or
+    /// the reason the whole line was rejected, in which case nothing was appended. `spans` is
+    /// scratch space the caller keeps between lines.
+    pub fn append_line<'a>(
         &'a self,
         line: &'a str,
-        row: &mut Row<'a>,
+        spans: &mut Vec<(usize, usize)>,
+        builder: &mut BatchBuilder,
+        source: &str,
+        line_number: u64,
         bad_fields: &mut Vec<&'a str>,
     ) -> Result<(), (Reason, String)> {
-        let Some(Ok((_, targets))) = &self.resolved else {
+        let Some(Ok(layout)) = &self.resolved else {
             return Err((Reason::NoHeader, String::new()));
         };
+        // Whole-line checks come first, so that a rejected line leaves no partial row behind.
+        self.split_fields(line, spans);
+        let expected = layout.targets.len();
         // A separator at the end of the line (as in RITA's dnscat2 capture) adds no field.
-        let line = match line.strip_suffix(self.separator.as_str()) {
-            Some(trimmed) if line.split(self.separator.as_str()).count() == targets.len() + 1 => {
-                trimmed
-            }
-            _ => line,
+        if spans.len() == expected + 1 && spans.last().is_some_and(|(s, e)| s == e) {
+            spans.pop();
+        }
+        if spans.len() != expected {
+            return Err((
+                Reason::WrongFieldCount,
+                format!("expected {expected} fields, found {}", spans.len()),
+            ));
+        }
+        let field = |i: usize| &line[spans[i].0..spans[i].1];
+        let ts = match layout.ts_field.map(|i| self.convert(field(i), ColumnKind::Time)) {
+            Some(Some(ts @ Value::Time(_))) => ts,
+            _ => return Err((Reason::BadTimestamp, format!("ts is {:?}", short(line)))),
         };
-        let mut n = 0;
-        for (i, raw) in line.split(self.separator.as_str()).enumerate() {
-            n += 1;
-            let Some(target) = targets.get(i) else { continue };
+
+        let mut identity: [Value<'a>; MAX_IDENTITY] = std::array::from_fn(|_| Value::Null);
+        let mut extras: Vec<Extra<'a>> = Vec::new();
+        for (i, target) in layout.targets.iter().enumerate() {
+            let raw = field(i);
             match target {
+                Target::Column(0, _) => {
+                    builder.append_field(0, &ts);
+                    identity[0] = ts.clone();
+                }
                 Target::Column(c, kind) => match self.convert(raw, *kind) {
-                    Some(v) => row.values[*c] = v,
-                    None => bad_fields.push(&self.fields[i]),
+                    Some(value) => {
+                        builder.append_field(*c, &value);
+                        if let Some(slot) = layout.identity_slot[*c] {
+                            identity[slot] = value;
+                        }
+                    }
+                    None => {
+                        builder.append_null_field(*c);
+                        bad_fields.push(&self.fields[i]);
+                    }
                 },
                 Target::Extra(name) => {
                     let v = (raw != self.unset_field).then(|| unescape(raw));
-                    row.extras.push((Cow::Borrowed(name.as_str()), v));
+                    extras.push((Cow::Borrowed(name.as_str()), v));
                 }
             }
         }
-        if n != targets.len() {
-            return Err((
-                Reason::WrongFieldCount,
-                format!("expected {} fields, found {}", targets.len(), n),
-            ));
+        for c in &layout.untargeted {
+            builder.append_null_field(*c);
         }
-        if !matches!(row.values[0], Value::Time(_)) {
-            return Err((Reason::BadTimestamp, format!("ts is {:?}", short(line))));
-        }
+        let key = identity_key(layout.log_type, &identity[..layout.identity_len]);
+        builder.end_row(&extras, source, line_number, key);
         Ok(())
+    }
+
+    /// Cuts a data line into field spans. Zeek's tab (any one ASCII byte) is found with
+    /// memchr; a longer or non-ASCII separator falls back to a substring search.
+    fn split_fields(&self, line: &str, spans: &mut Vec<(usize, usize)>) {
+        spans.clear();
+        let mut start = 0;
+        match self.separator.as_bytes() {
+            // An ASCII separator never falls inside a multi-byte character, so every span is
+            // on character boundaries.
+            [b] if b.is_ascii() => {
+                for cut in memchr::memchr_iter(*b, line.as_bytes()) {
+                    spans.push((start, cut));
+                    start = cut + 1;
+                }
+            }
+            _ => {
+                for (cut, sep) in line.match_indices(self.separator.as_str()) {
+                    spans.push((start, cut));
+                    start = cut + sep.len();
+                }
+            }
+        }
+        spans.push((start, line.len()));
     }
 
     /// Converts one field; `None` when the text does not fit the type.
@@ -206,6 +291,9 @@ pub fn short(line: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use arrow_array::cast::AsArray;
+    use arrow_array::{Array, RecordBatch};
+    use arrow_array::types::{TimestampMicrosecondType, UInt16Type, UInt64Type};
 
     fn header(lines: &[&str]) -> TsvHeader {
         let mut h = TsvHeader::default();
@@ -225,45 +313,69 @@ mod tests {
         "#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tinterval\tset[string]\tstring",
     ];
 
+    /// Reads one line into a one-row batch: the batch and the fields that did not fit, or the
+    /// reason the line was rejected (then the builder must have no partial row).
+    fn parse(h: &TsvHeader, line: &str) -> Result<(RecordBatch, Vec<String>), Reason> {
+        let mut builder = BatchBuilder::new(h.log_type().unwrap().unwrap(), 1);
+        let mut bad = Vec::new();
+        let outcome = h.append_line(line, &mut Vec::new(), &mut builder, "t.log", 1, &mut bad);
+        let bad = bad.into_iter().map(String::from).collect();
+        let batch = builder.finish();
+        match outcome {
+            Ok(()) => Ok((batch, bad)),
+            Err((reason, _)) => {
+                assert_eq!(batch.num_rows(), 0, "a rejected line leaves nothing behind");
+                Err(reason)
+            }
+        }
+    }
+
     #[test]
     fn parses_typed_fields_nulls_sets_and_extras() {
         let h = header(CONN_HEADER);
         assert_eq!(h.log_type(), Some(Ok(LogType::Conn)));
-        let mut row = Row::new(LogType::Conn);
-        let mut bad = Vec::new();
         let line =
             "1713484795.943239\tCx\t10.0.0.1\t5000\t8.8.8.8\t53\tudp\t-\t(empty)\tworker\\x091";
-        h.parse_line(line, &mut row, &mut bad).unwrap();
+        let (batch, bad) = parse(&h, line).unwrap();
         assert!(bad.is_empty());
-        assert_eq!(row.values[0], Value::Time(1_713_484_795_943_239));
-        assert_eq!(row.values[2], Value::Addr(parse_ip("10.0.0.1").unwrap()));
-        assert_eq!(row.values[3], Value::Port(5000));
-        assert_eq!(row.values[8], Value::Null, "duration `-` is null");
-        assert_eq!(row.values[20], Value::StrList(vec![]), "(empty) is an empty set");
+        let ts = batch.column(0).as_primitive::<TimestampMicrosecondType>();
+        assert_eq!(ts.value(0), 1_713_484_795_943_239);
         assert_eq!(
-            row.extras,
-            vec![(Cow::Borrowed("_node_name"), Some(Cow::Borrowed("worker\\x091")))]
+            batch.column(2).as_fixed_size_binary().value(0),
+            parse_ip("10.0.0.1").unwrap()
         );
+        assert_eq!(batch.column(3).as_primitive::<UInt16Type>().value(0), 5000);
+        assert!(batch.column(8).is_null(0), "duration `-` is null");
+        let tunnel_parents = batch.column(20).as_list::<i32>();
+        assert!(tunnel_parents.is_valid(0) && tunnel_parents.value(0).is_empty(), "(empty) set");
+        let extra = batch.column_by_name("_extra").unwrap().as_map();
+        assert_eq!(extra.keys().as_string::<i32>().value(0), "_node_name");
+        assert_eq!(extra.values().as_string::<i32>().value(0), "worker\\x091");
     }
 
     #[test]
     fn wrong_field_counts_and_bad_values() {
         let h = header(CONN_HEADER);
-        let mut row = Row::new(LogType::Conn);
-        let mut bad = Vec::new();
-        let err = h.parse_line("1.0\tCx\t10.0.0.1", &mut row, &mut bad).unwrap_err();
-        assert_eq!(err.0, Reason::WrongFieldCount);
-        row.clear();
-        let line = "1.0\tCx\tnot-ip\t99999\t8.8.8.8\t53\tudp\t0.5\t-\tw";
-        h.parse_line(line, &mut row, &mut bad).unwrap();
+        assert_eq!(parse(&h, "1.0\tCx\t10.0.0.1").unwrap_err(), Reason::WrongFieldCount);
+        let (batch, bad) =
+            parse(&h, "1.0\tCx\tnot-ip\t99999\t8.8.8.8\t53\tudp\t0.5\t-\tw").unwrap();
         assert_eq!(bad, ["id.orig_h", "id.orig_p"]);
-        assert_eq!(row.values[2], Value::Null);
-        row.clear();
+        assert!(batch.column(2).is_null(0));
         let line = "yesterday\tCx\t10.0.0.1\t1\t8.8.8.8\t53\tudp\t0.5\t-\tw";
-        assert_eq!(
-            h.parse_line(line, &mut row, &mut Vec::new()).unwrap_err().0,
-            Reason::BadTimestamp
-        );
+        assert_eq!(parse(&h, line).unwrap_err(), Reason::BadTimestamp);
+    }
+
+    #[test]
+    fn identity_matches_the_row_path_and_a_repeated_field_is_kept_as_an_extra() {
+        let h = header(&["#path\tconn", "#fields\tuid\tts\tuid"]);
+        let (batch, _) = parse(&h, "C1\t5.0\tC2").unwrap();
+        let mut row = crate::batch::Row::new(LogType::Conn);
+        row.values[0] = Value::Time(5_000_000);
+        row.values[1] = Value::Str("C1".into());
+        let key = batch.column_by_name("_key").unwrap().as_primitive::<UInt64Type>().value(0);
+        assert_eq!(key, row.identity_key(LogType::Conn), "TSV and JSON records hash alike");
+        let extra = batch.column_by_name("_extra").unwrap().as_map();
+        assert_eq!(extra.values().as_string::<i32>().value(0), "C2");
     }
 
     #[test]
@@ -276,15 +388,9 @@ mod tests {
     #[test]
     fn one_trailing_separator_adds_no_field_but_a_real_extra_field_is_wrong() {
         let h = header(CONN_HEADER);
-        let mut row = Row::new(LogType::Conn);
-        let line = "1.0\tCx\t10.0.0.1\t1\t8.8.8.8\t53\tudp\t0.5\t-\tw\t";
-        h.parse_line(line, &mut row, &mut Vec::new()).unwrap();
-        row.clear();
+        assert!(parse(&h, "1.0\tCx\t10.0.0.1\t1\t8.8.8.8\t53\tudp\t0.5\t-\tw\t").is_ok());
         let line = "1.0\tCx\t10.0.0.1\t1\t8.8.8.8\t53\tudp\t0.5\t-\tw\tmore";
-        assert_eq!(
-            h.parse_line(line, &mut row, &mut Vec::new()).unwrap_err().0,
-            Reason::WrongFieldCount
-        );
+        assert_eq!(parse(&h, line).unwrap_err(), Reason::WrongFieldCount);
     }
 
     #[test]
@@ -295,8 +401,9 @@ mod tests {
         h.apply("#separator |", None).unwrap();
         h.apply("#set_separator|;", None).unwrap();
         h.apply("#fields|ts|uid|tunnel_parents", Some("conn")).unwrap();
-        let mut row = Row::new(LogType::Conn);
-        h.parse_line("2.5|C1|a;b", &mut row, &mut Vec::new()).unwrap();
-        assert_eq!(row.values[20], Value::StrList(vec!["a".into(), "b".into()]));
+        let (batch, _) = parse(&h, "2.5|C1|a;b").unwrap();
+        let list = batch.column(20).as_list::<i32>().value(0);
+        let items: Vec<&str> = list.as_string::<i32>().iter().flatten().collect();
+        assert_eq!(items, ["a", "b"]);
     }
 }

@@ -9,13 +9,15 @@ use std::time::{Duration, Instant, SystemTime};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{TimestampMicrosecondType, UInt64Type};
 use arrow_array::{BooleanArray, RecordBatch};
-use lasthop_normalise::{KEY_COLUMN, LogType};
+use lasthop_normalise::{ColumnKind, KEY_COLUMN, LINE_COLUMN, LogType, SOURCE_COLUMN};
 use lasthop_sources::{Diagnostics, FileStamp, ReadOptions, Reason, read_file};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
+use parquet::basic::Encoding;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
 use sha2::{Digest, Sha256};
 
 use crate::manifest::{Commit, Manifest, Part, SourceRecord, sync_dir};
@@ -89,7 +91,7 @@ pub fn import(
     let mut manifest = Manifest::load(root)?;
     sweep_uncommitted(root, &manifest)?;
     let mut importer =
-        Importer { root, options, manifest: &mut manifest, known_keys: HashMap::new() };
+        Importer { root, options, manifest: &mut manifest, known_keys: HashMap::new(), batches: 0 };
     let mut report = ImportReport { files_found: files.len(), ..ImportReport::default() };
     for (index, path) in files.iter().enumerate() {
         progress(Progress::File { path, index, total: files.len() });
@@ -134,6 +136,8 @@ struct Importer<'a> {
     /// Identity keys of committed parts, by part file, loaded when a batch overlaps the part in
     /// time; dropped after each source file.
     known_keys: HashMap<String, KeySet>,
+    /// Batches routed so far.
+    batches: u64,
 }
 
 /// A part being written for one partition of one source file.
@@ -143,7 +147,16 @@ struct PartWriter {
     rows: u64,
     min_ts: i64,
     max_ts: i64,
+    /// The batch that last wrote to this part, to tell an idle part.
+    last_batch: u64,
 }
+
+/// Batches without rows for a day after which that day's open row group is written out. A
+/// Zeek log runs roughly in time order, so a day that has gone quiet is over: flushing it frees
+/// its buffers, and memory stays bounded by the days still receiving records rather than by
+/// every day the file spans. Waiting a few batches tolerates records slightly out of order
+/// around midnight without cutting row groups small.
+const IDLE_BATCHES_BEFORE_FLUSH: u64 = 4;
 
 impl Importer<'_> {
     fn import_file(
@@ -332,12 +345,23 @@ impl Importer<'_> {
                 writer.max_ts = writer.max_ts.max(*t);
             }
             writer.rows += part.num_rows() as u64;
+            writer.last_batch = self.batches;
             kept += part.num_rows() as u64;
             writer.writer.write(&part).map_err(|e| StoreError::Parquet {
                 path: writer.tmp_path.clone(),
                 message: e.to_string(),
             })?;
         }
+        for writer in writers.values_mut() {
+            let idle = self.batches.saturating_sub(writer.last_batch) >= IDLE_BATCHES_BEFORE_FLUSH;
+            if idle && writer.writer.in_progress_rows() > 0 {
+                writer.writer.flush().map_err(|e| StoreError::Parquet {
+                    path: writer.tmp_path.clone(),
+                    message: e.to_string(),
+                })?;
+            }
+        }
+        self.batches += 1;
         Ok((kept, duplicates))
     }
 
@@ -352,15 +376,37 @@ impl Importer<'_> {
             .join("tmp")
             .join(format!("{}.parquet.partial", part_id(fingerprint, log_type, day)));
         let file = File::create(&tmp_path).map_err(|e| StoreError::io(&tmp_path, e))?;
-        let props = WriterProperties::builder()
+        let mut props = WriterProperties::builder()
             .set_compression(self.options.compression)
-            .set_max_row_group_row_count(Some(self.options.row_group_rows))
-            .build();
+            .set_max_row_group_row_count(Some(self.options.row_group_rows));
+        for column in mostly_unique_columns(log_type) {
+            props = props.set_column_dictionary_enabled(ColumnPath::from(column), false);
+        }
+        for column in unprunable_columns(log_type) {
+            props = props
+                .set_column_statistics_enabled(ColumnPath::from(column), EnabledStatistics::None);
+        }
+        // Line numbers climb by one and timestamps by little: deltas pack them into a few bits.
+        for column in [LINE_COLUMN, "ts"] {
+            props =
+                props.set_column_encoding(ColumnPath::from(column), Encoding::DELTA_BINARY_PACKED);
+        }
+        // An identity key is a hash: compressing it only burns time.
+        props =
+            props.set_column_compression(ColumnPath::from(KEY_COLUMN), Compression::UNCOMPRESSED);
+        let props = props.build();
         let writer =
             ArrowWriter::try_new(file, lasthop_normalise::schema(log_type), Some(props)).map_err(
                 |e| StoreError::Parquet { path: tmp_path.clone(), message: e.to_string() },
             )?;
-        Ok(PartWriter { tmp_path, writer, rows: 0, min_ts: i64::MAX, max_ts: i64::MIN })
+        Ok(PartWriter {
+            tmp_path,
+            writer,
+            rows: 0,
+            min_ts: i64::MAX,
+            max_ts: i64::MIN,
+            last_batch: self.batches,
+        })
     }
 
     /// Finishes, syncs and renames every part of a source file into `data/`.
@@ -416,6 +462,43 @@ impl Importer<'_> {
         }
         Ok(keys)
     }
+}
+
+/// Columns whose values rarely repeat within a row group (times, durations, record ids, the
+/// bookkeeping line and key). A dictionary for them is built only to be abandoned once it
+/// outgrows its page; skipping it saves the hashing and the memory.
+fn mostly_unique_columns(log_type: LogType) -> Vec<String> {
+    const IDS: &[&str] = &["uid", "fuid", "id", "community_id", "fingerprint", "certificate.serial"];
+    let mut names: Vec<String> = lasthop_normalise::columns(log_type)
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.kind,
+                ColumnKind::Time | ColumnKind::Interval | ColumnKind::Double | ColumnKind::Count
+            ) || IDS.contains(&c.zeek)
+        })
+        .map(|c| c.name.clone())
+        .collect();
+    names.extend([LINE_COLUMN.to_string(), KEY_COLUMN.to_string()]);
+    names
+}
+
+/// Columns whose min/max statistics cannot prune a row group: text, addresses and lists
+/// spread over their whole range in every group of records, so comparing every value to keep
+/// those statistics is wasted work. Times and numbers keep theirs (`ts` prunes time windows).
+fn unprunable_columns(log_type: LogType) -> Vec<String> {
+    let mut names: Vec<String> = lasthop_normalise::columns(log_type)
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.kind,
+                ColumnKind::Str | ColumnKind::Addr | ColumnKind::StrList | ColumnKind::AddrList
+            )
+        })
+        .map(|c| c.name.clone())
+        .collect();
+    names.extend([SOURCE_COLUMN, LINE_COLUMN, KEY_COLUMN].map(String::from));
+    names
 }
 
 /// Identity keys are already well-mixed 64-bit hashes: hashing them again would only cost time.
