@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Peak resident memory of `lasthop import` at two input sizes: it should stay roughly flat,
-# since the reader keeps a fixed number of chunks in flight and the writer a bounded row group.
-# The only state that grows with the input is the per-day set of record identity keys used for
-# deduplication (8–16 bytes per record of the days being imported).
+# since the reader keeps a fixed number of chunks in flight and the writer one open row group per
+# day still receiving records (quiet days are flushed). Identity keys of stored records are
+# loaded only for committed parts that overlap the file in time (a live log and its rotated
+# copy), never for a fresh store.
 #
 # Usage: scripts/bench/import_memory.sh [SMALL_RECORDS] [LARGE_RECORDS] [WORKDIR]
 set -euo pipefail

@@ -292,8 +292,8 @@ pub fn short(line: &str) -> String {
 mod tests {
     use super::*;
     use arrow_array::cast::AsArray;
-    use arrow_array::{Array, RecordBatch};
     use arrow_array::types::{TimestampMicrosecondType, UInt16Type, UInt64Type};
+    use arrow_array::{Array, RecordBatch};
 
     fn header(lines: &[&str]) -> TsvHeader {
         let mut h = TsvHeader::default();
@@ -340,10 +340,7 @@ mod tests {
         assert!(bad.is_empty());
         let ts = batch.column(0).as_primitive::<TimestampMicrosecondType>();
         assert_eq!(ts.value(0), 1_713_484_795_943_239);
-        assert_eq!(
-            batch.column(2).as_fixed_size_binary().value(0),
-            parse_ip("10.0.0.1").unwrap()
-        );
+        assert_eq!(batch.column(2).as_fixed_size_binary().value(0), parse_ip("10.0.0.1").unwrap());
         assert_eq!(batch.column(3).as_primitive::<UInt16Type>().value(0), 5000);
         assert!(batch.column(8).is_null(0), "duration `-` is null");
         let tunnel_parents = batch.column(20).as_list::<i32>();

@@ -14,8 +14,8 @@ use lasthop_sources::{Diagnostics, FileStamp, ReadOptions, Reason, read_file};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::basic::{Compression, ZstdLevel};
 use parquet::basic::Encoding;
+use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 use sha2::{Digest, Sha256};
@@ -468,7 +468,8 @@ impl Importer<'_> {
 /// bookkeeping line and key). A dictionary for them is built only to be abandoned once it
 /// outgrows its page; skipping it saves the hashing and the memory.
 fn mostly_unique_columns(log_type: LogType) -> Vec<String> {
-    const IDS: &[&str] = &["uid", "fuid", "id", "community_id", "fingerprint", "certificate.serial"];
+    const IDS: &[&str] =
+        &["uid", "fuid", "id", "community_id", "fingerprint", "certificate.serial"];
     let mut names: Vec<String> = lasthop_normalise::columns(log_type)
         .iter()
         .filter(|c| {

@@ -8,6 +8,10 @@
 //! - **rare TLS client fingerprint**: a JA4 (or JA3) the pair's TLS clients present that no other
 //!   host does (+0.05);
 //! - **missing Host header**: HTTP requests without one (+0.05), which browsers never send;
+//! - **content unlike its name**: successful HTTP responses whose sniffed MIME type contradicts
+//!   the URI's extension (+0.1 when a program comes back for `/logo.png` or `/jquery.js`, +0.05
+//!   for other contradictions such as text for an image), the way implants disguise tasking and
+//!   payloads as static files;
 //! - **new**: the pair first appears more than a day into the data (+0.05);
 //! - **scheduled by design**: NTP (time synchronisation polls on a timer, −0.3) and small ICMP
 //!   echoes (reachability probes and Internet measurement, −0.2), when they are all the pair
@@ -104,6 +108,22 @@ pub async fn adjust(hunt: &HuntContext, findings: &mut [Finding], data_start: i6
         )
         .await?,
     );
+    let responses = rows(
+        &query(
+            &hunt.ctx,
+            &format!(
+                "SELECT ip_text(src) AS s, ip_text(dst) AS d,
+                        rtrim(regexp_replace(lower(host), ':[0-9]+$', ''), '.') AS name,
+                        regexp_replace(lower(uri), '[?#].*$', '') AS path,
+                        resp_mime_types[1] AS mime, count(*) AS n
+                 FROM http
+                 WHERE ip_text(src) IN ({sources}) AND status_code BETWEEN 200 AND 299
+                   AND cardinality(resp_mime_types) > 0
+                 GROUP BY src, dst, name, path, mime"
+            ),
+        )
+        .await?,
+    );
     let tls_clients = rows(
         &query(
             &hunt.ctx,
@@ -137,6 +157,25 @@ pub async fn adjust(hunt: &HuntContext, findings: &mut [Finding], data_start: i6
         if r.get("senders").and_then(Value::as_u64) == Some(1) && tls_clients >= 2 {
             for target in [text(r, "d"), text(r, "name")] {
                 rare_fingerprints.entry((text(r, "s"), target)).or_insert_with(|| text(r, "fp"));
+            }
+        }
+    }
+    // Per (source, destination or name): responses contradicting their URI, and one example.
+    let mut disguised: HashMap<(String, String), (Disguise, u64, String)> = HashMap::new();
+    for r in &responses {
+        let (path, mime) = (text(r, "path"), text(r, "mime"));
+        let Some(kind) = disguise(&path, &mime) else { continue };
+        let n = r.get("n").and_then(Value::as_u64).unwrap_or(1);
+        let (d, name) = (text(r, "d"), text(r, "name"));
+        // A Host header that is the address itself names the same target: count it once.
+        let targets = if name.is_empty() || name == d { vec![d] } else { vec![d, name] };
+        for target in targets {
+            let entry = disguised
+                .entry((text(r, "s"), target))
+                .or_insert_with(|| (kind, 0, format!("{path} served as {mime}")));
+            entry.1 += n;
+            if kind > entry.0 {
+                (entry.0, entry.2) = (kind, format!("{path} served as {mime}"));
             }
         }
     }
@@ -180,6 +219,15 @@ pub async fn adjust(hunt: &HuntContext, findings: &mut [Finding], data_start: i6
         if hostless > 0 {
             adjustments.push((0.05, format!("{hostless} HTTP request(s) without a Host header")));
         }
+        if let Some((kind, n, example)) = disguised.get(&key) {
+            let delta = if *kind == Disguise::Program { 0.1 } else { 0.05 };
+            adjustments.push((
+                delta,
+                format!(
+                    "{n} response(s) whose content contradicts the URI's extension (e.g. {example})"
+                ),
+            ));
+        }
         let pair = protocols_by_pair.get(&key);
         if let Some(r) = pair {
             let count = |k: &str| r.get(k).and_then(Value::as_u64).unwrap_or(0);
@@ -199,6 +247,76 @@ pub async fn adjust(hunt: &HuntContext, findings: &mut [Finding], data_start: i6
         apply(f, &adjustments, hunt.options.scorer);
     }
     Ok(())
+}
+
+/// How a response's content contradicts its URI: ordered by how much it says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Disguise {
+    /// Content of another kind (text where the name promises an image, say).
+    OtherContent,
+    /// An executable or archive under the name of an image, script, style sheet or document.
+    Program,
+}
+
+/// What family of content a file extension promises; `None` for extensions that promise
+/// nothing checkable (pages, APIs, unknown).
+fn promised_family(path: &str) -> Option<&'static str> {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let (_, extension) = name.rsplit_once('.')?;
+    Some(match extension {
+        "jpg" | "jpeg" | "png" | "gif" | "ico" | "bmp" | "webp" => "image",
+        "js" | "css" => "script or style",
+        "pdf" => "pdf",
+        "woff" | "woff2" | "ttf" | "otf" => "font",
+        "exe" | "dll" | "msi" | "scr" | "bin" | "elf" => "program",
+        "zip" | "gz" | "tgz" | "7z" | "rar" | "cab" | "jar" | "apk" => "archive",
+        _ => return None,
+    })
+}
+
+/// The family of a MIME type as Zeek sniffs it from the content.
+fn sniffed_family(mime: &str) -> &'static str {
+    let mime = mime.to_ascii_lowercase();
+    match mime.as_str() {
+        "application/x-dosexec"
+        | "application/x-executable"
+        | "application/x-elf"
+        | "application/x-mach-o-executable"
+        | "application/x-msdownload"
+        | "application/vnd.microsoft.portable-executable"
+        | "application/x-sharedlib" => "program",
+        "application/zip"
+        | "application/x-gzip"
+        | "application/gzip"
+        | "application/x-7z-compressed"
+        | "application/x-rar"
+        | "application/vnd.ms-cab-compressed"
+        | "application/java-archive"
+        | "application/x-tar" => "archive",
+        "application/pdf" => "pdf",
+        m if m.starts_with("image/") => "image",
+        m if m.starts_with("font/") || m.contains("font") => "font",
+        m if m.contains("javascript") || m == "text/css" => "script or style",
+        _ => "other",
+    }
+}
+
+/// Whether a successful response's sniffed type contradicts the extension its URI ends in.
+/// Script and style sheets are often sniffed as plain text, so only a program or archive
+/// contradicts them; an image, PDF or font contradicts anything but its own family.
+fn disguise(path: &str, mime: &str) -> Option<Disguise> {
+    let promised = promised_family(path)?;
+    let sniffed = sniffed_family(mime);
+    if promised == sniffed || promised == "program" || promised == "archive" {
+        return None;
+    }
+    if sniffed == "program" || sniffed == "archive" {
+        return Some(Disguise::Program);
+    }
+    match promised {
+        "image" | "pdf" | "font" => Some(Disguise::OtherContent),
+        _ => None,
+    }
 }
 
 fn apply(f: &mut Finding, adjustments: &[(f64, String)], scorer: Scorer) {
@@ -232,4 +350,31 @@ fn quoted<'a>(values: impl Iterator<Item = &'a str>) -> String {
     list.sort();
     list.dedup();
     if list.is_empty() { "''".to_string() } else { list.join(", ") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_program_behind_a_static_name_is_a_disguise() {
+        assert_eq!(disguise("/static/logo.png", "application/x-dosexec"), Some(Disguise::Program));
+        assert_eq!(disguise("/jquery-3.3.1.min.js", "application/zip"), Some(Disguise::Program));
+        assert_eq!(disguise("/a/b/photo.jpg", "text/plain"), Some(Disguise::OtherContent));
+        assert_eq!(disguise("/report.pdf", "text/html"), Some(Disguise::OtherContent));
+    }
+
+    #[test]
+    fn content_that_fits_or_names_that_promise_nothing_are_not() {
+        assert_eq!(disguise("/logo.png", "image/png"), None);
+        assert_eq!(disguise("/logo.PNG".to_lowercase().as_str(), "image/x-icon"), None);
+        assert_eq!(disguise("/site.css", "text/plain"), None, "style sheets sniff as text");
+        assert_eq!(disguise("/app.js", "application/javascript"), None);
+        assert_eq!(disguise("/setup.exe", "application/x-dosexec"), None);
+        assert_eq!(disguise("/download.zip", "application/x-dosexec"), None);
+        assert_eq!(disguise("/index.php", "application/x-dosexec"), None, "no promise made");
+        assert_eq!(disguise("/api/v1/tasks", "text/plain"), None);
+        assert_eq!(disguise("/", "text/html"), None);
+        assert_eq!(disguise("/v1.2/poll", "application/zip"), None, "a dot in a folder name");
+    }
 }

@@ -179,3 +179,48 @@ fn a_session_still_open_at_the_end_is_a_long_connection() {
         "a 20-minute session is not long"
     );
 }
+
+#[test]
+fn a_beacon_fetching_a_program_named_like_an_image_is_raised_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut conns, mut http) = (String::new(), String::new());
+    // Two hosts poll two servers every ten minutes for a day; one server hands out a Windows
+    // program as /images/logo.png, the other a real image.
+    for (host, server, mime) in [
+        ("10.1.1.5", "203.0.113.9", "application/x-dosexec"),
+        ("10.1.1.6", "198.51.100.20", "image/png"),
+    ] {
+        for i in 0..144u32 {
+            let ts = START + i as f64 * 600.0 + (i % 7) as f64;
+            let uid = format!("C{host}{i}").replace('.', "");
+            conn(&mut conns, ts, &uid, host, server, 80, "tcp", 0.4, 900);
+            writeln!(
+                http,
+                "{ts:.6}\t{uid}\t{host}\t50000\t{server}\t80\t1\tGET\t{server}\t/images/logo.png\tMozilla/5.0\t200\t{mime}"
+            )
+            .unwrap();
+        }
+    }
+    zeek(&dir.path().join("conn.log"), "conn", CONN_FIELDS, CONN_TYPES, &conns);
+    zeek(
+        &dir.path().join("http.log"),
+        "http",
+        "ts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\ttrans_depth\tmethod\thost\turi\tuser_agent\tstatus_code\tresp_mime_types",
+        "time\tstring\taddr\tport\taddr\tport\tcount\tstring\tstring\tstring\tstring\tcount\tset[string]",
+        &http,
+    );
+    let findings = hunt_synthetic(dir.path());
+    let adjustments = |dst: &str| -> String {
+        let f = beacon(&findings, if dst == "203.0.113.9" { "10.1.1.5" } else { "10.1.1.6" }, dst);
+        f.evidence.figures.get("adjustments").map(|a| a.to_string()).unwrap_or_default()
+    };
+    let disguised = adjustments("203.0.113.9");
+    assert!(
+        disguised.contains("144 response(s) whose content contradicts the URI's extension")
+            && disguised.contains("/images/logo.png served as application/x-dosexec"),
+        "{disguised}"
+    );
+    assert!(!adjustments("198.51.100.20").contains("contradicts"), "a real image is no disguise");
+    let explained = &beacon(&findings, "10.1.1.5", "203.0.113.9").explanation;
+    assert!(explained.contains("served as application/x-dosexec"), "{explained}");
+}
