@@ -1,7 +1,8 @@
 //! SQL over 16-byte addresses that reads naturally.
 //!
 //! Functions: `ip('10.0.0.1')` (text → address), `ip_text(src)` (address → text),
-//! `cidr_contains('10.0.0.0/8', src)`, `is_internal(src)`. And an analyzer rule so that
+//! `cidr_contains('10.0.0.0/8', src)`, `is_internal(src)`, `is_special(dst)` (multicast,
+//! broadcast, unspecified). And an analyzer rule so that
 //! `src = '10.0.0.1'`, `dst IN ('a', 'b')` and `src <> '…'` compare addresses, not bytes of text:
 //! a text literal compared with an address column is parsed as an address before DataFusion's
 //! type coercion would otherwise cast it to binary and silently match nothing.
@@ -21,11 +22,13 @@ use datafusion::logical_expr::{
 use datafusion::optimizer::AnalyzerRule;
 use datafusion::prelude::SessionContext;
 use lasthop_normalise::ip::{Cidr, Networks};
-use lasthop_normalise::{IP_WIDTH, format_ip, parse_ip};
+use lasthop_normalise::{IP_WIDTH, format_ip, is_special, parse_ip};
 
 /// Registers the address functions on a session; `is_internal` answers for `internal`.
 pub fn register(ctx: &SessionContext, internal: &Networks) {
-    for kind in [IpKind::Parse, IpKind::Text, IpKind::CidrContains, IpKind::IsInternal] {
+    for kind in
+        [IpKind::Parse, IpKind::Text, IpKind::CidrContains, IpKind::IsInternal, IpKind::IsSpecial]
+    {
         ctx.register_udf(ScalarUDF::from(IpFunction::new(kind, internal.clone())));
     }
 }
@@ -36,6 +39,8 @@ enum IpKind {
     Text,
     CidrContains,
     IsInternal,
+    /// Multicast, broadcast or unspecified: no host at the other end.
+    IsSpecial,
 }
 
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -50,7 +55,9 @@ impl IpFunction {
         let ip = DataType::FixedSizeBinary(IP_WIDTH);
         let signature = match kind {
             IpKind::Parse => Signature::exact(vec![DataType::Utf8], Volatility::Immutable),
-            IpKind::Text | IpKind::IsInternal => Signature::exact(vec![ip], Volatility::Immutable),
+            IpKind::Text | IpKind::IsInternal | IpKind::IsSpecial => {
+                Signature::exact(vec![ip], Volatility::Immutable)
+            }
             IpKind::CidrContains => {
                 Signature::exact(vec![DataType::Utf8, ip], Volatility::Immutable)
             }
@@ -71,6 +78,7 @@ impl ScalarUDFImpl for IpFunction {
             IpKind::Text => "ip_text",
             IpKind::CidrContains => "cidr_contains",
             IpKind::IsInternal => "is_internal",
+            IpKind::IsSpecial => "is_special",
         }
     }
 
@@ -82,7 +90,7 @@ impl ScalarUDFImpl for IpFunction {
         Ok(match self.kind {
             IpKind::Parse => DataType::FixedSizeBinary(IP_WIDTH),
             IpKind::Text => DataType::Utf8,
-            IpKind::CidrContains | IpKind::IsInternal => DataType::Boolean,
+            IpKind::CidrContains | IpKind::IsInternal | IpKind::IsSpecial => DataType::Boolean,
         })
     }
 
@@ -107,6 +115,12 @@ impl ScalarUDFImpl for IpFunction {
                 Arc::new(BooleanArray::from_iter(
                     (0..ips.len())
                         .map(|i| ips.is_valid(i).then(|| self.internal.contains(ips.value(i)))),
+                ))
+            }
+            IpKind::IsSpecial => {
+                let ips = ip_array(&arrays[0])?;
+                Arc::new(BooleanArray::from_iter(
+                    (0..ips.len()).map(|i| ips.is_valid(i).then(|| is_special(ips.value(i)))),
                 ))
             }
             IpKind::CidrContains => {

@@ -122,11 +122,22 @@ impl Detector for Beacons {
 /// The span of the connection data, µs (end exclusive). It opens when the first record was
 /// written (start + duration), so that one long connection that began hours before the logs
 /// did does not stretch the window, and closes with the last connection's start.
+///
+/// Only traffic that can form a beacon pair counts, as in RITA: connections between an
+/// internal and an external address (not multicast, broadcast or unspecified), and HTTP
+/// `CONNECT` requests to a proxy. A multicast announcement logged after the last real
+/// connection would otherwise stretch the window and thin out every pair's hourly histogram.
 pub(crate) async fn data_window(hunt: &HuntContext) -> Result<Option<(i64, i64)>> {
     let batches = query(
         &hunt.ctx,
-        "SELECT min(CAST(ts AS BIGINT) + CAST(COALESCE(duration, 0.0) * 1000000 AS BIGINT)),
-                min(CAST(ts AS BIGINT)), max(CAST(ts AS BIGINT)) FROM conn",
+        "SELECT min(t + d), min(t), max(t) FROM (
+             SELECT CAST(ts AS BIGINT) AS t,
+                    CAST(COALESCE(duration, 0.0) * 1000000 AS BIGINT) AS d
+             FROM conn
+             WHERE is_internal(src) <> is_internal(dst) AND NOT is_special(src)
+               AND NOT is_special(dst)
+             UNION ALL
+             SELECT CAST(ts AS BIGINT), CAST(0 AS BIGINT) FROM http WHERE method = 'CONNECT')",
     )
     .await?;
     let Some(batch) = batches.first().filter(|b| b.num_rows() > 0) else { return Ok(None) };
