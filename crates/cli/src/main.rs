@@ -2,6 +2,7 @@
 //! findings → sinks — and owns what only a command line needs: arguments, progress, exit codes.
 
 mod commands;
+mod intel;
 mod settings;
 
 use std::path::PathBuf;
@@ -26,10 +27,24 @@ Examples:
 
 /// Hunts attacker infrastructure and last-hop relays in the network logs you already keep.
 #[derive(Parser, Debug)]
-#[command(name = "lasthop", version, about, long_about = None, after_help = AFTER_HELP, max_term_width = 100)]
+#[command(
+    name = "lasthop",
+    about,
+    long_about = None,
+    after_help = AFTER_HELP,
+    max_term_width = 100,
+    disable_version_flag = true,
+    arg_required_else_help = true
+)]
 struct Cli {
+    /// Print the version (with --verbose: the bundled data, its versions and licences).
+    #[arg(short = 'V', long)]
+    version: bool,
+    /// With --version: list the bundled data and its attribution.
+    #[arg(long, requires = "version")]
+    verbose: bool,
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -44,12 +59,48 @@ enum Command {
     Show(ShowArgs),
     /// Generate a seeded synthetic enterprise network with planted attacks, then hunt it.
     Demo(DemoArgs),
+    /// Intelligence: look up what is known about an address; rebuild the bundled ASN database.
+    #[command(subcommand)]
+    Intel(IntelCommand),
     /// Write a synthetic conn.log of a given size, for import benchmarks.
     #[command(hide = true)]
     BenchData(BenchDataArgs),
     /// Write per-pair gap quartiles and MAD of a store's conn table as CSV, for benchmarks.
     #[command(hide = true)]
     BenchGapStats(BenchGapStatsArgs),
+}
+
+#[derive(Subcommand, Debug)]
+enum IntelCommand {
+    /// What lasthop knows about an IP address: its network, organisation and ASN.
+    Lookup {
+        /// An IPv4 or IPv6 address.
+        value: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = LookupFormat::Text)]
+        format: LookupFormat,
+    },
+    /// Build the compact ASN database from @ip-location-db/asn CSV files (see scripts/update_asn.sh).
+    BuildAsn {
+        /// The IPv4 file (asn-ipv4.csv, plain or .gz).
+        #[arg(long)]
+        v4: PathBuf,
+        /// The IPv6 file (asn-ipv6.csv, plain or .gz).
+        #[arg(long)]
+        v6: PathBuf,
+        /// Where the data came from, e.g. "@ip-location-db/asn 2.3.2026061719".
+        #[arg(long)]
+        source: String,
+        /// The database file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum LookupFormat {
+    Text,
+    Json,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -181,7 +232,15 @@ pub enum Exit {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
+    let Some(command) = cli.command else {
+        println!("lasthop {}", env!("CARGO_PKG_VERSION"));
+        if cli.verbose {
+            print!("{}", intel::bundled_data());
+        }
+        return ExitCode::SUCCESS;
+    };
+    let result = match command {
+        Command::Intel(c) => intel::run(c),
         Command::Import(a) => commands::import(a),
         Command::Hunt(a) => commands::hunt(*a),
         Command::Sql(a) => commands::sql(a),
