@@ -347,4 +347,21 @@ mod tests {
             query("SELECT * FROM t WHERE cidr_contains('10.0.0.0/99', src)").await.unwrap_err();
         assert!(err.to_string().contains("not a CIDR prefix"), "{err}");
     }
+
+    #[tokio::test]
+    async fn asn_and_organisation_functions_answer_from_the_bundled_data() {
+        let rows = query(
+            "SELECT ip_text(src) AS ip, asn(src) AS n, as_org(src) AS org FROM t ORDER BY src",
+        )
+        .await
+        .unwrap();
+        let b = &rows[0];
+        let ips = b.column(0).as_string::<i32>();
+        let numbers = b.column(1).as_primitive::<datafusion::arrow::datatypes::UInt32Type>();
+        let orgs = b.column(2).as_string::<i32>();
+        let google = (0..b.num_rows()).find(|i| ips.value(*i) == "8.8.8.8").unwrap();
+        assert_eq!((numbers.value(google), orgs.value(google)), (15169, "Google LLC"));
+        let private = (0..b.num_rows()).find(|i| ips.value(*i) == "10.0.0.1").unwrap();
+        assert!(numbers.is_null(private) && orgs.is_null(private), "private space has no AS");
+    }
 }

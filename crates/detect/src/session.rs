@@ -15,6 +15,7 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use lasthop_normalise::{LogType, Networks, schema};
 use lasthop_store::Store;
 
+use crate::intel_functions;
 use crate::ip_functions::{self, IpLiteralRule};
 
 /// How a session runs.
@@ -50,6 +51,7 @@ pub fn new_context(options: &SessionOptions) -> SessionContext {
         .build();
     let ctx = SessionContext::new_with_state(state);
     ip_functions::register(&ctx, &options.internal);
+    intel_functions::register(&ctx);
     ctx
 }
 

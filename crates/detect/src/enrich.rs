@@ -1,0 +1,68 @@
+//! After detection: who is on the other end of each finding. The external address of a
+//! finding (its destination, or its source when the traffic came in) gains the autonomous
+//! system and organisation that hold it.
+
+use lasthop_findings::{Finding, RemoteEnd};
+use lasthop_intel::AsnDb;
+use lasthop_normalise::{Networks, parse_ip};
+
+pub fn remote_ends(findings: &mut [Finding], internal: &Networks) {
+    let db = AsnDb::bundled();
+    for f in findings {
+        // A name beacon has no single destination: its first address stands for it.
+        let first_address = f
+            .evidence
+            .figures
+            .get("addresses")
+            .and_then(|a| a.get(0))
+            .and_then(|a| a.as_str())
+            .map(str::to_string);
+        let candidates = [&f.entities.destination, &f.entities.source, &first_address];
+        let Some((text, bytes)) = candidates.into_iter().find_map(|a| {
+            let text = a.as_deref()?;
+            let bytes = parse_ip(text).filter(|b| !internal.contains(b))?;
+            Some((text.to_string(), bytes))
+        }) else {
+            continue;
+        };
+        let info = db.lookup_bytes(&bytes);
+        f.entities.remote = Some(RemoteEnd {
+            address: text,
+            as_number: info.map(|i| i.asn),
+            as_organization: info.map(|i| i.organisation.to_string()),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use lasthop_findings::{Entities, Finding};
+
+    use super::*;
+
+    fn finding(source: &str, destination: Option<&str>) -> Finding {
+        let entities = Entities {
+            source: Some(source.into()),
+            destination: destination.map(str::to_string),
+            ..Default::default()
+        };
+        Finding::new("t", "t".into(), 0.5, entities)
+    }
+
+    #[test]
+    fn the_external_end_gains_its_network_whichever_side_it_is() {
+        let mut findings = vec![
+            finding("10.0.0.5", Some("8.8.8.8")),
+            finding("73.54.23.243", Some("10.0.0.9")),
+            finding("10.0.0.5", Some("10.0.0.6")),
+        ];
+        let id = findings[0].id.clone();
+        remote_ends(&mut findings, &Networks::default());
+        let remote = |i: usize| findings[i].entities.remote.clone();
+        assert_eq!(remote(0).unwrap().as_number, Some(15169));
+        assert_eq!(remote(1).unwrap().address, "73.54.23.243", "inbound: the source is remote");
+        assert_eq!(remote(1).unwrap().as_number, Some(7922));
+        assert_eq!(remote(2), None, "internal to internal has no remote end");
+        assert_eq!(findings[0].id, id, "enrichment never changes a finding's identity");
+    }
+}
