@@ -1,8 +1,11 @@
 //! Intelligence about the other end of a connection, bundled so that lasthop works offline:
-//! which autonomous system announces an address and which organisation holds it.
+//! which autonomous system announces an address, which organisation holds it, and what kind of
+//! network that is (hosting, VPN, residential ISP, business, education, government).
 //!
 //! No query engine here: the detect stage wraps these lookups as SQL functions.
 
 pub mod asn;
+pub mod network_type;
 
 pub use asn::{AsnDb, AsnError, AsnInfo};
+pub use network_type::{Classification, Classifier, NetworkType};
