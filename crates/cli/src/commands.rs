@@ -195,8 +195,11 @@ fn run_hunt(
     let rt = runtime();
     let (findings, errors) = rt
         .block_on(async {
-            let session =
-                SessionOptions { internal: settings.internal.clone(), ..Default::default() };
+            let session = SessionOptions {
+                internal: settings.internal.clone(),
+                network_types: settings.hunt.network_types.clone(),
+                ..Default::default()
+            };
             let ctx = lasthop_detect::open_store(&store, &session).await?;
             let hunt = HuntContext { ctx, iocs, options: settings.hunt.clone() };
             Ok::<_, datafusion::error::DataFusionError>(

@@ -2,7 +2,7 @@
 
 use std::net::IpAddr;
 
-use lasthop_intel::AsnDb;
+use lasthop_intel::{AsnDb, Classifier};
 use serde_json::json;
 
 use crate::{Exit, Failure, IntelCommand, LookupFormat, OrExit};
@@ -31,10 +31,16 @@ fn lookup(value: &str, format: LookupFormat) -> Result<Exit, Failure> {
         error: anyhow::anyhow!("{value:?} is not an IP address"),
     })?;
     let info = AsnDb::bundled().lookup(addr);
+    let bytes = match addr {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
+        IpAddr::V6(v6) => v6.octets(),
+    };
+    let kind = Classifier::bundled().classify(&bytes, info.as_ref());
     match format {
         LookupFormat::Json => {
             let report = json!({
                 "ip": addr.to_string(),
+                "network": { "type": kind.kind.name(), "reason": kind.reason },
                 "as": info.map(|i| json!({
                     "number": i.asn,
                     "organization": { "name": i.organisation },
@@ -45,13 +51,18 @@ fn lookup(value: &str, format: LookupFormat) -> Result<Exit, Failure> {
         }
         LookupFormat::Text => match info {
             Some(i) => println!(
-                "{addr}\n  AS{} {}\n  announced range {} – {}",
+                "{addr}\n  AS{} {}\n  announced range {} – {}\n  network type {} ({})",
                 i.asn,
                 lasthop_sinks::terminal_safe(i.organisation),
                 i.range.0,
-                i.range.1
+                i.range.1,
+                kind.kind,
+                lasthop_sinks::terminal_safe(&kind.reason)
             ),
-            None => println!("{addr}\n  no announced range (private, reserved or unrouted)"),
+            None => println!(
+                "{addr}\n  no announced range (private, reserved or unrouted)\n  network type {} ({})",
+                kind.kind, kind.reason
+            ),
         },
     }
     Ok(Exit::Success)

@@ -21,11 +21,13 @@ use anyhow::{Context, anyhow, bail};
 use clap::Args;
 use lasthop_detect::detectors::{HuntOptions, Scorer};
 use lasthop_detect::scoring::beacon::WorkingHours;
+use lasthop_intel::Classifier;
 use lasthop_normalise::{Cidr, Networks};
 use lasthop_sinks::terminal_safe;
 use lasthop_sources::Diagnostics;
 use lasthop_sources::safelist::Safelist;
 use serde::Deserialize;
+use std::sync::Arc;
 
 #[derive(Args, Debug, Clone, Default)]
 pub struct SettingsArgs {
@@ -47,6 +49,9 @@ pub struct SettingsArgs {
     /// Explicit proxy addresses, besides those seen answering HTTP CONNECT.
     #[arg(long, value_delimiter = ',', help_heading = "Analysis")]
     pub proxy: Vec<String>,
+    /// Network-type overrides: lines of `AS64500 residential` or `203.0.113.0/24 hosting`.
+    #[arg(long, help_heading = "Analysis")]
+    pub network_types: Option<PathBuf>,
     /// Beacon scorer: lasthop (default) or rita (RITA v5's score over the last 24 hours).
     #[arg(long, help_heading = "Analysis")]
     pub scorer: Option<String>,
@@ -84,6 +89,7 @@ struct ConfigFile {
     workdays: Option<String>,
     strobe_threshold: Option<u64>,
     min_beacon_score: Option<f64>,
+    network_types: Option<PathBuf>,
 }
 
 /// Settings resolved from flags, file and defaults.
@@ -146,7 +152,13 @@ impl SettingsArgs {
         if let Some(spec) = self.workdays.as_deref().or(file.workdays.as_deref()) {
             hours = hours.with_workdays(spec).map_err(|e| anyhow!("--workdays: {e}"))?;
         }
+        let network_types =
+            match self.network_types.clone().or(file.network_types.map(|p| base.join(p))) {
+                Some(path) => Arc::new(Classifier::with_overrides(&path)?),
+                None => Arc::new(Classifier::bundled().clone()),
+            };
         let mut hunt = HuntOptions {
+            network_types,
             scorer,
             working_hours: Some(hours),
             internal: internal.clone(),

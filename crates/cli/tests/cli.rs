@@ -51,6 +51,11 @@ fn help_version_and_usage_errors() {
     assert!(stdout(&help).contains("hunt"));
     let version = lasthop(&["--version"]);
     assert!(stdout(&version).starts_with("lasthop "));
+    let verbose = stdout(&lasthop(&["--version", "--verbose"]));
+    assert!(verbose.contains("CC BY 4.0") && verbose.contains("RouteViews"), "{verbose}");
+    let lookup = stdout(&lasthop(&["intel", "lookup", "73.54.23.243"]));
+    assert!(lookup.contains("AS7922") && lookup.contains("network type residential"), "{lookup}");
+    assert_eq!(lasthop(&["intel", "lookup", "not-an-ip"]).status.code(), Some(2));
     assert_eq!(lasthop(&["hunt", "--format", "yaml", "x"]).status.code(), Some(2));
     assert_eq!(lasthop(&["frobnicate"]).status.code(), Some(2));
 }
@@ -238,6 +243,16 @@ fn demo_finds_its_planted_ioc_scenario() {
             && f["entities"]["destination"] == "73.54.23.243"
     });
     assert!(hit, "planted beacon to 73.54.23.243 not found: {findings:#}");
+    // The other end of the planted beacon is a home broadband line, and says so.
+    let remote = findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["entities"]["destination"] == "73.54.23.243")
+        .map(|f| f["entities"]["remote"].clone())
+        .unwrap();
+    assert_eq!(remote["as_number"], 7922);
+    assert_eq!(remote["network_type"], "residential", "{remote:#}");
 }
 
 #[test]

@@ -1,12 +1,22 @@
 //! After detection: who is on the other end of each finding. The external address of a
 //! finding (its destination, or its source when the traffic came in) gains the autonomous
-//! system and organisation that hold it.
+//! system and organisation that hold it and the kind of network that is.
+//!
+//! A beacon to a home broadband or mobile line (or behind carrier-grade NAT) gains +0.1, listed
+//! with the finding's other adjustments: implants are expected to call cloud servers, and an
+//! internal host calling a consumer line on a timer is the advisory's last-hop pattern — the
+//! line is likely a compromised SoHo router relaying for the operator (ATT&CK T1584.008,
+//! T1090.002).
 
 use lasthop_findings::{Finding, RemoteEnd};
-use lasthop_intel::AsnDb;
-use lasthop_normalise::{Networks, parse_ip};
+use lasthop_intel::{AsnDb, NetworkType};
+use lasthop_normalise::parse_ip;
 
-pub fn remote_ends(findings: &mut [Finding], internal: &Networks) {
+use crate::detectors::HuntOptions;
+use crate::detectors::context;
+
+pub fn remote_ends(findings: &mut [Finding], options: &HuntOptions) {
+    let (internal, classifier) = (&options.internal, &*options.network_types);
     let db = AsnDb::bundled();
     for f in findings {
         // A name beacon has no single destination: its first address stands for it.
@@ -26,10 +36,27 @@ pub fn remote_ends(findings: &mut [Finding], internal: &Networks) {
             continue;
         };
         let info = db.lookup_bytes(&bytes);
+        let kind = classifier.classify(&bytes, info.as_ref());
+        let outbound = f.entities.destination.as_deref() == Some(text.as_str())
+            || f.entities.destination.is_none();
+        if f.detector == crate::detectors::beacon::ID
+            && outbound
+            && matches!(kind.kind, NetworkType::Residential | NetworkType::Cgnat)
+        {
+            let holder =
+                info.map(|i| format!(" (AS{} {})", i.asn, i.organisation)).unwrap_or_default();
+            let why = format!(
+                "the other end {text}{holder} is a {} line ({}): a possible last-hop relay",
+                kind.kind, kind.reason
+            );
+            context::apply(f, &[(0.1, why)], options.scorer);
+        }
         f.entities.remote = Some(RemoteEnd {
             address: text,
             as_number: info.map(|i| i.asn),
             as_organization: info.map(|i| i.organisation.to_string()),
+            network_type: Some(kind.kind.name().to_string()),
+            network_type_reason: Some(kind.reason),
         });
     }
 }
@@ -57,11 +84,13 @@ mod tests {
             finding("10.0.0.5", Some("10.0.0.6")),
         ];
         let id = findings[0].id.clone();
-        remote_ends(&mut findings, &Networks::default());
+        remote_ends(&mut findings, &HuntOptions::default());
         let remote = |i: usize| findings[i].entities.remote.clone();
         assert_eq!(remote(0).unwrap().as_number, Some(15169));
         assert_eq!(remote(1).unwrap().address, "73.54.23.243", "inbound: the source is remote");
         assert_eq!(remote(1).unwrap().as_number, Some(7922));
+        assert_eq!(remote(1).unwrap().network_type.as_deref(), Some("residential"));
+        assert_eq!(remote(0).unwrap().network_type.as_deref(), Some("hosting"));
         assert_eq!(remote(2), None, "internal to internal has no remote end");
         assert_eq!(findings[0].id, id, "enrichment never changes a finding's identity");
     }

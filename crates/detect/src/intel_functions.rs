@@ -1,6 +1,7 @@
 //! SQL functions over the bundled intelligence: `asn(dst)` (the autonomous system number
-//! announcing an address) and `as_org(dst)` (the organisation holding it). Each is a bisection
-//! in sorted ranges per row inside the plan, not a range join.
+//! announcing an address), `as_org(dst)` (the organisation holding it) and `network_type(dst)`
+//! (hosting, vpn, residential, business, education, government, cgnat or unknown). Each is a
+//! bisection in sorted ranges per row inside the plan, not a range join.
 
 use std::sync::Arc;
 
@@ -12,13 +13,14 @@ use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
 use datafusion::prelude::SessionContext;
-use lasthop_intel::{AsnDb, AsnInfo};
+use lasthop_intel::{AsnDb, AsnInfo, Classifier};
 use lasthop_normalise::IP_WIDTH;
 
-pub fn register(ctx: &SessionContext) {
-    for kind in [AsnField::Number, AsnField::Organisation] {
+pub fn register(ctx: &SessionContext, network_types: &Arc<Classifier>) {
+    for kind in [AsnField::Number, AsnField::Organisation, AsnField::NetworkType] {
         ctx.register_udf(ScalarUDF::from(AsnFunction {
             field: kind,
+            classifier: ClassifierRef(network_types.clone()),
             signature: Signature::exact(
                 vec![DataType::FixedSizeBinary(IP_WIDTH)],
                 Volatility::Immutable,
@@ -31,11 +33,32 @@ pub fn register(ctx: &SessionContext) {
 enum AsnField {
     Number,
     Organisation,
+    NetworkType,
+}
+
+/// The classifier, compared by identity: a function is the same function when it answers from
+/// the same classifier.
+#[derive(Debug, Clone)]
+struct ClassifierRef(Arc<Classifier>);
+
+impl PartialEq for ClassifierRef {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for ClassifierRef {}
+
+impl std::hash::Hash for ClassifierRef {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (Arc::as_ptr(&self.0) as usize).hash(state);
+    }
 }
 
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct AsnFunction {
     field: AsnField,
+    classifier: ClassifierRef,
     signature: Signature,
 }
 
@@ -44,6 +67,7 @@ impl ScalarUDFImpl for AsnFunction {
         match self.field {
             AsnField::Number => "asn",
             AsnField::Organisation => "as_org",
+            AsnField::NetworkType => "network_type",
         }
     }
 
@@ -54,7 +78,7 @@ impl ScalarUDFImpl for AsnFunction {
     fn return_type(&self, _: &[DataType]) -> Result<DataType> {
         Ok(match self.field {
             AsnField::Number => DataType::UInt32,
-            AsnField::Organisation => DataType::Utf8,
+            AsnField::Organisation | AsnField::NetworkType => DataType::Utf8,
         })
     }
 
@@ -75,6 +99,12 @@ impl ScalarUDFImpl for AsnFunction {
             AsnField::Organisation => Arc::new(StringArray::from_iter(
                 (0..ips.len()).map(|i| info(i).map(|a| a.organisation)),
             )),
+            AsnField::NetworkType => Arc::new(StringArray::from_iter((0..ips.len()).map(|i| {
+                let bytes: &[u8; 16] = ips.value(i).try_into().ok()?;
+                let network = info(i);
+                ips.is_valid(i)
+                    .then(|| self.classifier.0.classify(bytes, network.as_ref()).kind.name())
+            }))),
         };
         Ok(ColumnarValue::Array(result))
     }

@@ -25,6 +25,8 @@ pub struct SessionOptions {
     pub threads: usize,
     /// What `is_internal` and the detectors call internal.
     pub internal: Networks,
+    /// What `network_type()` answers with.
+    pub network_types: Arc<lasthop_intel::Classifier>,
 }
 
 impl Default for SessionOptions {
@@ -32,6 +34,7 @@ impl Default for SessionOptions {
         SessionOptions {
             threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
             internal: Networks::default(),
+            network_types: Arc::new(lasthop_intel::Classifier::bundled().clone()),
         }
     }
 }
@@ -51,7 +54,7 @@ pub fn new_context(options: &SessionOptions) -> SessionContext {
         .build();
     let ctx = SessionContext::new_with_state(state);
     ip_functions::register(&ctx, &options.internal);
-    intel_functions::register(&ctx);
+    intel_functions::register(&ctx, &options.network_types);
     ctx
 }
 

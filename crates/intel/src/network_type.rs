@@ -144,63 +144,242 @@ const NAME_PATTERNS: &[(NetworkType, &[&str])] = &[
     (
         NetworkType::Education,
         &[
-            "universit", "college", "school", "academ", "education", "hochschule",
-            "polytechnic", "politecnico", "institute of technology", "research and education",
-            "research & education", "research network", "école", "ecole ", "campus",
-            "cernet", "renater", "surfnet", "janet", "internet2", "aarnet", "rnp",
+            "universit",
+            "college",
+            "school",
+            "academ",
+            "education",
+            "hochschule",
+            "polytechnic",
+            "politecnico",
+            "institute of technology",
+            "research and education",
+            "research & education",
+            "research network",
+            "école",
+            "ecole ",
+            "campus",
+            "cernet",
+            "renater",
+            "surfnet",
+            "janet",
+            "internet2",
+            "aarnet",
+            "rnp",
         ],
     ),
     (
         NetworkType::Government,
         &[
-            "government", "ministry", "ministerio", "ministere", "ministère", "department of",
-            "dept of", "federal", "state of ", "county", "city of", "municipal", "bundes",
-            "parliament", "police", "army", "navy", "air force", "military", "defense",
-            "defence", "dod network", "national guard", "gouvernement", "govt", "prefecture",
-            "commonwealth of", "public administration", "administración", "council",
+            "government",
+            "ministry",
+            "ministerio",
+            "ministere",
+            "ministère",
+            "department of",
+            "dept of",
+            "federal",
+            "state of ",
+            "county",
+            "city of",
+            "municipal",
+            "bundes",
+            "parliament",
+            "police",
+            "army",
+            "navy",
+            "air force",
+            "military",
+            "defense",
+            "defence",
+            "dod network",
+            "national guard",
+            "gouvernement",
+            "govt",
+            "prefecture",
+            "commonwealth of",
+            "public administration",
+            "administración",
+            "council",
         ],
     ),
     (
         NetworkType::Vpn,
-        &["vpn", "proxy", "nordvpn", "surfshark", "mullvad", "proton ag", "private internet access"],
+        &[
+            "vpn",
+            "proxy",
+            "nordvpn",
+            "surfshark",
+            "mullvad",
+            "proton ag",
+            "private internet access",
+        ],
     ),
     (
         NetworkType::Hosting,
         &[
-            "hosting", "host ", "hostin", "cloud", "data center", "datacenter", "data centre",
-            "datacentre", "server", "vps", "colocation", "colo ", "dedicated", "cdn",
-            "digitalocean", "linode", "ovh", "hetzner", "amazon", "akamai", "fastly",
-            "leaseweb", "contabo", "vultr", "constant company", "choopa", "scaleway",
-            "rackspace", "equinix", "godaddy", "ionos", "web services", "internet services llc",
+            "hosting",
+            "host ",
+            "hostin",
+            "cloud",
+            "data center",
+            "datacenter",
+            "data centre",
+            "datacentre",
+            "server",
+            "vps",
+            "colocation",
+            "colo ",
+            "dedicated",
+            "cdn",
+            "digitalocean",
+            "linode",
+            "ovh",
+            "hetzner",
+            "amazon",
+            "akamai",
+            "fastly",
+            "leaseweb",
+            "contabo",
+            "vultr",
+            "constant company",
+            "choopa",
+            "scaleway",
+            "rackspace",
+            "equinix",
+            "godaddy",
+            "ionos",
+            "web services",
+            "internet services llc",
         ],
     ),
     (
         NetworkType::Residential,
         &[
-            "cable", "broadband", "mobile", "wireless", "cellular", "telekom", "telecom",
-            "telecommunication", "telecomunica", "telefonica", "telefónica", "telephone", "dsl",
-            "fibra", "fiber", "fibre", "internet service provider", "comcast", "charter comm",
-            "spectrum", "cox comm", "verizon", "at&t", "t-mobile", "sprint", "rogers comm",
-            "bell canada", "shaw comm", "telus", "british telecom", "virgin media", "sky uk",
-            "free sas", "sfr", "bouygues", "orange", "vodafone", "kddi", "docomo", "softbank",
-            "chinanet", "china telecom", "china unicom", "china mobile", "jio", "bharti",
-            "airtel", "telstra", "optus", "claro", "movistar", "telmex", "tim s.a", "vivo",
-            "mtn", "rostelecom", "megafon", "beeline", "kpn", "ziggo", "proximus", "swisscom",
-            "telia", "telenor", "liberty global", "viettel", "vnpt", "pldt", "globe telecom",
-            "singtel", "starhub", "pccw", "korea telecom", "sk broadband", "lg powercomm",
-            "chunghwa", "telkom", "indosat", "ptcl", "etisalat", "ooredoo", "zain",
-            "totalplay", "megacable", "cablevision", "net servicos", "internet ltda",
-            "telecomunicacoes", "telecomunicações", "provedor", "isp", "communications inc",
-            "telco", "gigabit", "wisp",
+            "cable",
+            "broadband",
+            "mobile",
+            "wireless",
+            "cellular",
+            "telekom",
+            "telecom",
+            "telecommunication",
+            "telecomunica",
+            "telefonica",
+            "telefónica",
+            "telephone",
+            "dsl",
+            "fibra",
+            "fiber",
+            "fibre",
+            "internet service provider",
+            "comcast",
+            "charter comm",
+            "spectrum",
+            "cox comm",
+            "verizon",
+            "at&t",
+            "t-mobile",
+            "sprint",
+            "rogers comm",
+            "bell canada",
+            "shaw comm",
+            "telus",
+            "british telecom",
+            "virgin media",
+            "sky uk",
+            "free sas",
+            "sfr",
+            "bouygues",
+            "orange",
+            "vodafone",
+            "kddi",
+            "docomo",
+            "softbank",
+            "chinanet",
+            "china telecom",
+            "china unicom",
+            "china mobile",
+            "jio",
+            "bharti",
+            "airtel",
+            "telstra",
+            "optus",
+            "claro",
+            "movistar",
+            "telmex",
+            "tim s.a",
+            "vivo",
+            "mtn",
+            "rostelecom",
+            "megafon",
+            "beeline",
+            "kpn",
+            "ziggo",
+            "proximus",
+            "swisscom",
+            "telia",
+            "telenor",
+            "liberty global",
+            "viettel",
+            "vnpt",
+            "pldt",
+            "globe telecom",
+            "singtel",
+            "starhub",
+            "pccw",
+            "korea telecom",
+            "sk broadband",
+            "lg powercomm",
+            "chunghwa",
+            "telkom",
+            "indosat",
+            "ptcl",
+            "etisalat",
+            "ooredoo",
+            "zain",
+            "totalplay",
+            "megacable",
+            "cablevision",
+            "net servicos",
+            "internet ltda",
+            "telecomunicacoes",
+            "telecomunicações",
+            "provedor",
+            "isp",
+            "communications inc",
+            "telco",
+            "gigabit",
+            "wisp",
         ],
     ),
     (
         NetworkType::Business,
         &[
-            "bank", "insurance", "financial", "motor", "airlines", "airways", "pharma",
-            "hospital", "health", "medical", "energy", "petrol", "oil ", "retail", "foods",
-            "automotive", "manufactur", "logistics", "railway", "stock exchange", "newspaper",
-            "broadcasting", "enterprises", "holdings",
+            "bank",
+            "insurance",
+            "financial",
+            "motor",
+            "airlines",
+            "airways",
+            "pharma",
+            "hospital",
+            "health",
+            "medical",
+            "energy",
+            "petrol",
+            "oil ",
+            "retail",
+            "foods",
+            "automotive",
+            "manufactur",
+            "logistics",
+            "railway",
+            "stock exchange",
+            "newspaper",
+            "broadcasting",
+            "enterprises",
+            "holdings",
         ],
     ),
 ];
@@ -223,7 +402,8 @@ impl Classifier {
     fn from_bundled_lists() -> Classifier {
         let mut by_list = HashMap::new();
         for (asn, name) in WELL_KNOWN_CLOUD {
-            by_list.insert(*asn, (NetworkType::Hosting, format!("well-known cloud or CDN: {name}")));
+            by_list
+                .insert(*asn, (NetworkType::Hosting, format!("well-known cloud or CDN: {name}")));
         }
         let list_asns = |text: &'static str| {
             text.lines().filter_map(|l| {
@@ -232,12 +412,15 @@ impl Classifier {
             })
         };
         for asn in list_asns(BAD_ASN) {
-            by_list
-                .entry(asn)
-                .or_insert((NetworkType::Hosting, "on the bad-ASN list of hosting providers".into()));
+            by_list.entry(asn).or_insert((
+                NetworkType::Hosting,
+                "on the bad-ASN list of hosting providers".into(),
+            ));
         }
         for asn in list_asns(X4BNET_DATACENTER) {
-            by_list.entry(asn).or_insert((NetworkType::Hosting, "on X4BNet's datacenter ASN list".into()));
+            by_list
+                .entry(asn)
+                .or_insert((NetworkType::Hosting, "on X4BNet's datacenter ASN list".into()));
         }
         // VPN membership is the more specific fact: it wins over a datacenter listing.
         for asn in list_asns(X4BNET_VPN) {
@@ -262,12 +445,16 @@ impl Classifier {
             if line.is_empty() {
                 continue;
             }
-            let bad = |message: String| OverrideError { path: display.clone(), line: n + 1, message };
+            let bad =
+                |message: String| OverrideError { path: display.clone(), line: n + 1, message };
             let mut parts = line.split_whitespace();
             let (Some(key), Some(kind), None) = (parts.next(), parts.next(), parts.next()) else {
-                return Err(bad(format!("expected `AS<number> <type>` or `<prefix> <type>`: {line:?}")));
+                return Err(bad(format!(
+                    "expected `AS<number> <type>` or `<prefix> <type>`: {line:?}"
+                )));
             };
-            let kind = NetworkType::parse(kind).ok_or_else(|| bad(format!("unknown type {kind:?}")))?;
+            let kind =
+                NetworkType::parse(kind).ok_or_else(|| bad(format!("unknown type {kind:?}")))?;
             let reason = format!("override in {display}:{}", n + 1);
             let asn = key.strip_prefix("AS").or_else(|| key.strip_prefix("as"));
             if let Some(asn) = asn.and_then(|a| a.parse::<u32>().ok()) {
@@ -283,10 +470,16 @@ impl Classifier {
 
     /// Classifies an address given what the ASN database says of it.
     pub fn classify(&self, addr: &[u8; 16], network: Option<&AsnInfo<'_>>) -> Classification {
-        if let Some((_, kind, reason)) = self.prefix_overrides.iter().find(|(c, _, _)| c.contains(addr)) {
+        if let Some((_, kind, reason)) =
+            self.prefix_overrides.iter().find(|(c, _, _)| c.contains(addr))
+        {
             return Classification { kind: *kind, reason: reason.clone() };
         }
-        if addr[..10] == [0; 10] && addr[10..12] == [0xff, 0xff] && addr[12] == 100 && addr[13] & 0xc0 == 64 {
+        if addr[..10] == [0; 10]
+            && addr[10..12] == [0xff, 0xff]
+            && addr[12] == 100
+            && addr[13] & 0xc0 == 64
+        {
             return Classification {
                 kind: NetworkType::Cgnat,
                 reason: "carrier-grade NAT space (100.64.0.0/10)".into(),
@@ -294,31 +487,40 @@ impl Classifier {
         }
         match network {
             Some(n) => self.classify_network(n.asn, n.organisation),
-            None => Classification { kind: NetworkType::Unknown, reason: "no announced range".into() },
+            None => {
+                Classification { kind: NetworkType::Unknown, reason: "no announced range".into() }
+            }
         }
     }
 
     /// Classifies an autonomous system (or one of its ranges) by number and organisation name.
     pub fn classify_network(&self, asn: u32, organisation: &str) -> Classification {
-        if let Some((kind, reason)) = self.asn_overrides.get(&asn).or_else(|| self.by_list.get(&asn)) {
+        if let Some((kind, reason)) =
+            self.asn_overrides.get(&asn).or_else(|| self.by_list.get(&asn))
+        {
             return Classification { kind: *kind, reason: reason.clone() };
         }
         let name = organisation.to_lowercase();
         for (kind, patterns) in NAME_PATTERNS {
             if let Some(p) = patterns.iter().find(|p| contains_word_start(&name, p)) {
-                return Classification { kind: *kind, reason: format!("organisation name contains {p:?}") };
+                return Classification {
+                    kind: *kind,
+                    reason: format!("organisation name contains {p:?}"),
+                };
             }
         }
-        Classification { kind: NetworkType::Unknown, reason: "no list or name pattern applies".into() }
+        Classification {
+            kind: NetworkType::Unknown,
+            reason: "no list or name pattern applies".into(),
+        }
     }
 }
 
 /// Whether `pattern` occurs in `name` at the start of a word, so that "isp" matches "ISP Ltd"
 /// but not "Crisp", and "tim s.a" does not match "Optimum S.A".
 fn contains_word_start(name: &str, pattern: &str) -> bool {
-    name.match_indices(pattern).any(|(i, _)| {
-        name[..i].chars().next_back().is_none_or(|c| !c.is_alphanumeric())
-    })
+    name.match_indices(pattern)
+        .any(|(i, _)| name[..i].chars().next_back().is_none_or(|c| !c.is_alphanumeric()))
 }
 
 #[cfg(test)]
@@ -345,7 +547,8 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("lasthop-nt-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("types.txt");
-        std::fs::write(&file, "# ours\nAS14061 business\n203.0.113.0/24 residential # lab\n").unwrap();
+        std::fs::write(&file, "# ours\nAS14061 business\n203.0.113.0/24 residential # lab\n")
+            .unwrap();
         let c = Classifier::with_overrides(&file).unwrap();
         assert_eq!(c.classify_network(14061, "DigitalOcean").kind, NetworkType::Business);
         let addr = lasthop_normalise::parse_ip("203.0.113.9").unwrap();

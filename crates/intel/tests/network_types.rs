@@ -72,10 +72,8 @@ fn precision_recall_and_abstention_on_the_blind_sample() {
         let (precision, _) = summary[&kind];
         assert!(precision >= 0.8, "{kind} precision {precision:.2}");
     }
-    let total_recall: f64 = [NetworkType::Residential, NetworkType::Hosting]
-        .iter()
-        .map(|k| summary[k].1)
-        .sum::<f64>()
-        / 2.0;
+    let total_recall: f64 =
+        [NetworkType::Residential, NetworkType::Hosting].iter().map(|k| summary[k].1).sum::<f64>()
+            / 2.0;
     assert!(total_recall >= 0.5, "mean recall of residential and hosting {total_recall:.2}");
 }

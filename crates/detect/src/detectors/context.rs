@@ -319,13 +319,22 @@ fn disguise(path: &str, mime: &str) -> Option<Disguise> {
     }
 }
 
-fn apply(f: &mut Finding, adjustments: &[(f64, String)], scorer: Scorer) {
+pub(crate) fn apply(f: &mut Finding, adjustments: &[(f64, String)], scorer: Scorer) {
     if adjustments.is_empty() {
         return;
     }
     let listed: Vec<String> =
         adjustments.iter().map(|(d, why)| format!("{d:+.2}: {why}")).collect();
-    f.evidence.figures.insert("adjustments".into(), json!(listed));
+    // Adjustments accumulate: enrichment after detection adds to what context found.
+    let mut all: Vec<Value> = f
+        .evidence
+        .figures
+        .get("adjustments")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    all.extend(listed.iter().map(|l| json!(l)));
+    f.evidence.figures.insert("adjustments".into(), Value::Array(all));
     if f.detector == super::beacon::ID && scorer == Scorer::Rita {
         return;
     }

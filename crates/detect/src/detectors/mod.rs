@@ -3,7 +3,7 @@
 //! into [`Finding`]s.
 
 pub mod beacon;
-mod context;
+pub(crate) mod context;
 pub mod dns_tunnel;
 pub mod ioc;
 pub mod long_conn;
@@ -64,6 +64,8 @@ pub struct HuntOptions {
     pub strobe_threshold: u64,
     /// Beacon findings below this score are not reported.
     pub min_beacon_score: f64,
+    /// Classifies the other end's network (bundled lists plus the user's overrides).
+    pub network_types: std::sync::Arc<lasthop_intel::Classifier>,
 }
 
 impl HuntOptions {
@@ -93,6 +95,7 @@ impl Default for HuntOptions {
             proxies: Vec::new(),
             strobe_threshold: 86_400,
             min_beacon_score: 0.6,
+            network_types: std::sync::Arc::new(lasthop_intel::Classifier::bundled().clone()),
         }
     }
 }
