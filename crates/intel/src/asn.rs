@@ -34,6 +34,42 @@ pub struct AsnInfo<'a> {
     pub range: (IpAddr, IpAddr),
 }
 
+/// An address as a number (IPv4 as `u32`, IPv6 as `u128`), for the shared range code.
+trait AddressKey: Copy + Ord + Default {
+    const BYTES: usize;
+    fn put(self, out: &mut Vec<u8>);
+    fn get(bytes: &[u8]) -> Self;
+    fn wrapping_sub(self, other: Self) -> Self;
+    fn wrapping_add(self, other: Self) -> Self;
+    fn checked_add(self, other: Self) -> Option<Self>;
+}
+
+macro_rules! address_key {
+    ($t:ty) => {
+        impl AddressKey for $t {
+            const BYTES: usize = std::mem::size_of::<$t>();
+            fn put(self, out: &mut Vec<u8>) {
+                out.extend_from_slice(&self.to_le_bytes());
+            }
+            fn get(bytes: &[u8]) -> Self {
+                <$t>::from_le_bytes(bytes.try_into().expect("sliced to the key's width"))
+            }
+            fn wrapping_sub(self, other: Self) -> Self {
+                <$t>::wrapping_sub(self, other)
+            }
+            fn wrapping_add(self, other: Self) -> Self {
+                <$t>::wrapping_add(self, other)
+            }
+            fn checked_add(self, other: Self) -> Option<Self> {
+                <$t>::checked_add(self, other)
+            }
+        }
+    };
+}
+
+address_key!(u32);
+address_key!(u128);
+
 /// Sorted, non-overlapping inclusive ranges with an ASN and an organisation each.
 #[derive(Debug, Default, Clone, PartialEq)]
 struct Ranges<T> {
@@ -86,6 +122,37 @@ impl<T: Copy + Ord> Ranges<T> {
 
     fn len(&self) -> usize {
         self.starts.len()
+    }
+}
+
+impl<T: AddressKey> Ranges<T> {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&(self.len() as u32).to_le_bytes());
+        let mut previous = T::default();
+        for (s, e) in self.starts.iter().zip(&self.ends) {
+            s.wrapping_sub(previous).put(out);
+            previous = *s;
+            e.wrapping_sub(*s).put(out);
+        }
+        self.asns.iter().for_each(|a| out.extend_from_slice(&a.to_le_bytes()));
+        self.orgs.iter().for_each(|o| out.extend_from_slice(&o.to_le_bytes()));
+    }
+
+    fn decode(r: &mut Reader<'_>) -> Result<Ranges<T>, AsnError> {
+        let n = r.u32()? as usize;
+        let mut ranges = Ranges::<T>::default();
+        let mut start = T::default();
+        for _ in 0..n {
+            start = start.wrapping_add(T::get(r.take(T::BYTES)?));
+            let span = T::get(r.take(T::BYTES)?);
+            let end =
+                start.checked_add(span).ok_or_else(|| AsnError::BadDatabase("range".into()))?;
+            ranges.starts.push(start);
+            ranges.ends.push(end);
+        }
+        ranges.asns = (0..n).map(|_| r.u32()).collect::<Result<_, _>>()?;
+        ranges.orgs = (0..n).map(|_| r.u32()).collect::<Result<_, _>>()?;
+        Ok(ranges)
     }
 }
 
@@ -242,24 +309,8 @@ impl AsnDb {
             put_text(&mut out, name);
         }
         // Columns rather than rows, starts as deltas: similar numbers side by side compress well.
-        out.extend_from_slice(&(self.v4.len() as u32).to_le_bytes());
-        let mut previous = 0u32;
-        for (s, e) in self.v4.starts.iter().zip(&self.v4.ends) {
-            out.extend_from_slice(&s.wrapping_sub(previous).to_le_bytes());
-            previous = *s;
-            out.extend_from_slice(&(e - s).to_le_bytes());
-        }
-        self.v4.asns.iter().for_each(|a| out.extend_from_slice(&a.to_le_bytes()));
-        self.v4.orgs.iter().for_each(|o| out.extend_from_slice(&o.to_le_bytes()));
-        out.extend_from_slice(&(self.v6.len() as u32).to_le_bytes());
-        let mut previous = 0u128;
-        for (s, e) in self.v6.starts.iter().zip(&self.v6.ends) {
-            out.extend_from_slice(&s.wrapping_sub(previous).to_le_bytes());
-            previous = *s;
-            out.extend_from_slice(&(e - s).to_le_bytes());
-        }
-        self.v6.asns.iter().for_each(|a| out.extend_from_slice(&a.to_le_bytes()));
-        self.v6.orgs.iter().for_each(|o| out.extend_from_slice(&o.to_le_bytes()));
+        self.v4.encode(&mut out);
+        self.v6.encode(&mut out);
         zstd::encode_all(&out[..], 19).expect("compressing to memory cannot fail")
     }
 
@@ -276,30 +327,8 @@ impl AsnDb {
             organisations.push(r.text()?);
         }
         let mut db = AsnDb { source, organisations, ..AsnDb::default() };
-        let n = r.u32()? as usize;
-        let mut start = 0u32;
-        for _ in 0..n {
-            start = start.wrapping_add(r.u32()?);
-            let span = r.u32()?;
-            db.v4.starts.push(start);
-            db.v4.ends.push(
-                start.checked_add(span).ok_or_else(|| AsnError::BadDatabase("range".into()))?,
-            );
-        }
-        db.v4.asns = (0..n).map(|_| r.u32()).collect::<Result<_, _>>()?;
-        db.v4.orgs = (0..n).map(|_| r.u32()).collect::<Result<_, _>>()?;
-        let n = r.u32()? as usize;
-        let mut start = 0u128;
-        for _ in 0..n {
-            start = start.wrapping_add(r.u128()?);
-            let span = r.u128()?;
-            db.v6.starts.push(start);
-            db.v6.ends.push(
-                start.checked_add(span).ok_or_else(|| AsnError::BadDatabase("range".into()))?,
-            );
-        }
-        db.v6.asns = (0..n).map(|_| r.u32()).collect::<Result<_, _>>()?;
-        db.v6.orgs = (0..n).map(|_| r.u32()).collect::<Result<_, _>>()?;
+        db.v4 = Ranges::decode(&mut r)?;
+        db.v6 = Ranges::decode(&mut r)?;
         let known = db.organisations.len() as u32;
         if db.v4.orgs.iter().chain(&db.v6.orgs).any(|o| *o >= known)
             || !db.v4.starts.is_sorted()
@@ -331,9 +360,6 @@ impl<'a> Reader<'a> {
     }
     fn u32(&mut self) -> Result<u32, AsnError> {
         Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("four bytes")))
-    }
-    fn u128(&mut self) -> Result<u128, AsnError> {
-        Ok(u128::from_le_bytes(self.take(16)?.try_into().expect("sixteen bytes")))
     }
     fn text(&mut self) -> Result<String, AsnError> {
         let n = self.u32()? as usize;

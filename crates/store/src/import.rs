@@ -464,41 +464,41 @@ impl Importer<'_> {
     }
 }
 
-/// Columns whose values rarely repeat within a row group (times, durations, record ids, the
-/// bookkeeping line and key). A dictionary for them is built only to be abandoned once it
+/// Columns whose values rarely repeat within a row group (times, durations, counts, record ids,
+/// the bookkeeping line and key). A dictionary for them is built only to be abandoned once it
 /// outgrows its page; skipping it saves the hashing and the memory.
 fn mostly_unique_columns(log_type: LogType) -> Vec<String> {
     const IDS: &[&str] =
         &["uid", "fuid", "id", "community_id", "fingerprint", "certificate.serial"];
-    let mut names: Vec<String> = lasthop_normalise::columns(log_type)
-        .iter()
-        .filter(|c| {
-            matches!(
-                c.kind,
-                ColumnKind::Time | ColumnKind::Interval | ColumnKind::Double | ColumnKind::Count
-            ) || IDS.contains(&c.zeek)
-        })
-        .map(|c| c.name.clone())
-        .collect();
-    names.extend([LINE_COLUMN.to_string(), KEY_COLUMN.to_string()]);
-    names
+    columns_where(log_type, [LINE_COLUMN, KEY_COLUMN], |c| {
+        matches!(
+            c.kind,
+            ColumnKind::Time | ColumnKind::Interval | ColumnKind::Double | ColumnKind::Count
+        ) || IDS.contains(&c.zeek)
+    })
 }
 
 /// Columns whose min/max statistics cannot prune a row group: text, addresses and lists
 /// spread over their whole range in every group of records, so comparing every value to keep
 /// those statistics is wasted work. Times and numbers keep theirs (`ts` prunes time windows).
 fn unprunable_columns(log_type: LogType) -> Vec<String> {
-    let mut names: Vec<String> = lasthop_normalise::columns(log_type)
-        .iter()
-        .filter(|c| {
-            matches!(
-                c.kind,
-                ColumnKind::Str | ColumnKind::Addr | ColumnKind::StrList | ColumnKind::AddrList
-            )
-        })
-        .map(|c| c.name.clone())
-        .collect();
-    names.extend([SOURCE_COLUMN, LINE_COLUMN, KEY_COLUMN].map(String::from));
+    columns_where(log_type, [SOURCE_COLUMN, LINE_COLUMN, KEY_COLUMN], |c| {
+        matches!(
+            c.kind,
+            ColumnKind::Str | ColumnKind::Addr | ColumnKind::StrList | ColumnKind::AddrList
+        )
+    })
+}
+
+/// The names of a log type's columns that `keep` selects, then the bookkeeping columns given.
+fn columns_where<const N: usize>(
+    log_type: LogType,
+    bookkeeping: [&str; N],
+    keep: impl Fn(&lasthop_normalise::ColumnSpec) -> bool,
+) -> Vec<String> {
+    let columns = lasthop_normalise::columns(log_type).iter();
+    let mut names: Vec<String> = columns.filter(|c| keep(c)).map(|c| c.name.clone()).collect();
+    names.extend(bookkeeping.map(String::from));
     names
 }
 
