@@ -253,6 +253,8 @@ fn demo_finds_its_planted_ioc_scenario() {
         .unwrap();
     assert_eq!(remote["as_number"], 7922);
     assert_eq!(remote["network_type"], "residential", "{remote:#}");
+    assert_eq!(remote["device"]["class"], "router", "the relay's own certificate: {remote:#}");
+    assert_eq!(remote["device"]["vendor"], "DrayTek");
 }
 
 #[test]

@@ -14,6 +14,9 @@ use crate::zeek::Kind;
 
 pub(crate) const BEACON_SRC: [u8; 4] = [10, 20, 14, 77];
 pub(crate) const BEACON_C2: [u8; 4] = [73, 54, 23, 243];
+/// The default certificate subject of a DrayTek Vigor router's web interface.
+const ROUTER_SUBJECT: &str =
+    "CN=Vigor Router,OU=DrayTek Support,O=DrayTek Corp.,L=HuKou,ST=HsinChu,C=TW";
 pub(crate) const BEACON_SNI: &str = "updates.cdn-sync.net";
 pub(crate) const WEBSHELL_SRC: [u8; 4] = [98, 113, 172, 20];
 pub(crate) const WEBSHELL_PATH: &str = "/uploads/help.aspx";
@@ -93,8 +96,29 @@ fn beacon<R: Rng>(ctx: &mut Ctx, rng: &mut R, start: i64, end: i64) -> Planted {
         next_protocol: None,
         cipher12: "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
     };
+    // The relay is a home router: its own web interface, on 8443, presents the DrayTek default
+    // certificate, and the loader fetched its first configuration there before beaconing.
+    ctx.world.certs.push(Cert {
+        fp: out::hex_string(rng, 64),
+        serial: out::hex_string(rng, 16).to_ascii_uppercase(),
+        subject: ROUTER_SUBJECT.to_string(),
+        issuer: ROUTER_SUBJECT.to_string(),
+        not_before: start - 900 * 86_400,
+        not_after: start + 2_700 * 86_400,
+        ecdsa: false,
+        sans: None,
+        ca: false,
+    });
+    let router_cert = [ctx.world.certs.len() - 1];
+    let router_spec = TlsSpec { server_port: 8443, sni: None, chain: &router_cert, ..spec };
     let c2_s = s(BEACON_C2);
     let mut t = start * US + rng.gen_range(0..300 * US);
+    for _ in 0..3 {
+        let dur = rng.gen_range(400_000..1_500_000);
+        let (sent, received) = (rng.gen_range(600..900), rng.gen_range(9_000..14_000));
+        ctx.tls(rng, t, src, c2, &router_spec, dur, sent, received, TcpState::Sf);
+        t += rng.gen_range(20..90) * US;
+    }
     let first = t;
     let mut last_dns: Option<i64> = None;
     let (mut beacons, mut lookups, mut tasked) = (0u64, 0u64, 0u64);
@@ -126,7 +150,9 @@ fn beacon<R: Rng>(ctx: &mut Ctx, rng: &mut R, start: i64, end: i64) -> Planted {
          certificate {fp_short}…, JA3 {BEACON_JA3}) every 300 s ±20% from {} to {}: {beacons} \
          connections of ~1.2 kB out / ~4.4 kB in ({tasked} larger, tasked), and {lookups} A \
          lookups of {BEACON_SNI} (TTL 3600). {c2_s} is a residential broadband address, in the \
-         manner of APT40's use of compromised home devices as C2 relays.",
+         manner of APT40's use of compromised home devices as C2 relays; before the first beacon \
+         the loader fetched its configuration three times from {c2_s}:8443, where the router's \
+         own web interface presents DrayTek's default certificate ({ROUTER_SUBJECT}).",
         iso(first / US),
         iso(last / US),
         src_s = s(BEACON_SRC),
@@ -141,7 +167,9 @@ fn beacon<R: Rng>(ctx: &mut Ctx, rng: &mut R, start: i64, end: i64) -> Planted {
          {lookups} DNS lookups of `{BEACON_SNI}` → {c2_s}, each also forwarded upstream\n\
          - **A detector should find:** a periodic, low-variance series of connections (beacon \
          scoring), to an address in a residential ISP range that no other host contacts, with a \
-         self-signed certificate and a rare JA3; the IP and the SNI are in `iocs.txt`.\n",
+         self-signed certificate and a rare JA3; the IP and the SNI are in `iocs.txt`. The \
+         relay is a DrayTek Vigor router: three TLS sessions to {c2_s}:8443 present its default \
+         certificate `{ROUTER_SUBJECT}` (Recog: DrayTek Vigor Router).\n",
         iso(first / US),
         iso(last / US),
         src = s(BEACON_SRC),

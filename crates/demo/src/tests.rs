@@ -185,8 +185,17 @@ fn planted_scenarios_are_present() {
     let beacons: Vec<_> = conns
         .iter()
         .filter(|r| r["id.orig_h"] == "10.20.14.77" && r["id.resp_h"] == "73.54.23.243")
+        .filter(|r| r["id.resp_p"] == "443")
         .collect();
     assert!((480..=700).contains(&beacons.len()), "{}", beacons.len());
+    // Before beaconing, three sessions to the router's own web interface.
+    let router = conns
+        .iter()
+        .filter(|r| r["id.resp_h"] == "73.54.23.243" && r["id.resp_p"] == "8443")
+        .count();
+    assert_eq!(router, 3);
+    let x509 = rows(summary, "x509");
+    assert!(x509.iter().any(|r| r["certificate.subject"].contains("O=DrayTek Corp.")));
     assert!(beacons.iter().all(|r| r["id.resp_p"] == "443" && r["service"] == "ssl"));
     let mut ts: Vec<f64> = beacons.iter().map(|r| r["ts"].parse().unwrap()).collect();
     ts.sort_by(f64::total_cmp);

@@ -8,12 +8,15 @@
 //! line is likely a compromised SoHo router relaying for the operator (ATT&CK T1584.008,
 //! T1090.002).
 
-use lasthop_findings::{Finding, RemoteEnd};
-use lasthop_intel::{AsnDb, NetworkType};
+use std::collections::HashMap;
+
+use datafusion::common::Result;
+use lasthop_findings::{Finding, RemoteDevice, RemoteEnd};
+use lasthop_intel::{AsnDb, FingerprintSet, NetworkType};
 use lasthop_normalise::parse_ip;
 
-use crate::detectors::HuntOptions;
 use crate::detectors::context;
+use crate::detectors::{HuntContext, HuntOptions, query, rows};
 
 pub fn remote_ends(findings: &mut [Finding], options: &HuntOptions) {
     let (internal, classifier) = (&options.internal, &*options.network_types);
@@ -57,8 +60,74 @@ pub fn remote_ends(findings: &mut [Finding], options: &HuntOptions) {
             as_organization: info.map(|i| i.organisation.to_string()),
             network_type: Some(kind.kind.name().to_string()),
             network_type_reason: Some(kind.reason),
+            device: None,
         });
     }
+}
+
+/// Adds the device each remote end was recognised as, from the certificates it served (its
+/// X.509 subject or issuer against Recog's fingerprints). Runs after [`remote_ends`].
+pub async fn remote_devices(hunt: &HuntContext, findings: &mut [Finding]) -> Result<()> {
+    let addresses: Vec<String> = findings
+        .iter()
+        .filter_map(|f| f.entities.remote.as_ref().map(|r| r.address.replace('\'', "''")))
+        .collect();
+    if addresses.is_empty() {
+        return Ok(());
+    }
+    let list = addresses.iter().map(|a| format!("'{a}'")).collect::<Vec<_>>().join(", ");
+    // ssl.log links a session to its certificates by fingerprint (Zeek 4+) or file id (older).
+    let sql = format!(
+        "SELECT DISTINCT ip_text(s.dst) AS addr, x.certificate_subject AS subject,
+                x.certificate_issuer AS issuer
+         FROM ssl s JOIN x509 x ON x.fingerprint = s.cert_chain_fps[1]
+         WHERE ip_text(s.dst) IN ({list})
+         UNION
+         SELECT DISTINCT ip_text(s.dst), x.certificate_subject, x.certificate_issuer
+         FROM ssl s JOIN x509 x ON x.id = s.cert_chain_fuids[1]
+         WHERE ip_text(s.dst) IN ({list})"
+    );
+    let set = FingerprintSet::x509_subjects();
+    let mut devices: HashMap<String, RemoteDevice> = HashMap::new();
+    for r in rows(&query(&hunt.ctx, &sql).await?) {
+        let text = |k: &str| r.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+        let addr = text("addr");
+        // Recog prefers the subject; an issuer that names the device is the fallback.
+        for (what, name) in [("subject", text("subject")), ("issuer", text("issuer"))] {
+            let Some(d) = set.first_match(&name) else { continue };
+            let candidate = RemoteDevice {
+                class: d.class().to_string(),
+                vendor: d.vendor.clone(),
+                product: d.product.clone(),
+                description: d.description.clone(),
+                evidence: format!("certificate {what} {name}"),
+            };
+            // An edge device outranks a generic match (a CDN's certificate, say).
+            let better = devices
+                .get(&addr)
+                .is_none_or(|old| old.class == "other" && candidate.class != "other");
+            if better {
+                devices.insert(addr.clone(), candidate);
+            }
+            break;
+        }
+    }
+    for f in findings {
+        let Some(remote) = f.entities.remote.as_mut() else { continue };
+        remote.device = devices.get(&remote.address).cloned();
+        let Some(device) = remote.device.clone().filter(|d| d.class != "other") else { continue };
+        // A beacon to an edge device is the last-hop pattern whatever network it sits in; on a
+        // residential line it has already been raised for that.
+        let already = matches!(remote.network_type.as_deref(), Some("residential" | "cgnat"));
+        if f.detector == crate::detectors::beacon::ID && !already {
+            let why = format!(
+                "the other end {} presents a {} certificate ({}): a possible last-hop relay",
+                remote.address, device.class, device.description
+            );
+            context::apply(f, &[(0.1, why)], hunt.options.scorer);
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -5,7 +5,9 @@
 //! No query engine here: the detect stage wraps these lookups as SQL functions.
 
 pub mod asn;
+pub mod fingerprints;
 pub mod network_type;
 
 pub use asn::{AsnDb, AsnError, AsnInfo};
+pub use fingerprints::{Device, FingerprintSet};
 pub use network_type::{Classification, Classifier, NetworkType};
