@@ -62,6 +62,15 @@ impl Device {
     }
 }
 
+/// A fingerprint being read: everything but the compiled pattern.
+struct Pending {
+    pattern: String,
+    flags: Option<String>,
+    description: String,
+    params: Vec<(usize, String, Option<String>)>,
+    examples: Vec<(String, BTreeMap<String, String>)>,
+}
+
 /// A Recog fingerprint file: what it matches and its fingerprints.
 #[derive(Debug, Clone, Default)]
 pub struct FingerprintSet {
@@ -90,7 +99,7 @@ impl FingerprintSet {
     pub fn parse(xml: &str) -> Result<FingerprintSet, String> {
         let mut reader = quick_xml::Reader::from_str(xml);
         let mut set = FingerprintSet::default();
-        let mut current: Option<(String, Option<String>, Fingerprint)> = None;
+        let mut current: Option<Pending> = None;
         let mut in_text: Option<&'static str> = None;
         let mut example_params: BTreeMap<String, String> = BTreeMap::new();
         loop {
@@ -102,16 +111,13 @@ impl FingerprintSet {
                     set.matches = attribute(&e, "matches")?.unwrap_or_default();
                 }
                 Event::Start(e) if e.name().as_ref() == b"fingerprint" => {
-                    let pattern = attribute(&e, "pattern")?.unwrap_or_default();
-                    let flags = attribute(&e, "flags")?;
-                    let placeholder = Fingerprint {
+                    current = Some(Pending {
+                        pattern: attribute(&e, "pattern")?.unwrap_or_default(),
+                        flags: attribute(&e, "flags")?,
                         description: String::new(),
-                        pattern: pattern.clone(),
-                        regex: Regex::new("$^").expect("valid"),
                         params: Vec::new(),
                         examples: Vec::new(),
-                    };
-                    current = Some((pattern, flags, placeholder));
+                    });
                 }
                 Event::Start(e) if e.name().as_ref() == b"description" => in_text = Some("d"),
                 Event::Start(e) if e.name().as_ref() == b"example" => {
@@ -127,7 +133,7 @@ impl FingerprintSet {
                         .collect();
                 }
                 Event::Text(t) => {
-                    if let (Some(kind), Some((_, _, f))) = (in_text, current.as_mut()) {
+                    if let (Some(kind), Some(f)) = (in_text, current.as_mut()) {
                         let text = t.unescape().map_err(|e| e.to_string())?.trim().to_string();
                         match kind {
                             "d" => f.description = text,
@@ -139,20 +145,23 @@ impl FingerprintSet {
                     in_text = None;
                 }
                 Event::Empty(e) if e.name().as_ref() == b"param" => {
-                    if let Some((_, _, f)) = current.as_mut() {
+                    if let Some(f) = current.as_mut() {
                         let pos = attribute(&e, "pos")?.and_then(|p| p.parse().ok()).unwrap_or(0);
                         let name = attribute(&e, "name")?.unwrap_or_default();
                         f.params.push((pos, name, attribute(&e, "value")?));
                     }
                 }
                 Event::End(e) if e.name().as_ref() == b"fingerprint" => {
-                    if let Some((pattern, flags, mut f)) = current.take() {
-                        match compile(&pattern, flags.as_deref()) {
-                            Ok(regex) => {
-                                f.regex = regex;
-                                set.fingerprints.push(f);
-                            }
-                            Err(why) => set.skipped.push((pattern, why)),
+                    if let Some(p) = current.take() {
+                        match compile(&p.pattern, p.flags.as_deref()) {
+                            Ok(regex) => set.fingerprints.push(Fingerprint {
+                                description: p.description,
+                                pattern: p.pattern,
+                                regex,
+                                params: p.params,
+                                examples: p.examples,
+                            }),
+                            Err(why) => set.skipped.push((p.pattern, why)),
                         }
                     }
                 }
