@@ -255,6 +255,7 @@ fn demo_finds_its_planted_ioc_scenario() {
     assert_eq!(remote["network_type"], "residential", "{remote:#}");
     assert_eq!(remote["device"]["class"], "router", "the relay's own certificate: {remote:#}");
     assert_eq!(remote["device"]["vendor"], "DrayTek");
+    assert_eq!(remote["names"], serde_json::json!(["updates.cdn-sync.net"]), "passive DNS");
 }
 
 #[test]

@@ -61,12 +61,14 @@ pub fn remote_ends(findings: &mut [Finding], options: &HuntOptions) {
             network_type: Some(kind.kind.name().to_string()),
             network_type_reason: Some(kind.reason),
             device: None,
+            names: Vec::new(),
         });
     }
 }
 
-/// Adds the device each remote end was recognised as, from the certificates it served (its
-/// X.509 subject or issuer against Recog's fingerprints). Runs after [`remote_ends`].
+/// Adds what the store knows of each remote end: the device it was recognised as, from the
+/// certificates it served (X.509 subject or issuer against Recog's fingerprints), and the
+/// names it was reached by (DNS answers, SNI, Host). Runs after [`remote_ends`].
 pub async fn remote_devices(hunt: &HuntContext, findings: &mut [Finding]) -> Result<()> {
     let addresses: Vec<String> = findings
         .iter()
@@ -112,9 +114,34 @@ pub async fn remote_devices(hunt: &HuntContext, findings: &mut [Finding]) -> Res
             break;
         }
     }
+    // Passive DNS: the names each address answered for or was asked for by.
+    let names_sql = format!(
+        "SELECT DISTINCT a AS addr, rtrim(lower(query), '.') AS name
+         FROM (SELECT query, unnest(answers) AS a FROM dns) WHERE a IN ({list})
+         UNION SELECT DISTINCT ip_text(dst), rtrim(lower(server_name), '.') FROM ssl
+         WHERE ip_text(dst) IN ({list}) AND server_name IS NOT NULL AND server_name <> ''
+         UNION SELECT DISTINCT ip_text(dst), rtrim(regexp_replace(lower(host), ':[0-9]+$', ''), '.')
+         FROM http WHERE ip_text(dst) IN ({list}) AND host IS NOT NULL AND host <> ''"
+    );
+    let mut names: HashMap<String, Vec<String>> = HashMap::new();
+    for r in rows(&query(&hunt.ctx, &names_sql).await?) {
+        let text = |k: &str| r.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+        let (addr, name) = (text("addr"), text("name"));
+        // A Host header holding the address itself is not a name.
+        if !name.is_empty() && name != addr {
+            names.entry(addr).or_default().push(name);
+        }
+    }
     for f in findings {
         let Some(remote) = f.entities.remote.as_mut() else { continue };
         remote.device = devices.get(&remote.address).cloned();
+        if let Some(list) = names.get(&remote.address) {
+            let mut list = list.clone();
+            list.sort();
+            list.dedup();
+            list.truncate(10);
+            remote.names = list;
+        }
         let Some(device) = remote.device.clone().filter(|d| d.class != "other") else { continue };
         // A beacon to an edge device is the last-hop pattern whatever network it sits in; on a
         // residential line it has already been raised for that.
