@@ -6,6 +6,7 @@ pub mod beacon;
 pub(crate) mod context;
 pub mod dns_tunnel;
 pub mod ioc;
+pub mod last_hop;
 pub mod long_conn;
 
 use std::future::Future;
@@ -118,6 +119,7 @@ pub fn all() -> Vec<Box<dyn Detector>> {
         Box::new(beacon::Beacons),
         Box::new(long_conn::LongConnections),
         Box::new(dns_tunnel::DnsTunnel),
+        Box::new(last_hop::LastHopContact),
     ]
 }
 

@@ -224,3 +224,68 @@ fn a_beacon_fetching_a_program_named_like_an_image_is_raised_for_it() {
     let explained = &beacon(&findings, "10.1.1.5", "203.0.113.9").explanation;
     assert!(explained.contains("served as application/x-dosexec"), "{explained}");
 }
+
+#[test]
+fn quiet_contact_with_a_home_line_over_weeks_is_a_last_hop_finding() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rows = String::new();
+    let mut rng = ChaCha8Rng::seed_from_u64(40);
+    // 10.1.1.7 reaches a Comcast home line a few times a day for three weeks, a few kB each.
+    for day in 0..21u32 {
+        for k in 0..rng.gen_range(2..5u32) {
+            let ts = START + day as f64 * DAY + rng.gen_range(0.0..DAY);
+            conn(
+                &mut rows,
+                ts,
+                &format!("Cq{day}x{k}"),
+                "10.1.1.7",
+                "73.54.23.243",
+                8443,
+                "tcp",
+                1.5,
+                3_000,
+            );
+        }
+    }
+    // Controls: heavy use of another home line (a daily video call), and the same quiet
+    // pattern towards a cloud address (a beacon's business, not a last hop).
+    for day in 0..5u32 {
+        let ts = START + day as f64 * DAY + 36_000.0;
+        conn(
+            &mut rows,
+            ts,
+            &format!("Cv{day}"),
+            "10.1.1.8",
+            "73.0.0.9",
+            3478,
+            "udp",
+            3_000.0,
+            80_000_000,
+        );
+        conn(
+            &mut rows,
+            ts + 60.0,
+            &format!("Cg{day}"),
+            "10.1.1.9",
+            "8.8.4.4",
+            443,
+            "tcp",
+            1.0,
+            3_000,
+        );
+    }
+    zeek(&dir.path().join("conn.log"), "conn", CONN_FIELDS, CONN_TYPES, &rows);
+    let findings = hunt_synthetic(dir.path());
+    let last_hop: Vec<&lasthop_findings::Finding> =
+        findings.iter().filter(|f| f.detector == "last-hop-contact").collect();
+    assert_eq!(last_hop.len(), 1, "{last_hop:#?}");
+    let f = last_hop[0];
+    assert_eq!(f.entities.destination.as_deref(), Some("73.54.23.243"));
+    // 21 spans of 24 hours from 18:15 UTC touch 21 or 22 calendar days.
+    let days = f.evidence.figures["active_days"].as_u64().unwrap();
+    assert!((21..=22).contains(&days), "{days}");
+    assert_eq!(f.evidence.figures["network_type"], "residential");
+    assert!(f.score >= 0.7, "three weeks from one host: {}", f.score);
+    let remote = f.entities.remote.as_ref().unwrap();
+    assert_eq!(remote.as_number, Some(7922));
+}
