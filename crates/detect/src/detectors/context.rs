@@ -36,13 +36,8 @@ pub async fn adjust(hunt: &HuntContext, findings: &mut [Finding], data_start: i6
     if findings.is_empty() {
         return Ok(());
     }
-    let internal_hosts = rows(
-        &query(&hunt.ctx, "SELECT count(DISTINCT src) AS n FROM conn WHERE is_internal(src)")
-            .await?,
-    )
-    .first()
-    .and_then(|r| r.get("n").and_then(Value::as_u64))
-    .unwrap_or(0);
+    let internal_hosts =
+        count(hunt, "SELECT count(DISTINCT src) AS n FROM conn WHERE is_internal(src)").await?;
     let addresses = quoted(findings.iter().filter_map(|f| f.entities.destination.as_deref()));
     let names = quoted(findings.iter().filter_map(|f| f.entities.domain.as_deref()));
     let sources = quoted(findings.iter().filter_map(|f| f.entities.source.as_deref()));
@@ -60,84 +55,68 @@ pub async fn adjust(hunt: &HuntContext, findings: &mut [Finding], data_start: i6
     )
     .await?;
     // Per (source, destination or name): the rarest user agent and how many sources send it.
-    let agents = rows(
-        &query(
-            &hunt.ctx,
-            &format!(
-                "WITH usage AS (SELECT user_agent, count(DISTINCT src) AS senders FROM http
-                                WHERE user_agent IS NOT NULL AND user_agent <> '' GROUP BY user_agent)
-                 SELECT ip_text(h.src) AS s, ip_text(h.dst) AS d,
-                        rtrim(regexp_replace(lower(h.host), ':[0-9]+$', ''), '.') AS name,
-                        h.user_agent AS agent, u.senders AS senders,
-                        sum(CASE WHEN h.host IS NULL OR h.host = '' THEN 1 ELSE 0 END) AS hostless
-                 FROM http h LEFT JOIN usage u ON h.user_agent = u.user_agent
-                 WHERE ip_text(h.src) IN ({sources})
-                 GROUP BY h.src, h.dst, name, h.user_agent, u.senders"
-            ),
-        )
-        .await?,
-    );
-    let protocols = rows(
-        &query(
-            &hunt.ctx,
-            &format!(
-                "SELECT ip_text(src) AS s, ip_text(dst) AS d,
-                        sum(CASE WHEN proto = 'udp' AND (dst_port = 123 OR service = 'ntp') THEN 1 ELSE 0 END) AS ntp,
-                        sum(CASE WHEN proto = 'icmp' AND COALESCE(orig_bytes, 0) <= 64 THEN 1 ELSE 0 END) AS pings,
-                        count(*) AS total
-                 FROM conn WHERE ip_text(src) IN ({sources}) AND ip_text(dst) IN ({addresses})
-                 GROUP BY src, dst"
-            ),
-        )
-        .await?,
-    );
-    let fingerprints = rows(
-        &query(
-            &hunt.ctx,
-            &format!(
-                "WITH tls AS (SELECT src, dst, rtrim(lower(server_name), '.') AS name,
-                                     COALESCE(NULLIF(ja4, ''), NULLIF(ja3, '')) AS fp FROM ssl),
-                      usage AS (SELECT fp, count(DISTINCT src) AS senders FROM tls
-                                WHERE fp IS NOT NULL GROUP BY fp)
-                 SELECT ip_text(t.src) AS s, ip_text(t.dst) AS d, t.name AS name, t.fp AS fp,
-                        u.senders AS senders
-                 FROM tls t JOIN usage u ON t.fp = u.fp
-                 WHERE ip_text(t.src) IN ({sources})
-                 GROUP BY t.src, t.dst, t.name, t.fp, u.senders"
-            ),
-        )
-        .await?,
-    );
-    let responses = rows(
-        &query(
-            &hunt.ctx,
-            &format!(
-                "SELECT ip_text(src) AS s, ip_text(dst) AS d,
-                        rtrim(regexp_replace(lower(host), ':[0-9]+$', ''), '.') AS name,
-                        regexp_replace(lower(uri), '[?#].*$', '') AS path,
-                        resp_mime_types[1] AS mime, count(*) AS n
-                 FROM http
-                 WHERE ip_text(src) IN ({sources}) AND status_code BETWEEN 200 AND 299
-                   AND cardinality(resp_mime_types) > 0
-                 GROUP BY src, dst, name, path, mime"
-            ),
-        )
-        .await?,
-    );
-    let tls_clients = rows(
-        &query(
-            &hunt.ctx,
-            "SELECT count(DISTINCT src) AS n FROM ssl WHERE ja3 IS NOT NULL OR ja4 IS NOT NULL",
-        )
-        .await?,
+    let agents = table(
+        hunt,
+        &format!(
+            "WITH usage AS (SELECT user_agent, count(DISTINCT src) AS senders FROM http
+                            WHERE user_agent IS NOT NULL AND user_agent <> '' GROUP BY user_agent)
+             SELECT ip_text(h.src) AS s, ip_text(h.dst) AS d,
+                    rtrim(regexp_replace(lower(h.host), ':[0-9]+$', ''), '.') AS name,
+                    h.user_agent AS agent, u.senders AS senders,
+                    sum(CASE WHEN h.host IS NULL OR h.host = '' THEN 1 ELSE 0 END) AS hostless
+             FROM http h LEFT JOIN usage u ON h.user_agent = u.user_agent
+             WHERE ip_text(h.src) IN ({sources})
+             GROUP BY h.src, h.dst, name, h.user_agent, u.senders"
+        ),
     )
-    .first()
-    .and_then(|r| r.get("n").and_then(Value::as_u64))
-    .unwrap_or(0);
-    let senders_total = rows(&query(&hunt.ctx, "SELECT count(DISTINCT src) AS n FROM http").await?)
-        .first()
-        .and_then(|r| r.get("n").and_then(Value::as_u64))
-        .unwrap_or(0);
+    .await?;
+    let protocols = table(
+        hunt,
+        &format!(
+            "SELECT ip_text(src) AS s, ip_text(dst) AS d,
+                    sum(CASE WHEN proto = 'udp' AND (dst_port = 123 OR service = 'ntp') THEN 1 ELSE 0 END) AS ntp,
+                    sum(CASE WHEN proto = 'icmp' AND COALESCE(orig_bytes, 0) <= 64 THEN 1 ELSE 0 END) AS pings,
+                    count(*) AS total
+             FROM conn WHERE ip_text(src) IN ({sources}) AND ip_text(dst) IN ({addresses})
+             GROUP BY src, dst"
+        ),
+    )
+    .await?;
+    let fingerprints = table(
+        hunt,
+        &format!(
+            "WITH tls AS (SELECT src, dst, rtrim(lower(server_name), '.') AS name,
+                                 COALESCE(NULLIF(ja4, ''), NULLIF(ja3, '')) AS fp FROM ssl),
+                  usage AS (SELECT fp, count(DISTINCT src) AS senders FROM tls
+                            WHERE fp IS NOT NULL GROUP BY fp)
+             SELECT ip_text(t.src) AS s, ip_text(t.dst) AS d, t.name AS name, t.fp AS fp,
+                    u.senders AS senders
+             FROM tls t JOIN usage u ON t.fp = u.fp
+             WHERE ip_text(t.src) IN ({sources})
+             GROUP BY t.src, t.dst, t.name, t.fp, u.senders"
+        ),
+    )
+    .await?;
+    let responses = table(
+        hunt,
+        &format!(
+            "SELECT ip_text(src) AS s, ip_text(dst) AS d,
+                    rtrim(regexp_replace(lower(host), ':[0-9]+$', ''), '.') AS name,
+                    regexp_replace(lower(uri), '[?#].*$', '') AS path,
+                    resp_mime_types[1] AS mime, count(*) AS n
+             FROM http
+             WHERE ip_text(src) IN ({sources}) AND status_code BETWEEN 200 AND 299
+               AND cardinality(resp_mime_types) > 0
+             GROUP BY src, dst, name, path, mime"
+        ),
+    )
+    .await?;
+    let tls_clients = count(
+        hunt,
+        "SELECT count(DISTINCT src) AS n FROM ssl WHERE ja3 IS NOT NULL OR ja4 IS NOT NULL",
+    )
+    .await?;
+    let senders_total = count(hunt, "SELECT count(DISTINCT src) AS n FROM http").await?;
     // Rows by (source, destination or name), so that each finding looks up only its own.
     let text = |r: &serde_json::Map<String, Value>, k: &str| {
         r.get(k).and_then(Value::as_str).unwrap_or("").to_string()
@@ -346,8 +325,19 @@ pub(crate) fn apply(f: &mut Finding, adjustments: &[(f64, String)], scorer: Scor
     f.explanation.push_str(&format!(" Context: {}.", listed.join("; ")));
 }
 
+/// A query's rows as column → value.
+async fn table(hunt: &HuntContext, sql: &str) -> Result<Vec<serde_json::Map<String, Value>>> {
+    Ok(rows(&query(&hunt.ctx, sql).await?))
+}
+
+/// The `n` of a one-row count query.
+async fn count(hunt: &HuntContext, sql: &str) -> Result<u64> {
+    Ok(table(hunt, sql).await?.first().and_then(|r| r.get("n")?.as_u64()).unwrap_or(0))
+}
+
 async fn lookup(hunt: &HuntContext, sql: &str) -> Result<HashMap<String, u64>> {
-    Ok(rows(&query(&hunt.ctx, sql).await?)
+    Ok(table(hunt, sql)
+        .await?
         .into_iter()
         .filter_map(|r| Some((r.get("k")?.as_str()?.to_string(), r.get("n")?.as_u64()?)))
         .collect())
