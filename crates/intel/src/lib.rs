@@ -5,9 +5,13 @@
 //! No query engine here: the detect stage wraps these lookups as SQL functions.
 
 pub mod asn;
+pub mod feeds;
 pub mod fingerprints;
+pub mod indicators;
 pub mod network_type;
 
 pub use asn::{AsnDb, AsnError, AsnInfo};
+pub use feeds::{FeedReport, WarningLists};
 pub use fingerprints::{Device, FingerprintSet};
+pub use indicators::{Indicator, IndicatorKind, IndicatorSet};
 pub use network_type::{Classification, Classifier, NetworkType};

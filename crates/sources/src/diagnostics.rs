@@ -37,6 +37,12 @@ pub enum Reason {
     StillBeingWritten,
     /// A record already in the store (the same uid and ts arriving twice).
     Duplicate,
+    /// A threat-intelligence entry that is not a valid indicator (a bad address, an unparsable
+    /// STIX object, a MISP attribute without a value); skipped.
+    BadIndicator,
+    /// A well-formed indicator of a kind lasthop cannot match in network logs (a YARA or Snort
+    /// pattern, a STIX pattern joining several observations, a registry key); skipped.
+    UnsupportedIndicator,
 }
 
 impl Reason {
@@ -55,6 +61,8 @@ impl Reason {
             Reason::ReadError => "read error",
             Reason::StillBeingWritten => "still being written",
             Reason::Duplicate => "duplicate record",
+            Reason::BadIndicator => "malformed indicator (skipped)",
+            Reason::UnsupportedIndicator => "indicator lasthop cannot match (skipped)",
         }
     }
 
