@@ -10,25 +10,25 @@ use lasthop_detect::{HuntContext, SessionOptions};
 
 use crate::settings::{Settings, SettingsArgs};
 use lasthop_findings::{Finding, Severity};
+use lasthop_intel::{IndicatorSet, WarningLists};
 use lasthop_sinks::{Format, TableStyle, terminal_safe};
-use lasthop_sources::intel::IocList;
 use lasthop_sources::{Diagnostics, ReadOptions, Reason, find_files};
 use lasthop_store::{ImportOptions, ImportReport, Progress, Store};
 use parquet::basic::{Compression, ZstdLevel};
 
 use crate::{
-    BenchDataArgs, BenchGapStatsArgs, DemoArgs, Exit, Failure, HuntArgs, ImportArgs, OrExit,
-    ReadArgs, ShowArgs, SqlArgs,
+    BenchDataArgs, BenchGapStatsArgs, DemoArgs, Exit, Failure, HuntArgs, ImportArgs, IntelArgs,
+    OrExit, ReadArgs, ShowArgs, SqlArgs,
 };
 
 /// The file a hunt leaves its findings in, inside the store, for `show` and later reports.
 const FINDINGS_FILE: &str = "findings.jsonl";
 
-fn usage(message: String) -> Failure {
+pub fn usage(message: String) -> Failure {
     Failure { exit: Exit::Usage, error: anyhow!(message) }
 }
 
-fn parse_format(text: &str) -> Result<Format, Failure> {
+pub fn parse_format(text: &str) -> Result<Format, Failure> {
     text.parse().map_err(usage)
 }
 
@@ -50,7 +50,7 @@ fn import_options(args: &ReadArgs) -> Result<ImportOptions, Failure> {
     Ok(options)
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -155,42 +155,110 @@ pub fn import(args: ImportArgs) -> Result<Exit, Failure> {
     Ok(Exit::Success)
 }
 
-fn load_iocs(files: &[PathBuf]) -> Result<Option<Arc<IocList>>, Failure> {
-    if files.is_empty() {
+/// The warning lists in force: the bundled ones plus the user's.
+pub fn warning_lists(files: &[PathBuf]) -> Result<WarningLists, Failure> {
+    let mut lists = WarningLists::bundled().clone();
+    for f in files {
+        lists.add_file(f).or_exit(Exit::UnreadableInput)?;
+    }
+    Ok(lists)
+}
+
+/// Reads feed files, reporting each one's format, what it held and what was skipped.
+pub fn read_feeds(files: &[PathBuf], lists: &WarningLists) -> Result<IndicatorSet, Failure> {
+    let mut set = IndicatorSet::default();
+    for f in files {
+        let mut report = lasthop_intel::feeds::load_feed(f)
+            .with_context(|| format!("reading indicator feed {}", f.display()))
+            .or_exit(Exit::UnreadableInput)?;
+        report.indicators.suppress(lists);
+        let counts: Vec<String> =
+            report.indicators.counts().iter().map(|(k, n)| format!("{n} {k}")).collect();
+        eprintln!(
+            "{}: {} ({}): {} indicator(s){}{}{}",
+            terminal_safe(&f.display().to_string()),
+            report.format,
+            counts.join(", "),
+            report.indicators.len(),
+            skipped_note(&report.diagnostics),
+            match report.indicators.suppressed.len() {
+                0 => String::new(),
+                n => format!(", {n} set aside by warning lists"),
+            },
+            match report.context_only {
+                0 => String::new(),
+                n => format!(", {n} context-only entries not matched"),
+            },
+        );
+        for w in &report.diagnostics.samples {
+            eprintln!("  warning: {}", terminal_safe(&w.to_string()));
+        }
+        for s in report.indicators.suppressed.iter().take(5) {
+            eprintln!(
+                "  set aside: {} {} (on \"{}\")",
+                s.indicator.kind,
+                terminal_safe(&s.indicator.value),
+                terminal_safe(&s.list)
+            );
+        }
+        set.extend(report.indicators);
+    }
+    Ok(set)
+}
+
+fn skipped_note(d: &Diagnostics) -> String {
+    let skipped: u64 = d.counts.values().sum();
+    if skipped == 0 {
+        return String::new();
+    }
+    let parts: Vec<String> = d.counts.iter().map(|(r, n)| format!("{n} {r}")).collect();
+    format!(", skipped {}", parts.join(", "))
+}
+
+/// Everything a hunt of `root` matches: bundled, stored in the store, and `--ioc-file` feeds.
+fn load_iocs(args: &IntelArgs, root: Option<&Path>) -> Result<Option<Arc<IndicatorSet>>, Failure> {
+    let lists = warning_lists(&args.warning_lists)?;
+    let mut set = IndicatorSet::default();
+    let mut sources = Vec::new();
+    if !args.no_bundled_intel {
+        let bundled = lasthop_intel::feeds::bundled();
+        sources.push(format!("{} bundled", bundled.indicators.len()));
+        set.extend(bundled.indicators);
+    }
+    if let Some(root) = root {
+        let mut problems = Vec::new();
+        let mut stored =
+            lasthop_intel::stored::load(root, &mut problems).or_exit(Exit::StoreError)?;
+        for p in &problems {
+            eprintln!("warning: {}", terminal_safe(p));
+        }
+        stored.suppress(&lists);
+        if !stored.is_empty() {
+            sources.push(format!("{} imported into the store", stored.len()));
+        }
+        set.extend(stored);
+    }
+    if !args.ioc_files.is_empty() {
+        let files = read_feeds(&args.ioc_files, &lists)?;
+        sources.push(format!("{} from --ioc-file", files.len()));
+        set.extend(files);
+    }
+    if set.is_empty() {
         return Ok(None);
     }
-    let mut list = IocList::default();
-    let mut diagnostics = Diagnostics::default();
-    for f in files {
-        let one = IocList::load(f, &mut diagnostics)
-            .with_context(|| format!("reading indicator list {}", f.display()))
-            .or_exit(Exit::UnreadableInput)?;
-        list.ips.extend(one.ips);
-        list.prefixes.extend(one.prefixes);
-        list.domains.extend(one.domains);
-    }
-    for w in &diagnostics.samples {
-        eprintln!("warning: {}", terminal_safe(&w.to_string()));
-    }
-    eprintln!(
-        "indicators loaded: {} ({} addresses, {} prefixes, {} domains)",
-        list.len(),
-        list.ips.len(),
-        list.prefixes.len(),
-        list.domains.len()
-    );
-    Ok(Some(Arc::new(list)))
+    eprintln!("indicators to match: {} ({})", set.len(), sources.join(", "));
+    Ok(Some(Arc::new(set)))
 }
 
 /// Hunts the store at `root` and writes the findings; the findings are also kept in the store.
-fn run_hunt(
+pub fn run_hunt(
     root: &Path,
-    iocs: Option<Arc<IocList>>,
+    iocs: Option<Arc<IndicatorSet>>,
     settings: &Settings,
-    format: Format,
-    output: Option<&Path>,
-    min_severity: Severity,
+    output: Output<'_>,
+    detectors: &[Box<dyn lasthop_detect::detectors::Detector>],
 ) -> Result<Vec<Finding>, Failure> {
+    let Output { format, path: output, min_severity, save } = output;
     let store = Store::open(root).or_exit(Exit::StoreError)?;
     let rt = runtime();
     let (findings, errors) = rt
@@ -203,14 +271,16 @@ fn run_hunt(
             let ctx = lasthop_detect::open_store(&store, &session).await?;
             let hunt = HuntContext { ctx, iocs, options: settings.hunt.clone() };
             Ok::<_, datafusion::error::DataFusionError>(
-                lasthop_detect::hunt(&hunt, &lasthop_detect::detectors::all()).await,
+                lasthop_detect::hunt(&hunt, detectors).await,
             )
         })
         .or_exit(Exit::StoreError)?;
     for (detector, e) in &errors {
         eprintln!("error: detector {detector} failed: {}", terminal_safe(&e.to_string()));
     }
-    save_findings(root, &findings).or_exit(Exit::StoreError)?;
+    if save {
+        save_findings(root, &findings).or_exit(Exit::StoreError)?;
+    }
     let shown: Vec<Finding> = findings.into_iter().filter(|f| f.severity >= min_severity).collect();
     let style = TableStyle {
         color: output.is_none()
@@ -244,6 +314,15 @@ fn run_hunt(
     Ok(shown)
 }
 
+/// Where and how a hunt's findings go.
+pub struct Output<'a> {
+    pub format: Format,
+    pub path: Option<&'a Path>,
+    pub min_severity: Severity,
+    /// Keep them as the store's findings (a full hunt), or only show them (a retro-hunt).
+    pub save: bool,
+}
+
 fn terminal_width() -> usize {
     std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(120)
 }
@@ -262,7 +341,6 @@ fn save_findings(root: &Path, findings: &[Finding]) -> std::io::Result<()> {
 pub fn hunt(args: HuntArgs) -> Result<Exit, Failure> {
     let format = parse_format(&args.format)?;
     let min_severity: Severity = args.min_severity.parse().map_err(usage)?;
-    let iocs = load_iocs(&args.ioc_files)?;
     let settings = args.settings.resolve().map_err(|e| usage(format!("{e:#}")))?;
     let temp;
     let root = match &args.store {
@@ -285,7 +363,9 @@ pub fn hunt(args: HuntArgs) -> Result<Exit, Failure> {
             error: anyhow!("{} is not a lasthop store (no manifest)", root.display()),
         });
     }
-    run_hunt(&root, iocs, &settings, format, args.output.as_deref(), min_severity)?;
+    let iocs = load_iocs(&args.intel, Some(&root))?;
+    let output = Output { format, path: args.output.as_deref(), min_severity, save: true };
+    run_hunt(&root, iocs, &settings, output, &lasthop_detect::detectors::all())?;
     if args.store.is_none() {
         eprintln!(
             "(hunted in a temporary store; use --store DIR to keep it for `lasthop show` and `lasthop sql`)"
@@ -393,9 +473,11 @@ pub fn demo(args: DemoArgs) -> Result<Exit, Failure> {
         max_line_bytes: 16 << 20,
     };
     run_import(std::slice::from_ref(&logs), &store, &read)?;
-    let iocs = load_iocs(std::slice::from_ref(&summary.ioc_file))?;
+    let intel = IntelArgs { ioc_files: vec![summary.ioc_file.clone()], ..Default::default() };
+    let iocs = load_iocs(&intel, Some(&store))?;
     let settings = SettingsArgs::default().resolve().map_err(|e| usage(format!("{e:#}")))?;
-    run_hunt(&store, iocs, &settings, format, None, Severity::Info)?;
+    let output = Output { format, path: None, min_severity: Severity::Info, save: true };
+    run_hunt(&store, iocs, &settings, output, &lasthop_detect::detectors::all())?;
     eprintln!(
         "\nThe store is in {}: try `lasthop show ID --store {}` or `lasthop sql \"SELECT count(*) FROM conn\" --store {}`",
         store.display(),

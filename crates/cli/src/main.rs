@@ -72,13 +72,36 @@ enum Command {
 
 #[derive(Subcommand, Debug)]
 enum IntelCommand {
-    /// What lasthop knows about an IP address: its network, organisation and ASN.
+    /// What lasthop knows about an IP address, domain, URL or hash: its network, organisation
+    /// and ASN, the feeds that list it and the warning lists that call it benign.
     Lookup {
-        /// An IPv4 or IPv6 address.
+        /// An IPv4 or IPv6 address, a domain, a URL or an MD5/SHA-1/SHA-256 hash.
         value: String,
+        /// Also consult the intelligence imported into this store.
+        #[arg(long)]
+        store: Option<PathBuf>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = LookupFormat::Text)]
         format: LookupFormat,
+    },
+    /// Import threat-intelligence feeds into a store, then match them against everything the
+    /// store already holds (retro-hunt). Later hunts of the store match them too.
+    Import {
+        /// Feed files or folders: STIX 2.1 bundles, MISP event JSON, CSV, lists or report text
+        /// (plain, .gz or .zst).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        #[arg(long)]
+        store: PathBuf,
+        /// Name to keep the feed under [default: each file's name].
+        #[arg(long)]
+        feed: Option<String>,
+        /// A MISP warning list (JSON) of known-benign values to set aside (repeatable).
+        #[arg(long = "warning-list")]
+        warning_lists: Vec<PathBuf>,
+        /// Output format of the retro-hunt findings: table, json, ndjson or csv.
+        #[arg(long, default_value = "table")]
+        format: String,
     },
     /// Build the compact ASN database from @ip-location-db/asn CSV files (see scripts/update_asn.sh).
     BuildAsn {
@@ -138,9 +161,8 @@ struct HuntArgs {
     /// The store to import into and hunt; without it a temporary store is used.
     #[arg(long)]
     store: Option<PathBuf>,
-    /// Indicator list: one IP, CIDR prefix or domain per line (repeatable).
-    #[arg(long = "ioc-file")]
-    ioc_files: Vec<PathBuf>,
+    #[command(flatten)]
+    intel: IntelArgs,
     /// Output format: table, json, ndjson or csv.
     #[arg(long, default_value = "table")]
     format: String,
@@ -154,6 +176,22 @@ struct HuntArgs {
     read: ReadArgs,
     #[command(flatten)]
     settings: settings::SettingsArgs,
+}
+
+/// Which threat intelligence a hunt matches.
+#[derive(Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Threat intelligence")]
+pub struct IntelArgs {
+    /// Indicator feed to match besides the bundled and stored ones: STIX 2.1 bundle, MISP event
+    /// JSON, CSV, or a list / report text (repeatable).
+    #[arg(long = "ioc-file")]
+    pub ioc_files: Vec<PathBuf>,
+    /// Do not match the bundled indicators (Black Lotus Labs SoHo botnets, APT40 advisory).
+    #[arg(long)]
+    pub no_bundled_intel: bool,
+    /// A MISP warning list (JSON) of known-benign values to set aside, besides the bundled ones.
+    #[arg(long = "warning-list")]
+    pub warning_lists: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -24,7 +24,7 @@ const CONN_HEADER: &str = "#separator \\x09\n#set_separator\t,\n#empty_field\t(e
 #fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration\torig_bytes\tresp_bytes\tconn_state\tcommunity_id\n\
 #types\ttime\tstring\taddr\tport\taddr\tport\tenum\tstring\tinterval\tcount\tcount\tstring\tstring\n";
 
-/// A conn log: `beacons` connections from 10.0.0.5 to 203.0.113.9 over two days, background
+/// A conn log: `beacons` connections from 10.0.0.5 to 45.63.1.9 over two days, background
 /// traffic, and the bad lines named in `bad`.
 fn write_conn(dir: &Path, beacons: usize, bad: &[&str]) -> PathBuf {
     let path = dir.join("conn.log");
@@ -32,7 +32,7 @@ fn write_conn(dir: &Path, beacons: usize, bad: &[&str]) -> PathBuf {
     f.write_all(CONN_HEADER.as_bytes()).unwrap();
     let start = 1_717_372_800u64; // 2024-06-03
     for i in 0..beacons {
-        writeln!(f, "{}.5\tCbeacon{i}\t10.0.0.5\t{}\t203.0.113.9\t443\ttcp\tssl\t1.5\t300\t1200\tSF\t1:beacon{i}=", start + i as u64 * 7200, 40000 + i).unwrap();
+        writeln!(f, "{}.5\tCbeacon{i}\t10.0.0.5\t{}\t45.63.1.9\t443\ttcp\tssl\t1.5\t300\t1200\tSF\t1:beacon{i}=", start + i as u64 * 7200, 40000 + i).unwrap();
     }
     for i in 0..50 {
         writeln!(f, "{}.25\tCbg{i}\t10.0.0.{}\t5{i:04}\t198.51.100.{}\t80\ttcp\thttp\t0.2\t100\t5000\tSF\t-", start + i * 60, 10 + i % 5, i % 7).unwrap();
@@ -67,7 +67,7 @@ fn hunt_finds_ioc_contact_and_show_and_sql_explain_it() {
     std::fs::create_dir(&logs).unwrap();
     write_conn(&logs, 24, &[]);
     let iocs = dir.path().join("iocs.txt");
-    std::fs::write(&iocs, "# test feed\n203.0.113.9\nnever-seen.example\n").unwrap();
+    std::fs::write(&iocs, "# test feed\n45.63.1.9\nnever-seen.example\n").unwrap();
     let store = dir.path().join("store");
     let out = lasthop(&[
         "hunt",
@@ -88,12 +88,12 @@ fn hunt_finds_ioc_contact_and_show_and_sql_explain_it() {
     assert!(
         findings
             .iter()
-            .any(|f| f["detector"] == "beacon" && f["entities"]["destination"] == "203.0.113.9"),
+            .any(|f| f["detector"] == "beacon" && f["entities"]["destination"] == "45.63.1.9"),
         "{findings:#?}"
     );
     let f = matches[0];
     assert_eq!(f["entities"]["source"], "10.0.0.5");
-    assert_eq!(f["entities"]["destination"], "203.0.113.9");
+    assert_eq!(f["entities"]["destination"], "45.63.1.9");
     assert_eq!(f["evidence"]["figures"]["records"], 24);
     assert_eq!(f["evidence"]["figures"]["days"], 2);
     assert_eq!(f["severity"], "critical");
@@ -121,7 +121,7 @@ fn hunt_finds_ioc_contact_and_show_and_sql_explain_it() {
 
     let sql = lasthop(&[
         "sql",
-        "SELECT count(*) AS n FROM conn WHERE dst = '203.0.113.9'",
+        "SELECT count(*) AS n FROM conn WHERE dst = '45.63.1.9'",
         "--store",
         store.to_str().unwrap(),
         "--format",
@@ -277,7 +277,7 @@ fn analysis_settings_from_flags_and_config() {
     assert_eq!(beacons(&[]), 1, "the hourly contact is a beacon");
     // A safelisted destination is left out, from a flag or from a config file.
     let safelist = dir.path().join("safe.txt");
-    std::fs::write(&safelist, "# known good\n203.0.113.0/24\n").unwrap();
+    std::fs::write(&safelist, "# known good\n45.63.1.0/24\n").unwrap();
     assert_eq!(beacons(&["--safelist", safelist.to_str().unwrap()]), 0);
     let config = dir.path().join("lasthop.toml");
     std::fs::write(&config, "safelist = [\"safe.txt\"]\nscorer = \"lasthop\"\n").unwrap();
@@ -293,4 +293,75 @@ fn analysis_settings_from_flags_and_config() {
     let bad = lasthop(&["hunt", "--store", store, "--config", config.to_str().unwrap()]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr(&bad).contains("scorre"), "{}", stderr(&bad));
+}
+
+#[test]
+fn bundled_intel_imported_feeds_retro_hunt_and_lookup() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    // 45.32.174.131 is a KV-botnet "Router Proxy C2" in the bundled Black Lotus Labs feed.
+    write_conn(
+        &logs,
+        6,
+        &["1717380000.0\tCkv\t10.0.0.7\t40999\t45.32.174.131\t443\ttcp\tssl\t2.0\t500\t900\tSF\t-"],
+    );
+    let store = dir.path().join("store");
+    let s = store.to_str().unwrap();
+    let out = lasthop(&["hunt", logs.to_str().unwrap(), "--store", s, "--format", "ndjson"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("bundled"), "{}", stderr(&out));
+    let findings: Vec<serde_json::Value> =
+        stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let kv: Vec<_> = findings.iter().filter(|f| f["detector"] == "ioc-match").collect();
+    assert_eq!(kv.len(), 1, "{findings:#?}");
+    assert_eq!(kv[0]["entities"]["destination"], "45.32.174.131");
+    assert!(
+        kv[0]["explanation"].as_str().unwrap().contains("KV-botnet"),
+        "{}",
+        kv[0]["explanation"]
+    );
+    assert!(
+        kv[0]["evidence"]["figures"]["intel"][0]["reference"]
+            .as_str()
+            .unwrap()
+            .contains("blacklotuslabs")
+    );
+    let without = lasthop(&["hunt", "--store", s, "--no-bundled-intel", "--format", "ndjson"]);
+    assert!(!stdout(&without).contains("ioc-match"), "{}", stdout(&without));
+
+    // Importing a feed matches it against what the store already holds.
+    let feed = dir.path().join("relay-feed.json");
+    std::fs::write(
+        &feed,
+        r#"{"type": "bundle", "id": "bundle--5d0092c5-5f74-4287-9642-33f4c354e56d", "objects": [
+  {"type": "indicator", "spec_version": "2.1", "id": "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+   "created": "2024-07-08T00:00:00.000Z", "modified": "2024-07-08T00:00:00.000Z", "name": "relay",
+   "pattern": "[ipv4-addr:value = '45.63.1.9']", "pattern_type": "stix", "valid_from": "2024-01-01T00:00:00Z"},
+  {"type": "indicator", "spec_version": "2.1", "id": "indicator--9e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+   "created": "2024-07-08T00:00:00.000Z", "modified": "2024-07-08T00:00:00.000Z",
+   "pattern": "[ipv4-addr:value = '45.63.1.10'", "pattern_type": "stix", "valid_from": "2024-01-01T00:00:00Z"}
+]}"#,
+    )
+    .unwrap();
+    let import =
+        lasthop(&["intel", "import", feed.to_str().unwrap(), "--store", s, "--format", "ndjson"]);
+    assert!(import.status.success(), "{}", stderr(&import));
+    let err = stderr(&import);
+    assert!(err.contains("STIX 2.1 bundle") && err.contains("1 indicator(s)"), "{err}");
+    assert!(err.contains("relay-feed.json:5") && err.contains("malformed indicator"), "{err}");
+    let retro: Vec<serde_json::Value> =
+        stdout(&import).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(retro.len(), 1, "{retro:#?}");
+    assert_eq!(retro[0]["entities"]["destination"], "45.63.1.9");
+    assert_eq!(retro[0]["evidence"]["figures"]["records"], 6);
+
+    let lookup = stdout(&lasthop(&["intel", "lookup", "45.63.1.9", "--store", s]));
+    assert!(lookup.contains("listed by relay-feed.json") && lookup.contains("relay"), "{lookup}");
+    let later = lasthop(&["hunt", "--store", s, "--format", "ndjson"]);
+    let later: Vec<serde_json::Value> =
+        stdout(&later).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(later.iter().filter(|f| f["detector"] == "ioc-match").count(), 2, "{later:#?}");
+    let hash = stdout(&lasthop(&["intel", "lookup", "2E8D758B9BCE51D25EA500D7B4CE4774"]));
+    assert!(hash.contains("APT40 advisory"), "{hash}");
 }

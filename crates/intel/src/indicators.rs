@@ -124,10 +124,8 @@ pub fn classify(text: &str) -> Option<(IndicatorKind, String)> {
     if let Some(ip) = parse_ip(&token) {
         return Some((IndicatorKind::Ip, format_ip(&ip)));
     }
-    if token.contains('/') && !token.contains("://") {
-        if let Some(cidr) = Cidr::parse(&token) {
-            return Some((IndicatorKind::Prefix, canonical_prefix(&token, cidr)));
-        }
+    if token.contains('/') && !token.contains("://") && Cidr::parse(&token).is_some() {
+        return Some((IndicatorKind::Prefix, canonical_prefix(&token)));
     }
     if let Some(url) = normalise_url(&token) {
         return Some((IndicatorKind::Url, url));
@@ -146,7 +144,7 @@ pub fn classify(text: &str) -> Option<(IndicatorKind, String)> {
     normalise_domain(&token).map(|d| (IndicatorKind::Domain, d))
 }
 
-fn canonical_prefix(text: &str, _cidr: Cidr) -> String {
+fn canonical_prefix(text: &str) -> String {
     match text.split_once('/') {
         Some((addr, len)) => match parse_ip(addr) {
             Some(ip) => format!("{}/{}", format_ip(&ip), len.trim()),
@@ -314,7 +312,9 @@ impl IndicatorSet {
         *self = IndicatorSet { suppressed, ..Default::default() };
         for indicator in all {
             match lists.lists_naming(&indicator).first() {
-                Some(list) => self.suppressed.push(Suppressed { indicator, list: list.to_string() }),
+                Some(list) => {
+                    self.suppressed.push(Suppressed { indicator, list: list.to_string() })
+                }
                 None => self.add(indicator),
             }
         }
@@ -355,7 +355,10 @@ impl IndicatorSet {
         if self.prefixes.is_empty() {
             return None;
         }
-        self.first_valid(self.prefixes.iter().filter(|(c, _)| c.contains(addr)).map(|(_, i)| *i), ts)
+        self.first_valid(
+            self.prefixes.iter().filter(|(c, _)| c.contains(addr)).map(|(_, i)| *i),
+            ts,
+        )
     }
 
     /// The domain indicator a name equals or lies under, at `ts`.
@@ -425,7 +428,10 @@ mod tests {
             Some(("url", "bad.example/a/b.php?x=1".into()))
         );
         assert_eq!(c("http://bad.example/"), Some(("url", "bad.example".into())));
-        assert_eq!(c("2E8D758B9BCE51D25EA500D7B4CE4774"), Some(("file-hash", "2e8d758b9bce51d25ea500d7b4ce4774".into())));
+        assert_eq!(
+            c("2E8D758B9BCE51D25EA500D7B4CE4774"),
+            Some(("file-hash", "2e8d758b9bce51d25ea500d7b4ce4774".into()))
+        );
         assert_eq!(c("www.host.example/a/"), Some(("url", "www.host.example/a/".into())));
         assert_eq!(c("1.2.3"), None, "dotted digits are not a domain");
         assert_eq!(c("not a value"), None);

@@ -9,6 +9,7 @@ pub mod feeds;
 pub mod fingerprints;
 pub mod indicators;
 pub mod network_type;
+pub mod stored;
 
 pub use asn::{AsnDb, AsnError, AsnInfo};
 pub use feeds::{FeedReport, WarningLists};

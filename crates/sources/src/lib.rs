@@ -8,7 +8,6 @@ pub mod batch;
 pub mod diagnostics;
 pub mod discover;
 pub mod fuzzing;
-pub mod intel;
 pub mod reader;
 pub mod safelist;
 pub mod values;

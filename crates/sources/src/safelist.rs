@@ -13,7 +13,6 @@ use std::path::Path;
 use lasthop_normalise::Cidr;
 
 use crate::diagnostics::{Diagnostics, Reason};
-use crate::intel::normalise_domain;
 
 /// One side of a safelist entry.
 #[derive(Debug, Clone, PartialEq)]
@@ -137,6 +136,19 @@ impl Safelist {
     pub fn excludes_one(&self, peer: Peer<'_>) -> bool {
         self.endpoints.iter().any(|e| peer.matched_by(e))
     }
+}
+
+/// A lower-case domain without a trailing dot, or `None` when the text is not a host name.
+fn normalise_domain(token: &str) -> Option<String> {
+    let d = token.trim_end_matches('.').to_ascii_lowercase();
+    let valid = d.contains('.')
+        && d.len() <= 253
+        && d.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        });
+    valid.then_some(d)
 }
 
 #[cfg(test)]

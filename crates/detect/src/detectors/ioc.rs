@@ -1,10 +1,12 @@
-//! **Known-bad infrastructure**: contact with an address, prefix or domain on an indicator list
-//! (`--ioc-file`).
+//! **Known-bad infrastructure**: contact with an indicator from the bundled feeds (Black Lotus
+//! Labs' SoHo botnets, the APT40 advisory), feeds imported into the store, or `--ioc-file`.
 //!
 //! What it finds: internal hosts that connected to, resolved, or sent HTTP/TLS to a listed
-//! indicator, and listed addresses that connected in. Matches are looked for in `conn` (both
-//! directions), `dns` queries, HTTP `Host` and TLS SNI; a listed domain also matches its
-//! subdomains.
+//! indicator, downloaded a listed file or were served a listed certificate, and listed addresses
+//! that connected in. Matches are looked for in `conn` (both directions, addresses and
+//! prefixes), `dns` queries, HTTP `Host` and URL, TLS SNI, the certificate chain of `ssl`
+//! (`cert_chain_fps`, or `cert_chain_fuids` through `x509`) and `files` hashes; a listed domain
+//! also matches its subdomains. An indicator matches only inside its validity window.
 //!
 //! Why it matters: the advisory's first ask is to look for the published infrastructure. Contact
 //! is command and control over an application-layer protocol (ATT&CK T1071; T1071.004 when it
@@ -13,20 +15,22 @@
 //! Scoring: 0.6 for a match at all (a DNS lookup alone may be a blocked or sinkholed attempt);
 //! +0.2 when a connection actually reached the indicator (conn, HTTP or TLS); +0.1 when contact
 //! repeats (10 or more records); +0.1 when it spans more than one day, the pattern of an implant
-//! rather than a stray click.
+//! rather than a stray click; −0.2 when all the contact falls outside the time the feed reported
+//! the indicator active (addresses of rented servers and home lines change hands).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, FixedSizeBinaryArray, StringArray};
+use datafusion::arrow::array::{
+    Array, ArrayRef, FixedSizeBinaryArray, StringArray, TimestampMicrosecondArray,
+};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{Result, exec_err};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
 use lasthop_findings::{Entities, Finding};
-use lasthop_normalise::IP_WIDTH;
-use lasthop_sources::intel::IocList;
+use lasthop_intel::{Indicator, IndicatorKind, IndicatorSet};
 use serde_json::Value;
 
 use super::{Detector, DetectorFuture, HuntContext, query, rows};
@@ -53,10 +57,12 @@ impl Detector for IocMatch {
             let Some(iocs) = hunt.iocs.clone().filter(|l| !l.is_empty()) else {
                 return Ok(Vec::new());
             };
-            hunt.ctx.register_udf(ScalarUDF::from(IocFunction::new(IocKind::Ip, iocs.clone())));
-            hunt.ctx.register_udf(ScalarUDF::from(IocFunction::new(IocKind::Domain, iocs)));
-            let summary = rows(&query(&hunt.ctx, &summary_sql()).await?);
-            let records = rows(&query(&hunt.ctx, &records_sql()).await?);
+            for kind in IocKind::ALL {
+                hunt.ctx.register_udf(ScalarUDF::from(IocFunction::new(kind, iocs.clone())));
+            }
+            let hits = hits_sql(&hunt.ctx);
+            let summary = rows(&query(&hunt.ctx, &summary_sql(&hits)).await?);
+            let records = rows(&query(&hunt.ctx, &records_sql(&hits)).await?);
             let mut by_group: BTreeMap<(String, String), Vec<serde_json::Map<String, Value>>> =
                 BTreeMap::new();
             for r in records {
@@ -67,38 +73,86 @@ impl Detector for IocMatch {
                 .into_iter()
                 .map(|s| {
                     let key = (text(&s, "host"), text(&s, "indicator"));
-                    finding(&s, by_group.remove(&key).unwrap_or_default())
+                    finding(&s, by_group.remove(&key).unwrap_or_default(), &iocs)
                 })
                 .collect())
         })
     }
 }
 
-/// Every matching record as (host = our side, peer = the other side, indicator, via).
-fn hits_sql() -> String {
+/// Every matching record as (host = our side, peer = the other side, indicator, via), over the
+/// tables the store has.
+fn hits_sql(ctx: &datafusion::prelude::SessionContext) -> String {
+    let has = |t: &str| ctx.table_exist(t).unwrap_or(false);
     let cols = "ts, uid, community_id";
     let conn_cols = "ts, uid, community_id, dst_port, proto, service, duration, orig_bytes, resp_bytes, conn_state";
-    format!(
-        "SELECT src AS host, dst AS peer, CAST(NULL AS VARCHAR) AS name, ioc_ip(dst) AS indicator, 'conn' AS via, {conn_cols}
-           FROM conn WHERE ioc_ip(dst) IS NOT NULL
-         UNION ALL
-         SELECT dst, src, NULL, ioc_ip(src), 'conn (inbound)', {conn_cols}
-           FROM conn WHERE ioc_ip(src) IS NOT NULL AND ioc_ip(dst) IS NULL
-         UNION ALL
-         SELECT src, dst, query, ioc_domain(query), 'dns', {cols}, dst_port, proto, NULL, NULL, NULL, NULL, NULL
-           FROM dns WHERE ioc_domain(query) IS NOT NULL
-         UNION ALL
-         SELECT src, dst, host, ioc_domain(host), 'http', {cols}, dst_port, 'tcp', 'http', NULL, request_body_len, response_body_len, NULL
-           FROM http WHERE ioc_domain(host) IS NOT NULL
-         UNION ALL
-         SELECT src, dst, server_name, ioc_domain(server_name), 'ssl', {cols}, dst_port, 'tcp', 'ssl', NULL, NULL, NULL, NULL
-           FROM ssl WHERE ioc_domain(server_name) IS NOT NULL"
-    )
+    let tls_cols = format!(
+        "{cols}, dst_port, 'tcp' AS proto, 'ssl' AS service, NULL AS duration, NULL AS orig_bytes, NULL AS resp_bytes, NULL AS conn_state"
+    );
+    let mut parts = Vec::new();
+    if has("conn") {
+        parts.push(format!(
+            "SELECT src AS host, dst AS peer, CAST(NULL AS VARCHAR) AS name, ioc_ip(dst, ts) AS indicator, 'conn' AS via, {conn_cols}
+               FROM conn WHERE ioc_ip(dst, ts) IS NOT NULL"
+        ));
+        parts.push(format!(
+            "SELECT dst, src, NULL, ioc_ip(src, ts), 'conn (inbound)', {conn_cols}
+               FROM conn WHERE ioc_ip(src, ts) IS NOT NULL AND ioc_ip(dst, ts) IS NULL"
+        ));
+    }
+    if has("dns") {
+        parts.push(format!(
+            "SELECT src, dst, query, ioc_domain(query, ts), 'dns', {cols}, dst_port, proto, NULL, NULL, NULL, NULL, NULL
+               FROM dns WHERE ioc_domain(query, ts) IS NOT NULL"
+        ));
+    }
+    if has("http") {
+        parts.push(format!(
+            "SELECT src, dst, host, coalesce(ioc_url(host, uri, ts), ioc_domain(host, ts)),
+                    CASE WHEN ioc_url(host, uri, ts) IS NOT NULL THEN 'http url' ELSE 'http' END,
+                    {cols}, dst_port, 'tcp', 'http', NULL, request_body_len, response_body_len, NULL
+               FROM http WHERE coalesce(ioc_url(host, uri, ts), ioc_domain(host, ts)) IS NOT NULL"
+        ));
+    }
+    if has("ssl") {
+        parts.push(format!(
+            "SELECT src, dst, server_name, ioc_domain(server_name, ts), 'ssl', {tls_cols}
+               FROM ssl WHERE ioc_domain(server_name, ts) IS NOT NULL"
+        ));
+        parts.push(format!(
+            "SELECT src, dst, server_name, ioc_cert(fingerprint, ts), 'ssl certificate', {tls_cols}
+               FROM (SELECT *, unnest(cert_chain_fps) AS fingerprint FROM ssl)
+              WHERE ioc_cert(fingerprint, ts) IS NOT NULL"
+        ));
+        if has("x509") {
+            parts.push(
+                "SELECT s.src, s.dst, s.server_name, ioc_cert(x.fingerprint, s.ts), 'ssl certificate',
+                        s.ts, s.uid, s.community_id, s.dst_port, 'tcp', 'ssl', NULL, NULL, NULL, NULL
+                   FROM (SELECT *, unnest(cert_chain_fuids) AS fuid FROM ssl) s
+                   JOIN x509 x ON x.id = s.fuid
+                  WHERE ioc_cert(x.fingerprint, s.ts) IS NOT NULL"
+            .to_string());
+        }
+    }
+    if has("files") {
+        let digest = "coalesce(ioc_file(sha256, ts), ioc_file(sha1, ts), ioc_file(md5, ts))";
+        parts.push(format!(
+            "SELECT coalesce(src, rx_hosts[1]), coalesce(dst, tx_hosts[1]), filename, {digest}, 'files',
+                    ts, coalesce(uid, conn_uids[1]), NULL, dst_port, NULL, source, duration, NULL, seen_bytes, NULL
+               FROM files WHERE {digest} IS NOT NULL"
+        ));
+    }
+    if parts.is_empty() {
+        parts.push(format!(
+            "SELECT CAST(NULL AS FIXED_SIZE_BINARY(16)) AS host, NULL AS peer, NULL AS name, NULL AS indicator, NULL AS via, {conn_cols} FROM (SELECT 1) WHERE false"
+        ));
+    }
+    parts.join("\n UNION ALL\n")
 }
 
-fn summary_sql() -> String {
+fn summary_sql(hits: &str) -> String {
     format!(
-        "WITH hits AS ({}) SELECT
+        "WITH hits AS ({hits}) SELECT
             ip_text(host) AS host, indicator,
             count(*) AS records,
             count(DISTINCT peer) AS peers,
@@ -112,19 +166,17 @@ fn summary_sql() -> String {
             sum(orig_bytes) AS bytes_out,
             sum(resp_bytes) AS bytes_in,
             sum(duration) AS duration
-         FROM hits GROUP BY host, indicator",
-        hits_sql()
+         FROM hits GROUP BY host, indicator"
     )
 }
 
-fn records_sql() -> String {
+fn records_sql(hits: &str) -> String {
     format!(
-        "WITH hits AS ({}) SELECT * FROM (
+        "WITH hits AS ({hits}) SELECT * FROM (
             SELECT ip_text(host) AS host, ip_text(peer) AS peer, name, indicator, via, ts, uid, community_id,
                    dst_port, proto, service, duration, orig_bytes, resp_bytes, conn_state,
                    row_number() OVER (PARTITION BY host, indicator ORDER BY ts, uid) AS rn
-            FROM hits) WHERE rn <= {UIDS_PER_FINDING} ORDER BY host, indicator, rn",
-        hits_sql()
+            FROM hits) WHERE rn <= {UIDS_PER_FINDING} ORDER BY host, indicator, rn"
     )
 }
 
@@ -140,9 +192,25 @@ fn number(row: &serde_json::Map<String, Value>, key: &str) -> f64 {
     row.get(key).and_then(Value::as_f64).unwrap_or(0.0)
 }
 
+/// Every indicator, of any kind, with this value.
+fn indicators_named<'a>(set: &'a IndicatorSet, value: &str) -> Vec<&'a Indicator> {
+    use IndicatorKind::*;
+    [Ip, Prefix, Domain, Url, FileHash, CertFingerprint]
+        .into_iter()
+        .flat_map(|k| set.lookup(k, value))
+        .collect()
+}
+
+fn day_text(micros: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(micros)
+        .map(|d| d.format("%Y-%m-%d").to_string())
+        .unwrap_or_default()
+}
+
 fn finding(
     summary: &serde_json::Map<String, Value>,
     records: Vec<serde_json::Map<String, Value>>,
+    set: &IndicatorSet,
 ) -> Finding {
     let host = text(summary, "host");
     let indicator = text(summary, "indicator");
@@ -152,6 +220,15 @@ fn finding(
     let peers = number(summary, "peers") as u64;
     let inbound = via == "conn (inbound)";
     let contacted = via.split(',').any(|v| v != "dns");
+    let file = via.split(',').any(|v| v == "files");
+    let first = number(summary, "first_seen") as i64;
+    let last = number(summary, "last_seen") as i64;
+    let known = indicators_named(set, &indicator);
+    // Contact entirely outside every window a feed reported the indicator active in.
+    let stale: Vec<&&Indicator> =
+        known.iter().filter(|i| i.first_reported.is_some() || i.last_reported.is_some()).collect();
+    let outside_reported =
+        !stale.is_empty() && stale.iter().all(|i| !i.reported_at(first) && !i.reported_at(last));
     let mut score = 0.6;
     if contacted {
         score += 0.2;
@@ -161,6 +238,9 @@ fn finding(
     }
     if days > 1 {
         score += 0.1;
+    }
+    if outside_reported {
+        score -= 0.2;
     }
     let peer = (peers == 1).then(|| text(summary, "peer"));
     let domain = (number(summary, "names") >= 1.0).then(|| text(summary, "name"));
@@ -180,7 +260,9 @@ fn finding(
             ..Default::default()
         }
     };
-    let title = if inbound {
+    let title = if file {
+        format!("{host} transferred listed file {indicator}")
+    } else if inbound {
         format!("Listed address {indicator} connected in to {host}")
     } else if contacted {
         format!("{host} contacted listed indicator {indicator}")
@@ -188,15 +270,39 @@ fn finding(
         format!("{host} looked up names under listed domain {indicator}")
     };
     let mut f = Finding::new(ID, title, score, entities);
-    f.techniques = if inbound {
+    f.techniques = if file {
+        vec!["T1105".into()]
+    } else if inbound {
         vec!["T1190".into()]
     } else if contacted {
         vec!["T1071".into()]
     } else {
         vec!["T1071.004".into()]
     };
-    f.first_seen = number(summary, "first_seen") as i64;
-    f.last_seen = number(summary, "last_seen") as i64;
+    f.first_seen = first;
+    f.last_seen = last;
+    let intel: Vec<Value> = known
+        .iter()
+        .map(|i| {
+            let mut m = serde_json::Map::new();
+            m.insert("feed".into(), i.feed.clone().into());
+            m.insert("type".into(), i.kind.name().into());
+            for (key, v) in [("context", &i.context), ("reference", &i.reference)] {
+                if let Some(v) = v {
+                    m.insert(key.into(), v.clone().into());
+                }
+            }
+            for (key, v) in
+                [("first_reported", i.first_reported), ("last_reported", i.last_reported)]
+            {
+                if let Some(v) = v {
+                    m.insert(key.into(), day_text(v).into());
+                }
+            }
+            Value::Object(m)
+        })
+        .collect();
+    f.evidence.figures.insert("intel".into(), Value::Array(intel));
     for key in ["records", "peers", "days", "via", "bytes_out", "bytes_in", "duration"] {
         if let Some(v) = summary.get(key).filter(|v| !v.is_null()) {
             f.evidence.figures.insert(key.to_string(), v.clone());
@@ -216,7 +322,41 @@ fn finding(
         })
         .collect();
     let span = if days > 1 { format!(" over {days} days") } else { String::new() };
-    f.explanation = if inbound {
+    let said: Vec<String> = known
+        .iter()
+        .map(|i| match &i.context {
+            Some(c) => format!("{} ({})", i.feed, c),
+            None => i.feed.clone(),
+        })
+        .collect();
+    let source =
+        if said.is_empty() { String::new() } else { format!(" Listed by {}.", said.join("; ")) };
+    let staleness = if outside_reported {
+        let windows: Vec<String> = stale
+            .iter()
+            .map(|i| {
+                format!(
+                    "{} to {}",
+                    i.first_reported.map(day_text).unwrap_or_else(|| "?".into()),
+                    i.last_reported.map(day_text).unwrap_or_else(|| "?".into())
+                )
+            })
+            .collect();
+        format!(
+            " The feed reported it active {} and this contact falls outside that: addresses of \
+             rented servers and home lines change hands, so confirm before acting.",
+            windows.join(", ")
+        )
+    } else {
+        String::new()
+    };
+    f.explanation = if file {
+        format!(
+            "{host} transferred a file whose hash {indicator} is on the indicator list, in {count} record(s){span}. \
+             Find the file on {host} (its name and the process that wrote it) and treat the host as compromised \
+             until shown otherwise."
+        )
+    } else if inbound {
         format!(
             "{indicator} is on the indicator list and opened {count} connection(s) to {host}{span} ({via}). \
              Inbound contact from listed infrastructure is how public-facing applications are exploited: \
@@ -238,6 +378,8 @@ fn finding(
             domain.unwrap_or_else(|| indicator.clone())
         )
     };
+    f.explanation.push_str(&source);
+    f.explanation.push_str(&staleness);
     f
 }
 
@@ -245,29 +387,36 @@ fn finding(
 enum IocKind {
     Ip,
     Domain,
+    Url,
+    File,
+    Cert,
 }
 
-/// `ioc_ip(address)` and `ioc_domain(name)`: the matched indicator, or null.
+impl IocKind {
+    const ALL: [IocKind; 5] =
+        [IocKind::Ip, IocKind::Domain, IocKind::Url, IocKind::File, IocKind::Cert];
+}
+
+/// `ioc_ip(address, ts)`, `ioc_domain(name, ts)`, `ioc_url(host, uri, ts)`, `ioc_file(digest, ts)`
+/// and `ioc_cert(fingerprint, ts)`: the indicator in force at `ts` that the value matches, or
+/// null.
 #[derive(Debug)]
 struct IocFunction {
     kind: IocKind,
-    list: Arc<IocList>,
+    set: Arc<IndicatorSet>,
     signature: Signature,
 }
 
 impl IocFunction {
-    fn new(kind: IocKind, list: Arc<IocList>) -> IocFunction {
-        let arg = match kind {
-            IocKind::Ip => DataType::FixedSizeBinary(IP_WIDTH),
-            IocKind::Domain => DataType::Utf8,
-        };
-        IocFunction { kind, list, signature: Signature::exact(vec![arg], Volatility::Immutable) }
+    fn new(kind: IocKind, set: Arc<IndicatorSet>) -> IocFunction {
+        let args = if kind == IocKind::Url { 3 } else { 2 };
+        IocFunction { kind, set, signature: Signature::any(args, Volatility::Immutable) }
     }
 }
 
 impl PartialEq for IocFunction {
     fn eq(&self, other: &Self) -> bool {
-        self.kind == other.kind && Arc::ptr_eq(&self.list, &other.list)
+        self.kind == other.kind && Arc::ptr_eq(&self.set, &other.set)
     }
 }
 
@@ -276,7 +425,14 @@ impl Eq for IocFunction {}
 impl std::hash::Hash for IocFunction {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         self.kind.hash(state);
-        (Arc::as_ptr(&self.list) as usize).hash(state);
+        (Arc::as_ptr(&self.set) as usize).hash(state);
+    }
+}
+
+fn strings<'a>(array: &'a ArrayRef, name: &str) -> Result<&'a StringArray> {
+    match array.as_any().downcast_ref::<StringArray>() {
+        Some(a) => Ok(a),
+        None => exec_err!("{name} expects text, got {}", array.data_type()),
     }
 }
 
@@ -285,6 +441,9 @@ impl ScalarUDFImpl for IocFunction {
         match self.kind {
             IocKind::Ip => "ioc_ip",
             IocKind::Domain => "ioc_domain",
+            IocKind::Url => "ioc_url",
+            IocKind::File => "ioc_file",
+            IocKind::Cert => "ioc_cert",
         }
     }
 
@@ -297,21 +456,66 @@ impl ScalarUDFImpl for IocFunction {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let array = args.args[0].clone().into_array(args.number_rows)?;
+        let n = args.number_rows;
+        let arrays: Vec<ArrayRef> =
+            args.args.iter().map(|a| a.clone().into_array(n)).collect::<Result<_>>()?;
+        let Some(ts) =
+            arrays.last().and_then(|a| a.as_any().downcast_ref::<TimestampMicrosecondArray>())
+        else {
+            return exec_err!("{} expects a timestamp as its last argument", self.name());
+        };
+        let at = |i: usize| if ts.is_valid(i) { ts.value(i) } else { 0 };
+        let value =
+            |m: Option<lasthop_intel::indicators::Match<'_>>| m.map(|m| m.indicator.value.clone());
+        let set = &self.set;
         let out: StringArray = match self.kind {
             IocKind::Ip => {
-                let Some(ips) = array.as_any().downcast_ref::<FixedSizeBinaryArray>() else {
+                let Some(ips) = arrays[0].as_any().downcast_ref::<FixedSizeBinaryArray>() else {
                     return exec_err!("ioc_ip expects an address column");
                 };
-                (0..ips.len())
-                    .map(|i| ips.is_valid(i).then(|| self.list.match_ip(ips.value(i))).flatten())
+                (0..n)
+                    .map(|i| {
+                        ips.is_valid(i).then(|| value(set.match_ip(ips.value(i), at(i)))).flatten()
+                    })
                     .collect()
             }
             IocKind::Domain => {
-                let Some(names) = array.as_any().downcast_ref::<StringArray>() else {
-                    return exec_err!("ioc_domain expects text");
+                let names = strings(&arrays[0], "ioc_domain")?;
+                (0..n)
+                    .map(|i| {
+                        names
+                            .is_valid(i)
+                            .then(|| value(set.match_domain(names.value(i), at(i))))
+                            .flatten()
+                    })
+                    .collect()
+            }
+            IocKind::Url => {
+                let hosts = strings(&arrays[0], "ioc_url")?;
+                let uris = strings(&arrays[1], "ioc_url")?;
+                (0..n)
+                    .map(|i| {
+                        (hosts.is_valid(i) && uris.is_valid(i))
+                            .then(|| value(set.match_url(hosts.value(i), uris.value(i), at(i))))
+                            .flatten()
+                    })
+                    .collect()
+            }
+            IocKind::File | IocKind::Cert => {
+                let kind = if self.kind == IocKind::File {
+                    IndicatorKind::FileHash
+                } else {
+                    IndicatorKind::CertFingerprint
                 };
-                names.iter().map(|n| n.and_then(|n| self.list.match_domain(n))).collect()
+                let digests = strings(&arrays[0], self.name())?;
+                (0..n)
+                    .map(|i| {
+                        digests
+                            .is_valid(i)
+                            .then(|| value(set.match_digest(kind, digests.value(i), at(i))))
+                            .flatten()
+                    })
+                    .collect()
             }
         };
         Ok(ColumnarValue::Array(Arc::new(out) as ArrayRef))
@@ -323,7 +527,6 @@ mod tests {
     use std::path::Path;
 
     use lasthop_normalise::LogType;
-    use lasthop_sources::Diagnostics;
 
     use super::*;
     use crate::session::{SessionOptions, from_batches};
@@ -350,8 +553,8 @@ mod tests {
         tables: Vec<(LogType, Vec<datafusion::arrow::array::RecordBatch>)>,
         iocs: &str,
     ) -> Vec<Finding> {
-        let mut list = IocList::default();
-        list.add_text(Path::new("iocs.txt"), iocs, &mut Diagnostics::default());
+        let list =
+            lasthop_intel::feeds::read_feed(Path::new("iocs.txt"), "iocs.txt", iocs).indicators;
         let ctx =
             from_batches(tables, &SessionOptions { threads: 2, ..Default::default() }).unwrap();
         let hunt = HuntContext { iocs: Some(Arc::new(list)), ..HuntContext::new(ctx) };
@@ -425,11 +628,91 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn files_urls_certificates_and_time_windows() {
+        let t = 1_717_372_800; // 2024-06-03
+        let feed = "type,value,valid_until,first_seen,last_seen,description\n\
+                    sha256,AAAA000000000000000000000000000000000000000000000000000000000001,,,,web shell\n\
+                    url,http://shell.example/x.aspx,,,,upload\n\
+                    cert-fingerprint,bb:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:02,,,,relay cert\n\
+                    ip,192.0.2.66,2024-01-01,,,expired\n\
+                    ip,192.0.2.200,,2020-01-01,2020-02-01,old botnet node\n";
+        let files = vec![format!(
+            "{t}.0\tF1\tC1\t10.0.0.9\t5000\t203.0.113.50\t80\tshell.aspx\taaaa000000000000000000000000000000000000000000000000000000000001"
+        )];
+        let http = vec![
+            format!(
+                "{t}.0\tH1\t10.0.0.10\t5000\t203.0.113.51\t80\tshell.example\t/x.aspx?cmd=whoami"
+            ),
+            format!("{t}.0\tH2\t10.0.0.11\t5000\t203.0.113.51\t80\tshell.example\t/index.html"),
+        ];
+        let ssl = vec![format!(
+            "{t}.0\tS1\t10.0.0.12\t5000\t203.0.113.52\t443\tok.example\tcc00000000000000000000000000000000000001,BB00000000000000000000000000000000000002"
+        )];
+        let conn = vec![
+            format!("{t}.0\tC7\t10.0.0.13\t5000\t192.0.2.66\t443\ttcp\t1\t10\t10"),
+            format!("{t}.0\tC8\t10.0.0.14\t5000\t192.0.2.200\t443\ttcp\t1\t10\t10"),
+        ];
+        let tables = vec![
+            parse(
+                "files",
+                &tsv("ts fuid uid id.orig_h id.orig_p id.resp_h id.resp_p filename sha256", &files),
+            ),
+            parse("http", &tsv("ts uid id.orig_h id.orig_p id.resp_h id.resp_p host uri", &http)),
+            parse(
+                "ssl",
+                &tsv(
+                    "ts uid id.orig_h id.orig_p id.resp_h id.resp_p server_name cert_chain_fps",
+                    &ssl,
+                ),
+            ),
+            parse(
+                "conn",
+                &tsv(
+                    "ts uid id.orig_h id.orig_p id.resp_h id.resp_p proto duration orig_bytes resp_bytes",
+                    &conn,
+                ),
+            ),
+        ];
+        let list = lasthop_intel::feeds::read_feed(Path::new("feed.csv"), "feed.csv", feed);
+        assert_eq!(
+            list.diagnostics.counts.values().sum::<u64>(),
+            0,
+            "{:?}",
+            list.diagnostics.samples
+        );
+        let ctx =
+            from_batches(tables, &SessionOptions { threads: 2, ..Default::default() }).unwrap();
+        let hunt = HuntContext { iocs: Some(Arc::new(list.indicators)), ..HuntContext::new(ctx) };
+        let findings = IocMatch.run(&hunt).await.unwrap();
+        let by_host = |h: &str| findings.iter().find(|f| f.entities.source.as_deref() == Some(h));
+        assert_eq!(findings.len(), 4, "{findings:#?}");
+
+        let file = by_host("10.0.0.9").unwrap();
+        assert_eq!(file.techniques, ["T1105"]);
+        assert!(file.title.contains("listed file"));
+        assert!(file.explanation.contains("feed.csv (web shell)"), "{}", file.explanation);
+        assert_eq!(file.evidence.figures["intel"][0]["context"], "web shell");
+
+        let url = by_host("10.0.0.10").unwrap();
+        assert_eq!(url.entities.indicator.as_deref(), Some("shell.example/x.aspx"));
+        assert_eq!(url.evidence.figures["via"], "http url");
+        assert!(by_host("10.0.0.11").is_none(), "another path on the host is not the URL");
+
+        let cert = by_host("10.0.0.12").unwrap();
+        assert_eq!(cert.evidence.figures["via"], "ssl certificate");
+
+        assert!(by_host("10.0.0.13").is_none(), "an expired indicator does not match");
+        let old = by_host("10.0.0.14").unwrap();
+        assert!((old.score - 0.6).abs() < 1e-9, "{}", old.score);
+        assert!(old.explanation.contains("2020-01-01 to 2020-02-01"), "{}", old.explanation);
+    }
+
+    #[tokio::test]
     async fn an_empty_list_finds_nothing() {
         let ctx =
             from_batches(vec![], &SessionOptions { threads: 1, ..Default::default() }).unwrap();
         let hunt =
-            HuntContext { iocs: Some(Arc::new(IocList::default())), ..HuntContext::new(ctx) };
+            HuntContext { iocs: Some(Arc::new(IndicatorSet::default())), ..HuntContext::new(ctx) };
         assert!(IocMatch.run(&hunt).await.unwrap().is_empty());
     }
 }

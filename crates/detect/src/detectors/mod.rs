@@ -17,8 +17,8 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::error::Result;
 use datafusion::prelude::SessionContext;
 use lasthop_findings::Finding;
+use lasthop_intel::IndicatorSet;
 use lasthop_normalise::{Cidr, Networks};
-use lasthop_sources::intel::IocList;
 use lasthop_sources::safelist::Safelist;
 
 use crate::scoring::beacon::WorkingHours;
@@ -26,8 +26,9 @@ use crate::scoring::beacon::WorkingHours;
 /// What a hunt gives every detector.
 pub struct HuntContext {
     pub ctx: SessionContext,
-    /// Indicators from `--ioc-file`, if any.
-    pub iocs: Option<Arc<IocList>>,
+    /// Threat-intelligence indicators to match (bundled, imported into the store, `--ioc-file`),
+    /// warning lists already applied.
+    pub iocs: Option<Arc<IndicatorSet>>,
     pub options: HuntOptions,
 }
 

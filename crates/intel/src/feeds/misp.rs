@@ -53,7 +53,8 @@ pub(crate) fn read(path: &Path, feed: &str, text: &str, json: &Value, report: &m
             attributes.extend(list);
         }
         for object in event.get("Object").and_then(Value::as_array).into_iter().flatten() {
-            attributes.extend(object.get("Attribute").and_then(Value::as_array).into_iter().flatten());
+            attributes
+                .extend(object.get("Attribute").and_then(Value::as_array).into_iter().flatten());
         }
         for attribute in attributes {
             let uuid = text_of(attribute, "uuid");

@@ -104,10 +104,12 @@ pub(crate) fn kind_from_label(label: &str) -> Result<Option<IndicatorKind>, Stri
         "url" | "uri" | "link-url" => IndicatorKind::Url,
         "md5" | "sha1" | "sha256" | "sha-1" | "sha-256" | "hash" | "filehash" | "file-hash"
         | "filename|md5" | "filename|sha1" | "filename|sha256" => IndicatorKind::FileHash,
-        "x509-fingerprint-sha1" | "x509-fingerprint-sha256" | "x509-fingerprint-md5"
-        | "tls-fingerprint" | "cert-fingerprint" | "certificate-fingerprint" => {
-            IndicatorKind::CertFingerprint
-        }
+        "x509-fingerprint-sha1"
+        | "x509-fingerprint-sha256"
+        | "x509-fingerprint-md5"
+        | "tls-fingerprint"
+        | "cert-fingerprint"
+        | "certificate-fingerprint" => IndicatorKind::CertFingerprint,
         other => return Err(other.to_string()),
     };
     Ok(Some(kind))
@@ -142,10 +144,10 @@ pub(crate) fn typed_indicator(
         _ => value,
     };
     let parsed = match kind {
-        Some(IndicatorKind::CertFingerprint) => crate::indicators::normalise_hash(
-            &value.replace(':', ""),
-        )
-        .map(|v| (IndicatorKind::CertFingerprint, v)),
+        Some(IndicatorKind::CertFingerprint) => {
+            crate::indicators::normalise_hash(&value.replace(':', ""))
+                .map(|v| (IndicatorKind::CertFingerprint, v))
+        }
         _ => crate::indicators::classify(value),
     };
     let compatible = |found: IndicatorKind| match kind {
@@ -174,7 +176,11 @@ pub(crate) fn typed_indicator(
 
 /// A value cut to a length that fits a message.
 pub(crate) fn short(s: &str) -> String {
-    if s.chars().count() > 80 { format!("{}…", s.chars().take(80).collect::<String>()) } else { s.to_string() }
+    if s.chars().count() > 80 {
+        format!("{}…", s.chars().take(80).collect::<String>())
+    } else {
+        s.to_string()
+    }
 }
 
 /// Parses a date or timestamp as feeds write them (`2024-06-28`, RFC 3339, epoch seconds) to
@@ -234,21 +240,96 @@ const PUDGYDRAGON: &str =
 /// The public indicators lasthop ships: Black Lotus Labs' SoHo-router botnet write-ups and the
 /// APT40 advisory's domains and web-shell/tool hashes as collected by PudgyDragon.
 pub const BUNDLED_FEEDS: &[BundledFeed] = &[
-    bundled!("Black Lotus Labs: KV-botnet (Volt Typhoon SoHo proxy network)", "blacklotuslabs", "KVbotnet_IOCs.txt", BLACK_LOTUS),
-    bundled!("Black Lotus Labs: Raptor Train (Flax Typhoon SoHo/IoT botnet)", "blacklotuslabs", "Raptor_Train_IOCs.txt", BLACK_LOTUS),
-    bundled!("Black Lotus Labs: ZuoRAT (SoHo router RAT)", "blacklotuslabs", "ZuoRAT_IoCs.txt", BLACK_LOTUS),
-    bundled!("Black Lotus Labs: HiatusRAT (DrayTek Vigor routers)", "blacklotuslabs", "Hiatus_IoCs.txt", BLACK_LOTUS),
-    bundled!("Black Lotus Labs: HiatusRAT, second campaign", "blacklotuslabs", "Hiatus_2_IOCs.txt", BLACK_LOTUS),
-    bundled!("Black Lotus Labs: AVrecon (SoHo router proxy botnet)", "blacklotuslabs", "AVrecon_IOCs.txt", BLACK_LOTUS),
-    bundled!("Black Lotus Labs: Cuttlefish (SoHo router credential sniffer)", "blacklotuslabs", "Cuttlefish_IOCs.txt", BLACK_LOTUS),
-    bundled!("Black Lotus Labs: J-magic (Juniper router backdoor)", "blacklotuslabs", "Jmagic_IOCs.txt", BLACK_LOTUS),
-    bundled!("Black Lotus Labs: TheMoon / Faceless (end-of-life SoHo routers as residential proxies)", "blacklotuslabs", "Moon_Faceless_IOCs.txt", BLACK_LOTUS),
-    bundled!("Black Lotus Labs: NSOCKS residential proxy botnet", "blacklotuslabs", "NSOCKS_IOCs.txt", BLACK_LOTUS),
-    bundled!("Black Lotus Labs: SOCKS proxy botnet", "blacklotuslabs", "socks_IOCs.txt", BLACK_LOTUS),
-    bundled!("APT40 advisory (PudgyDragon collection): domains", "pudgydragon-apt40", "uri.txt", PUDGYDRAGON),
-    bundled!("APT40 advisory (PudgyDragon collection): sample MD5s", "pudgydragon-apt40", "samples.md5", PUDGYDRAGON),
-    bundled!("APT40 advisory (PudgyDragon collection): sample SHA-1s", "pudgydragon-apt40", "samples.sha1", PUDGYDRAGON),
-    bundled!("APT40 advisory (PudgyDragon collection): sample SHA-256s", "pudgydragon-apt40", "samples.sha256", PUDGYDRAGON),
+    bundled!(
+        "Black Lotus Labs: KV-botnet (Volt Typhoon SoHo proxy network)",
+        "blacklotuslabs",
+        "KVbotnet_IOCs.txt",
+        BLACK_LOTUS
+    ),
+    bundled!(
+        "Black Lotus Labs: Raptor Train (Flax Typhoon SoHo/IoT botnet)",
+        "blacklotuslabs",
+        "Raptor_Train_IOCs.txt",
+        BLACK_LOTUS
+    ),
+    bundled!(
+        "Black Lotus Labs: ZuoRAT (SoHo router RAT)",
+        "blacklotuslabs",
+        "ZuoRAT_IoCs.txt",
+        BLACK_LOTUS
+    ),
+    bundled!(
+        "Black Lotus Labs: HiatusRAT (DrayTek Vigor routers)",
+        "blacklotuslabs",
+        "Hiatus_IoCs.txt",
+        BLACK_LOTUS
+    ),
+    bundled!(
+        "Black Lotus Labs: HiatusRAT, second campaign",
+        "blacklotuslabs",
+        "Hiatus_2_IOCs.txt",
+        BLACK_LOTUS
+    ),
+    bundled!(
+        "Black Lotus Labs: AVrecon (SoHo router proxy botnet)",
+        "blacklotuslabs",
+        "AVrecon_IOCs.txt",
+        BLACK_LOTUS
+    ),
+    bundled!(
+        "Black Lotus Labs: Cuttlefish (SoHo router credential sniffer)",
+        "blacklotuslabs",
+        "Cuttlefish_IOCs.txt",
+        BLACK_LOTUS
+    ),
+    bundled!(
+        "Black Lotus Labs: J-magic (Juniper router backdoor)",
+        "blacklotuslabs",
+        "Jmagic_IOCs.txt",
+        BLACK_LOTUS
+    ),
+    bundled!(
+        "Black Lotus Labs: TheMoon / Faceless (end-of-life SoHo routers as residential proxies)",
+        "blacklotuslabs",
+        "Moon_Faceless_IOCs.txt",
+        BLACK_LOTUS
+    ),
+    bundled!(
+        "Black Lotus Labs: NSOCKS residential proxy botnet",
+        "blacklotuslabs",
+        "NSOCKS_IOCs.txt",
+        BLACK_LOTUS
+    ),
+    bundled!(
+        "Black Lotus Labs: SOCKS proxy botnet",
+        "blacklotuslabs",
+        "socks_IOCs.txt",
+        BLACK_LOTUS
+    ),
+    bundled!(
+        "APT40 advisory (PudgyDragon collection): domains",
+        "pudgydragon-apt40",
+        "uri.txt",
+        PUDGYDRAGON
+    ),
+    bundled!(
+        "APT40 advisory (PudgyDragon collection): sample MD5s",
+        "pudgydragon-apt40",
+        "samples.md5",
+        PUDGYDRAGON
+    ),
+    bundled!(
+        "APT40 advisory (PudgyDragon collection): sample SHA-1s",
+        "pudgydragon-apt40",
+        "samples.sha1",
+        PUDGYDRAGON
+    ),
+    bundled!(
+        "APT40 advisory (PudgyDragon collection): sample SHA-256s",
+        "pudgydragon-apt40",
+        "samples.sha256",
+        PUDGYDRAGON
+    ),
 ];
 
 /// The bundled indicators, warning lists applied, with what reading them reported.

@@ -100,7 +100,8 @@ pub(crate) fn read(path: &Path, feed: &str, text: &str, json: &Value, report: &m
         for (kind, value) in values {
             let mut indicator = Indicator::new(kind, value, &feed);
             indicator.valid_from = parse_time(&parsed.valid_from.to_rfc3339());
-            indicator.valid_until = parsed.valid_until.as_ref().and_then(|t| parse_time(&t.to_rfc3339()));
+            indicator.valid_until =
+                parsed.valid_until.as_ref().and_then(|t| parse_time(&t.to_rfc3339()));
             indicator.context = (!context.is_empty()).then(|| short(&context.join("; ")));
             indicator.reference = Some(id.to_string());
             report.indicators.add(indicator);
@@ -131,7 +132,9 @@ fn simple_values(canonical: &str) -> Result<Vec<(IndicatorKind, String)>, String
         loop {
             let path = match next(&mut i) {
                 Some(Token::Word(w)) => w,
-                Some(t) => return Err(format!("{} where an object path was expected", t.describe())),
+                Some(t) => {
+                    return Err(format!("{} where an object path was expected", t.describe()));
+                }
                 None => return Err("unterminated observation".into()),
             };
             let kind = path_kind(&path)?;
@@ -157,7 +160,8 @@ fn simple_values(canonical: &str) -> Result<Vec<(IndicatorKind, String)>, String
                         normalise_hash(&text).map(|h| (kind, h))
                     }
                     _ => classify(&text).filter(|(found, _)| {
-                        *found == kind || (kind == IndicatorKind::Ip && *found == IndicatorKind::Prefix)
+                        *found == kind
+                            || (kind == IndicatorKind::Ip && *found == IndicatorKind::Prefix)
                     }),
                 };
                 out.push(value.ok_or_else(|| format!("{:?} is not a valid {kind}", short(&text)))?);
@@ -249,7 +253,10 @@ fn tokenise(text: &str) -> Result<Vec<Token>, String> {
             }
             _ => {
                 let mut word = String::new();
-                while i < chars.len() && !chars[i].is_whitespace() && !matches!(chars[i], '[' | ']' | '(' | ')' | ',') {
+                while i < chars.len()
+                    && !chars[i].is_whitespace()
+                    && !matches!(chars[i], '[' | ']' | '(' | ')' | ',')
+                {
                     if chars[i] == '\'' {
                         word.push('\'');
                         word.push_str(&quoted(&mut i)?);

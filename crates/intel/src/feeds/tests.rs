@@ -70,13 +70,23 @@ fn stix_bundle_keeps_simple_patterns_and_reports_the_rest_by_line() {
     let m = set.match_ip(&ip, day("2024-08-01")).unwrap();
     assert_eq!(m.indicator.feed, "Example CERT (bundle.json)");
     assert_eq!(m.indicator.context.as_deref(), Some("APT40 relay; malicious-activity"));
-    assert_eq!(m.indicator.reference.as_deref(), Some("indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"));
+    assert_eq!(
+        m.indicator.reference.as_deref(),
+        Some("indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f")
+    );
     assert!(set.match_ip(&ip, day("2024-09-02")).is_none(), "valid_until is respected");
     assert!(set.match_ip(&ip, day("2024-06-30")).is_none(), "valid_from is respected");
     assert!(set.match_ip(&parse_ip("203.0.113.77").unwrap(), day("2024-08-01")).is_some());
     assert!(set.match_ip(&parse_ip("192.0.2.99").unwrap(), day("2024-08-01")).is_none(), "revoked");
     assert_eq!(r.context_only, 1);
-    assert!(set.match_digest(K::FileHash, &"aec3f0c1d7e2b1a8f6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3".to_uppercase(), day("2024-08-01")).is_some());
+    assert!(
+        set.match_digest(
+            K::FileHash,
+            &"aec3f0c1d7e2b1a8f6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3".to_uppercase(),
+            day("2024-08-01")
+        )
+        .is_some()
+    );
 
     assert_eq!(r.diagnostics.total(Reason::UnsupportedIndicator), 2);
     assert_eq!(r.diagnostics.total(Reason::BadIndicator), 1);
@@ -100,15 +110,23 @@ fn private_and_documentation_addresses_are_set_aside_by_warning_lists() {
     assert!(list_of("198.51.100.7").unwrap().contains("5735"), "TEST-NET-2 is documentation");
     assert!(list_of("203.0.113.0/24").unwrap().contains("5735"));
     assert_eq!(r.indicators.lookup(K::Domain, "relay.example").len(), 1);
-    assert_eq!(r.indicators.lookup(K::FileHash, "aec3f0c1d7e2b1a8f6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3").len(), 1);
+    assert_eq!(
+        r.indicators
+            .lookup(K::FileHash, "aec3f0c1d7e2b1a8f6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3")
+            .len(),
+        1
+    );
 }
 
 #[test]
 fn top_sites_and_empty_file_hashes_are_set_aside() {
-    let mut r = read("list.txt", "www.google.com
+    let mut r = read(
+        "list.txt",
+        "www.google.com
 d41d8cd98f00b204e9800998ecf8427e
 relay.example
-");
+",
+    );
     r.indicators.suppress(WarningLists::bundled());
     assert_eq!(r.indicators.len(), 1);
     assert_eq!(r.indicators.suppressed.len(), 2);
@@ -142,9 +160,17 @@ fn misp_event_reads_to_ids_attributes_objects_and_composites() {
     assert_eq!(relay.feed, "CIRCL (event.json)");
     assert_eq!(relay.context.as_deref(), Some("SoHo relay campaign; Network activity; relay"));
     assert_eq!(relay.first_reported, Some(day("2024-05-01")));
-    assert!(!set.match_ip(&parse_ip("198.51.100.20").unwrap(), day("2025-01-01")).unwrap().in_reported_window);
+    assert!(
+        !set.match_ip(&parse_ip("198.51.100.20").unwrap(), day("2025-01-01"))
+            .unwrap()
+            .in_reported_window
+    );
     assert_eq!(set.lookup(K::Ip, "198.51.100.21").len(), 1, "port dropped");
-    assert_eq!(set.lookup(K::FileHash, "2e8d758b9bce51d25ea500d7b4ce4774").len(), 1, "file name dropped");
+    assert_eq!(
+        set.lookup(K::FileHash, "2e8d758b9bce51d25ea500d7b4ce4774").len(),
+        1,
+        "file name dropped"
+    );
     assert_eq!(set.lookup(K::Domain, "relay.example").len(), 1, "object attribute");
     assert!(set.lookup(K::Domain, "gone.example").is_empty(), "deleted");
     assert_eq!(r.context_only, 1);
@@ -170,7 +196,10 @@ fn csv_finds_columns_by_synonym_and_reports_bad_rows_by_line() {
     assert_eq!(set.len(), 4, "{:#?}", set.iter().collect::<Vec<_>>());
     let proxy = set.lookup(K::Ip, "198.51.100.30")[0];
     assert_eq!(proxy.context.as_deref(), Some("proxy node"));
-    assert_eq!((proxy.first_reported, proxy.last_reported), (Some(day("2024-01-01")), Some(day("2024-02-01"))));
+    assert_eq!(
+        (proxy.first_reported, proxy.last_reported),
+        (Some(day("2024-01-01")), Some(day("2024-02-01")))
+    );
     let relay = set.lookup(K::Domain, "relay.example")[0];
     assert_eq!(relay.context.as_deref(), Some("C2, tier 2"));
     assert_eq!(relay.valid_until, Some(day("2024-12-31")));
@@ -178,13 +207,17 @@ fn csv_finds_columns_by_synonym_and_reports_bad_rows_by_line() {
     assert_eq!(set.lookup(K::Ip, "198.51.100.31").len(), 1);
     let bad = r.diagnostics.samples.iter().find(|w| w.reason == Reason::BadIndicator).unwrap();
     assert_eq!(bad.line, 5);
-    let unsupported = r.diagnostics.samples.iter().find(|w| w.reason == Reason::UnsupportedIndicator).unwrap();
+    let unsupported =
+        r.diagnostics.samples.iter().find(|w| w.reason == Reason::UnsupportedIndicator).unwrap();
     assert_eq!(unsupported.line, 7);
 }
 
 #[test]
 fn plain_list_reports_lines_that_are_not_indicators() {
-    let r = read("list.txt", "# feed\n165.227.88.15\nr-1x.com  # dns c2\n10.9.0.0/16,extra\nevil[.]example\n\n!!!\n");
+    let r = read(
+        "list.txt",
+        "# feed\n165.227.88.15\nr-1x.com  # dns c2\n10.9.0.0/16,extra\nevil[.]example\n\n!!!\n",
+    );
     assert_eq!(r.format, "text");
     assert_eq!(r.indicators.len(), 4);
     assert_eq!(r.diagnostics.total(Reason::BadIndicator), 1);
@@ -210,16 +243,28 @@ fn report_text_extracts_defanged_values_with_their_headings_and_skips_prose() {
     let r = read("report.txt", text);
     let set = &r.indicators;
     let callback = set.lookup(K::Ip, "152.32.138.247")[0];
-    assert_eq!(callback.context.as_deref(), Some("Indicators of Compromise: Dec 5, 2023 Jan 3, 2024 Callback Server"));
+    assert_eq!(
+        callback.context.as_deref(),
+        Some("Indicators of Compromise: Dec 5, 2023 Jan 3, 2024 Callback Server")
+    );
     assert_eq!(set.lookup(K::Ip, "79.141.162.154")[0].context.as_deref(), Some("Loader C2s"));
     assert!(set.lookup(K::Domain, "kv-all.sh").is_empty(), "a file name is not a domain");
-    assert_eq!(set.lookup(K::FileHash, "7043ffd9ce3fe48c9fb948ae958a2e9966d29afe380d6b61d5efb826b70334f5")[0].context.as_deref(), Some("Kv-all.sh (Cisco)"));
+    assert_eq!(
+        set.lookup(K::FileHash, "7043ffd9ce3fe48c9fb948ae958a2e9966d29afe380d6b61d5efb826b70334f5")
+            [0]
+        .context
+        .as_deref(),
+        Some("Kv-all.sh (Cisco)")
+    );
     assert_eq!(set.lookup(K::Url, "209.141.49.178/dajfdsfadsfa/arm").len(), 1);
     assert_eq!(set.lookup(K::Ip, "209.141.49.178").len(), 1, "the payload server itself");
     assert_eq!(set.lookup(K::Domain, "prekudinish.com").len(), 1);
     let tier2 = set.lookup(K::Domain, "hyddh.com")[0];
     assert_eq!(tier2.context.as_deref(), Some("Payload Server: Tier 2"));
-    assert_eq!((tier2.first_reported, tier2.last_reported), (Some(day("2024-09-03")), Some(day("2024-09-04"))));
+    assert_eq!(
+        (tier2.first_reported, tier2.last_reported),
+        (Some(day("2024-09-03")), Some(day("2024-09-04")))
+    );
     assert!(set.lookup(K::Domain, "x.evil.com").is_empty(), "YARA strings are not indicators");
     assert_eq!(r.diagnostics.counts.values().sum::<u64>(), 0, "{:?}", r.diagnostics.samples);
 }
@@ -237,7 +282,8 @@ fn unrecognised_and_broken_json_are_reported_not_panicked_on() {
 #[test]
 fn indicators_survive_a_json_lines_round_trip() {
     let r = read("event.json", MISP);
-    let lines: Vec<String> = r.indicators.iter().map(|i| serde_json::to_string(i).unwrap()).collect();
+    let lines: Vec<String> =
+        r.indicators.iter().map(|i| serde_json::to_string(i).unwrap()).collect();
     let back: Vec<Indicator> = lines.iter().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(back, r.indicators.iter().cloned().collect::<Vec<_>>());
 }

@@ -30,8 +30,7 @@ pub fn read_text(path: &Path, feed: &str, text: &str, report: &mut FeedReport) {
 
 fn list_value(line: &str) -> Option<&str> {
     let line = line.trim();
-    if line.is_empty() || line.starts_with('#') || line.starts_with(';') || line.starts_with("//")
-    {
+    if line.is_empty() || line.starts_with('#') || line.starts_with(';') || line.starts_with("//") {
         return None;
     }
     let line = line.split(" #").next().unwrap_or(line);
@@ -76,8 +75,10 @@ fn is_defanged(token: &str) -> bool {
 /// Indicators a report line's free text carries, as (kind, value, token).
 fn extract(line: &str) -> Vec<(IndicatorKind, String, String)> {
     let mut out = Vec::new();
-    for raw in line.split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '|' | '"' | '\'')) {
-        let token = raw.trim_matches(|c: char| matches!(c, '(' | ')' | '<' | '>' | ':' | '.' | '*'));
+    for raw in line.split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '|' | '"' | '\''))
+    {
+        let token =
+            raw.trim_matches(|c: char| matches!(c, '(' | ')' | '<' | '>' | ':' | '.' | '*'));
         if token.len() < 7 {
             continue;
         }
@@ -136,7 +137,8 @@ fn read_report(path: &Path, feed: &str, text: &str, report: &mut FeedReport) {
         if trimmed.is_empty() {
             continue;
         }
-        let columns: Vec<&str> = line.split('\t').map(str::trim).filter(|c| !c.is_empty()).collect();
+        let columns: Vec<&str> =
+            line.split('\t').map(str::trim).filter(|c| !c.is_empty()).collect();
         let dates: Vec<i64> = columns.iter().filter_map(|c| parse_time(c)).collect();
         let typed = columns.len() >= 2 && matches!(kind_from_label(columns[1]), Ok(Some(_)));
         let mut found: Vec<Indicator> = Vec::new();

@@ -41,7 +41,8 @@ impl WarningList {
     /// Parses a list in MISP's JSON format; `None` for a type lasthop does not apply (regex).
     pub fn from_json(text: &str) -> Result<Option<WarningList>, serde_json::Error> {
         let file: WarningListFile = serde_json::from_str(text)?;
-        let lower = || file.list.iter().map(|v| v.trim().trim_end_matches('.').to_ascii_lowercase());
+        let lower =
+            || file.list.iter().map(|v| v.trim().trim_end_matches('.').to_ascii_lowercase());
         let entries = match file.kind.as_str() {
             "cidr" => Entries::Cidr(file.list.iter().filter_map(|v| Cidr::parse(v)).collect()),
             "hostname" => Entries::Hostname(lower().collect()),
