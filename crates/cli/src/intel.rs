@@ -287,8 +287,12 @@ pub fn bundled_data() -> String {
         "\nBundled data:\n  ASN database: {} ({n4} IPv4, {n6} IPv6 ranges)\n    \
          CC BY 4.0: RouteViews (routeviews.org), NRO (nro.net) and DB-IP (db-ip.com),\n    \
          compiled by sapics/ip-location-db; converted, not otherwise modified.\n  \
-         Public Suffix List (publicsuffix.org), MPL 2.0, through the psl crate.\n\
+         Public Suffix List (publicsuffix.org), MPL 2.0, through the psl crate.\n  \
+         Threat intelligence: {} indicators from Black Lotus Labs (github.com/blacklotuslabs/IOCs:\n    \
+         SoHo-router botnets) and the APT40 advisory (PudgyDragon/IOCs, from CISA AA24-190A).\n  \
+         MISP warning lists (BSD-3-Clause, MISP Project): known-benign values set aside.\n\
          See NOTICE for the full attributions.\n",
-        db.source
+        db.source,
+        lasthop_intel::feeds::bundled().indicators.len()
     )
 }

@@ -256,6 +256,18 @@ fn demo_finds_its_planted_ioc_scenario() {
     assert_eq!(remote["device"]["class"], "router", "the relay's own certificate: {remote:#}");
     assert_eq!(remote["device"]["vendor"], "DrayTek");
     assert_eq!(remote["names"], serde_json::json!(["updates.cdn-sync.net"]), "passive DNS");
+    // The web shell driven from a home router is an inbound last-hop finding, and the only one:
+    // the home routers that scan the DMZ for admin pages fail and are not reported.
+    let inbound: Vec<_> = findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["detector"] == "last-hop-inbound")
+        .collect();
+    assert_eq!(inbound.len(), 1, "{inbound:#?}");
+    assert_eq!(inbound[0]["entities"]["source"], "98.113.172.20");
+    assert_eq!(inbound[0]["entities"]["destination"], "10.30.0.10");
+    assert_eq!(inbound[0]["entities"]["remote"]["network_type"], "residential", "{:#}", inbound[0]);
 }
 
 #[test]

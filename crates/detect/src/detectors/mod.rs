@@ -7,6 +7,7 @@ pub(crate) mod context;
 pub mod dns_tunnel;
 pub mod ioc;
 pub mod last_hop;
+pub mod last_hop_inbound;
 pub mod long_conn;
 
 use std::future::Future;
@@ -121,6 +122,7 @@ pub fn all() -> Vec<Box<dyn Detector>> {
         Box::new(long_conn::LongConnections),
         Box::new(dns_tunnel::DnsTunnel),
         Box::new(last_hop::LastHopContact),
+        Box::new(last_hop_inbound::LastHopInbound),
     ]
 }
 
