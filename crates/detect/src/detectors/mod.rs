@@ -9,6 +9,7 @@ pub mod ioc;
 pub mod last_hop;
 pub mod last_hop_inbound;
 pub mod long_conn;
+pub mod rare_peer;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -123,6 +124,7 @@ pub fn all() -> Vec<Box<dyn Detector>> {
         Box::new(dns_tunnel::DnsTunnel),
         Box::new(last_hop::LastHopContact),
         Box::new(last_hop_inbound::LastHopInbound),
+        Box::new(rare_peer::RarePeer),
     ]
 }
 

@@ -310,6 +310,16 @@ fn bundled_feeds_hold_the_soho_botnets_and_the_apt40_hashes_with_sources() {
     assert!(counts[&K::Ip] >= 102, "{counts:?}");
     assert!(counts[&K::CertFingerprint] >= 1, "{counts:?}");
     assert!(set.lookup(K::Domain, "kv-all.sh").is_empty());
+    // "Sha256:…" glued to its label, and digests under an X.509 heading are certificates.
+    let file = "36c63d0c2a78497ccf555e84f0233a514943faeff38281d99d00baf5df23f184";
+    assert_eq!(set.lookup(K::FileHash, file).len(), 1);
+    for cert in [
+        "cdffba0ebda39b3b58f59815be3829ca9c1cde957b46a6ad5ce4b31e405455bb",
+        "c7cf51499973908cbc4c746f689b6ed245b26b1a9eae62fe9329f3a1036e82f4",
+        "2aa12e5989065951be84ce932b65bd197dd6be3fa987838bad48536c0c74d145",
+    ] {
+        assert_eq!(set.lookup(K::CertFingerprint, cert).len(), 1, "{cert}");
+    }
     for i in set.iter() {
         assert!(i.reference.is_some() && !i.feed.is_empty(), "{i:?}");
     }

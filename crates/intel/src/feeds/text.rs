@@ -79,6 +79,17 @@ fn extract(line: &str) -> Vec<(IndicatorKind, String, String)> {
     {
         let token =
             raw.trim_matches(|c: char| matches!(c, '(' | ')' | '<' | '>' | ':' | '.' | '*'));
+        // `Sha256:36c6…`, `md5:…`: a label glued to a digest.
+        let token = match token.split_once(':') {
+            Some((label, digest))
+                if label.len() <= 8
+                    && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                    && crate::indicators::normalise_hash(digest).is_some() =>
+            {
+                digest
+            }
+            _ => token,
+        };
         if token.len() < 7 {
             continue;
         }
@@ -180,7 +191,15 @@ fn read_report(path: &Path, feed: &str, text: &str, report: &mut FeedReport) {
             continue;
         }
         let context = with_heading(&heading, &row_context(line, &tokens));
+        let lower_heading = heading.to_ascii_lowercase();
+        let certificates = ["x.509", "x509", "certificate", "tls fingerprint"]
+            .iter()
+            .any(|w| lower_heading.contains(w));
         for mut indicator in found {
+            if certificates && indicator.kind == IndicatorKind::FileHash {
+                // A digest under a certificate heading is a certificate's fingerprint.
+                indicator.kind = IndicatorKind::CertFingerprint;
+            }
             indicator.context = context.clone();
             if let [first, last, ..] = dates[..] {
                 indicator.first_reported = Some(first.min(last));

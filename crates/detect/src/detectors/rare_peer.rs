@@ -1,0 +1,236 @@
+//! **Rare peer**: an external address that is the only one of its kind any internal host talks
+//! to — no other host contacts it, and no other host contacts anything in its autonomous system
+//! — and that one host keeps returning to it.
+//!
+//! What it finds: per (internal source, external network) in `conn`, where no other internal
+//! host contacts any address of that network (its ASN, `asn()`), the source made at least
+//! [`MIN_CONNECTIONS`] connections to it on at least [`MIN_DAYS`] distinct days, and the site
+//! has at least [`MIN_ORGANISATION`] internal hosts talking out. Addresses with no announced
+//! range (`asn()` null) count as their own network. One finding per source and network, naming
+//! its addresses.
+//!
+//! Why it matters: an organisation's traffic concentrates on a few hundred networks (clouds,
+//! CDNs, SaaS, partners). Implants calling home through rented servers or compromised home
+//! routers (ATT&CK T1071 application-layer C2, T1584.008 compromised network devices) stand out
+//! by being the organisation's only contact with their network. Rarity alone is weak evidence —
+//! a developer's hobby server is also unique — so this is a low-severity lead whose value is in
+//! what it adds to other findings on the same pair.
+//!
+//! Scoring: 0.3; +0.15 when the destination is a residential line or behind carrier-grade NAT;
+//! +0.1 when contact spans a week or more; +0.05 when the destination has no announced range.
+
+use lasthop_findings::{Entities, Finding};
+use serde_json::{Value, json};
+
+use super::{Detector, DetectorFuture, HuntContext, query, rows};
+
+pub struct RarePeer;
+
+pub const ID: &str = "rare-peer";
+
+/// Connections before a unique pair is more than a stray visit.
+pub const MIN_CONNECTIONS: u64 = 5;
+/// Distinct days of contact before a unique pair counts as returning.
+pub const MIN_DAYS: u64 = 2;
+
+/// Internal hosts with outbound traffic before "no other host" means anything: in a capture of
+/// one or two machines every network is unique.
+pub const MIN_ORGANISATION: u64 = 10;
+
+const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+impl Detector for RarePeer {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    fn description(&self) -> &'static str {
+        "an external address whose network no other internal host contacts, returned to over days"
+    }
+
+    fn run<'a>(&'a self, hunt: &'a HuntContext) -> DetectorFuture<'a> {
+        Box::pin(async move {
+            if !hunt.ctx.table_exist("conn")? {
+                return Ok(Vec::new());
+            }
+            let sql = format!(
+                "WITH outbound AS (
+                    SELECT src, dst, ts, uid, orig_bytes, resp_bytes,
+                           COALESCE(CAST(asn(dst) AS VARCHAR), ip_text(dst)) AS kind_key
+                    FROM conn
+                    WHERE is_internal(src) AND NOT is_internal(dst) AND NOT is_special(dst)),
+                 organisation AS (SELECT count(DISTINCT src) AS hosts FROM outbound),
+                 by_network AS (SELECT kind_key, count(DISTINCT src) AS hosts FROM outbound GROUP BY kind_key),
+                 pairs AS (
+                    SELECT src, kind_key, count(*) AS connections, count(DISTINCT dst) AS addresses,
+                           min(dst) AS dst,
+                           array_to_string(array_slice(array_sort(array_agg(DISTINCT ip_text(dst))), 1, 10), ' ') AS address_list,
+                           count(DISTINCT CAST(ts AS BIGINT) / {MICROS_PER_DAY}) AS days,
+                           sum(COALESCE(orig_bytes, 0) + COALESCE(resp_bytes, 0)) AS bytes,
+                           CAST(min(ts) AS BIGINT) AS first_us, CAST(max(ts) AS BIGINT) AS last_us,
+                           min(uid) AS example_uid
+                    FROM outbound GROUP BY src, kind_key)
+                 SELECT ip_text(p.src) AS source, ip_text(p.dst) AS destination, p.addresses, p.address_list,
+                        asn(p.dst) AS asn, as_org(p.dst) AS organisation, network_type(p.dst) AS kind,
+                        p.connections, p.days, p.bytes, p.first_us, p.last_us, p.example_uid
+                 FROM pairs p
+                 JOIN by_network n ON p.kind_key = n.kind_key
+                 CROSS JOIN organisation o
+                 WHERE n.hosts = 1 AND o.hosts >= {MIN_ORGANISATION}
+                   AND p.connections >= {MIN_CONNECTIONS} AND p.days >= {MIN_DAYS}"
+            );
+            Ok(rows(&query(&hunt.ctx, &sql).await?).iter().map(finding).collect())
+        })
+    }
+}
+
+/// The score of a unique pair.
+pub fn score(kind: &str, span_days: f64, announced: bool) -> f64 {
+    let mut s = 0.3;
+    if matches!(kind, "residential" | "cgnat") {
+        s += 0.15;
+    }
+    if span_days >= 7.0 {
+        s += 0.1;
+    }
+    if !announced {
+        s += 0.05;
+    }
+    s
+}
+
+fn finding(row: &serde_json::Map<String, Value>) -> Finding {
+    let text = |k: &str| row.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let number = |k: &str| row.get(k).and_then(Value::as_f64).unwrap_or(0.0);
+    let (source, destination, kind) = (text("source"), text("destination"), text("kind"));
+    let asn = row.get("asn").and_then(Value::as_u64);
+    let (first, last) = (number("first_us") as i64, number("last_us") as i64);
+    let span_days = (last - first) as f64 / MICROS_PER_DAY as f64;
+    let network = match asn {
+        Some(n) => format!("AS{n} {}", text("organisation")),
+        None => "no announced network".to_string(),
+    };
+    let entities = Entities {
+        source: Some(source.clone()),
+        destination: Some(destination.clone()),
+        ..Default::default()
+    };
+    let addresses = number("addresses") as u64;
+    let address_list = text("address_list");
+    let title = if addresses > 1 {
+        format!("Rare peer: {source} is the only host reaching {network} ({addresses} addresses)")
+    } else {
+        format!("Rare peer: {source} is the only host reaching {destination} ({network})")
+    };
+    let mut f = Finding::new(ID, title, score(&kind, span_days, asn.is_some()), entities);
+    f.techniques = vec!["T1071".into()];
+    if matches!(kind.as_str(), "residential" | "cgnat") {
+        f.techniques.push("T1584.008".into());
+    }
+    f.first_seen = first;
+    f.last_seen = last;
+    for (k, v) in [
+        ("connections", json!(number("connections") as u64)),
+        ("active_days", json!(number("days") as u64)),
+        ("span_days", json!((span_days * 10.0).round() / 10.0)),
+        ("bytes", json!(number("bytes") as u64)),
+        ("addresses", json!(address_list.split(' ').collect::<Vec<_>>())),
+        ("internal_hosts_contacting_network", json!(1)),
+        ("network_type", json!(kind)),
+    ] {
+        f.evidence.figures.insert(k.into(), v);
+    }
+    if let Some(uid) = row.get("example_uid").and_then(Value::as_str) {
+        f.evidence.uids.push(uid.to_string());
+    }
+    f.explanation = format!(
+        "{source} made {} connections on {} days to {address_list} ({network}, {kind}), and no \
+         other internal host contacts any address of that network. Most of an \
+         organisation's traffic goes to a few hundred shared networks; an implant's home does not. \
+         On its own this is a lead, not a verdict: ask who on {source} needs {destination}, and \
+         read it together with any other finding on this pair.",
+        number("connections") as u64,
+        number("days") as u64,
+    );
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use lasthop_normalise::LogType;
+
+    use super::*;
+    use crate::session::{SessionOptions, from_batches};
+
+    fn conn(rows: &[(&str, &str, u32)]) -> (LogType, Vec<datafusion::arrow::array::RecordBatch>) {
+        let t = 1_717_372_800u64;
+        let mut lines = Vec::new();
+        for (src, dst, n) in rows {
+            for i in 0..*n {
+                // Spread over two days.
+                let ts = t + u64::from(i) * 40_000;
+                lines.push(format!(
+                    "{ts}.0\tC{src}{dst}{i}\t{src}\t5000\t{dst}\t443\ttcp\t1\t100\t100"
+                ));
+            }
+        }
+        let text = format!(
+            "#separator \\x09\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tduration\torig_bytes\tresp_bytes\n{}\n",
+            lines.join("\n")
+        );
+        let mut batches = Vec::new();
+        lasthop_sources::read_stream(
+            Path::new("conn.log"),
+            Box::new(std::io::Cursor::new(text.into_bytes())),
+            &Default::default(),
+            |_, b| {
+                batches.push(b);
+                Ok::<(), ()>(())
+            },
+        )
+        .unwrap();
+        (LogType::Conn, batches)
+    }
+
+    #[tokio::test]
+    async fn only_a_network_no_one_else_reaches_counts() {
+        let tables = vec![conn(&[
+            ("10.0.0.1", "98.113.172.20", 6), // Verizon, reached by no one else: reported
+            ("10.0.0.2", "73.54.23.243", 6),  // Comcast, but 10.0.0.3 also reaches Comcast
+            ("10.0.0.3", "73.54.23.10", 6),
+            ("10.0.0.4", "45.63.1.9", 3), // unique, but too few connections
+            ("10.0.0.5", "8.8.8.8", 6),
+            ("10.0.0.6", "8.8.8.8", 6), // shared
+            ("10.0.0.7", "8.8.8.8", 1),
+            ("10.0.0.8", "8.8.8.8", 1),
+            ("10.0.0.9", "8.8.8.8", 1),
+            ("10.0.0.10", "8.8.4.4", 1),
+        ])];
+        let ctx =
+            from_batches(tables, &SessionOptions { threads: 1, ..Default::default() }).unwrap();
+        let findings = RarePeer.run(&HuntContext::new(ctx)).await.unwrap();
+        assert_eq!(findings.len(), 1, "{findings:#?}");
+        let f = &findings[0];
+        assert_eq!(f.entities.source.as_deref(), Some("10.0.0.1"));
+        assert_eq!(f.entities.destination.as_deref(), Some("98.113.172.20"));
+        assert!(f.title.contains("AS701"), "{}", f.title);
+        assert!((f.score - 0.45).abs() < 1e-9, "residential: {}", f.score);
+    }
+
+    #[tokio::test]
+    async fn a_site_too_small_to_compare_has_no_rare_peers() {
+        let tables = vec![conn(&[("10.0.0.1", "98.113.172.20", 6), ("10.0.0.2", "8.8.8.8", 6)])];
+        let ctx =
+            from_batches(tables, &SessionOptions { threads: 1, ..Default::default() }).unwrap();
+        assert!(RarePeer.run(&HuntContext::new(ctx)).await.unwrap().is_empty());
+    }
+
+    #[test]
+    fn home_lines_long_spans_and_unannounced_space_add() {
+        assert!((score("hosting", 2.0, true) - 0.3).abs() < 1e-9);
+        assert!((score("residential", 2.0, true) - 0.45).abs() < 1e-9);
+        assert!((score("cgnat", 8.0, false) - 0.6).abs() < 1e-9);
+    }
+}
