@@ -92,6 +92,45 @@ pub struct OverrideError {
 }
 
 /// Lists bundled with lasthop (see NOTICE): ASN → (type, list name).
+static X4BNET_DATACENTER_V4: &[u8] = include_bytes!("../data/x4bnet-datacenter-ipv4.txt.gz");
+static X4BNET_DATACENTER_V6: &[u8] = include_bytes!("../data/x4bnet-datacenter-ipv6.txt.gz");
+
+/// The bundled datacenter/VPN CIDR lists as merged, sorted inclusive ranges.
+fn hosting_ranges() -> Vec<(u128, u128)> {
+    let mut ranges = Vec::new();
+    for gz in [X4BNET_DATACENTER_V4, X4BNET_DATACENTER_V6] {
+        let mut text = String::new();
+        if std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(gz), &mut text).is_err()
+        {
+            continue;
+        }
+        for line in text.lines() {
+            let Some((addr, len)) = line.trim().split_once('/') else { continue };
+            let (Some(ip), Ok(len)) = (lasthop_normalise::parse_ip(addr), len.parse::<u32>())
+            else {
+                continue;
+            };
+            let bits = if addr.contains(':') { len } else { len + 96 };
+            if bits > 128 {
+                continue;
+            }
+            let host_bits = 128 - bits;
+            let mask = if host_bits == 128 { u128::MAX } else { (1u128 << host_bits) - 1 };
+            let start = u128::from_be_bytes(ip) & !mask;
+            ranges.push((start, start | mask));
+        }
+    }
+    ranges.sort_unstable();
+    let mut merged: Vec<(u128, u128)> = Vec::with_capacity(ranges.len());
+    for (start, end) in ranges {
+        match merged.last_mut() {
+            Some(last) if start <= last.1.saturating_add(1) => last.1 = last.1.max(end),
+            _ => merged.push((start, end)),
+        }
+    }
+    merged
+}
+
 static X4BNET_DATACENTER: &str = include_str!("../data/x4bnet-datacenter-ASN.txt");
 static X4BNET_VPN: &str = include_str!("../data/x4bnet-vpn-ASN.txt");
 static BAD_ASN: &str = include_str!("../data/brianhama-bad-asn-list.csv");
@@ -388,6 +427,9 @@ const NAME_PATTERNS: &[(NetworkType, &[&str])] = &[
 #[derive(Debug, Clone, Default)]
 pub struct Classifier {
     by_list: HashMap<u32, (NetworkType, String)>,
+    /// Datacenter and VPN ranges (X4BNet's generated CIDR lists), merged and sorted: they
+    /// classify a prefix where its ASN also serves homes or businesses.
+    hosting_ranges: Vec<(u128, u128)>,
     asn_overrides: HashMap<u32, (NetworkType, String)>,
     prefix_overrides: Vec<(Cidr, NetworkType, String)>,
 }
@@ -426,7 +468,14 @@ impl Classifier {
         for asn in list_asns(X4BNET_VPN) {
             by_list.insert(asn, (NetworkType::Vpn, "on X4BNet's VPN ASN list".into()));
         }
-        Classifier { by_list, ..Classifier::default() }
+        Classifier { by_list, hosting_ranges: hosting_ranges(), ..Classifier::default() }
+    }
+
+    /// Whether an address lies in a bundled datacenter/VPN range.
+    pub fn in_hosting_range(&self, addr: &[u8; 16]) -> bool {
+        let a = u128::from_be_bytes(*addr);
+        let i = self.hosting_ranges.partition_point(|(start, _)| *start <= a);
+        i > 0 && self.hosting_ranges[i - 1].1 >= a
     }
 
     /// The bundled lists plus a user's overrides: one per line, `AS64500 residential` or
@@ -485,6 +534,18 @@ impl Classifier {
                 reason: "carrier-grade NAT space (100.64.0.0/10)".into(),
             };
         }
+        let by_user = network.and_then(|n| self.asn_overrides.get(&n.asn));
+        if by_user.is_none() && self.in_hosting_range(addr) {
+            let listed = network.and_then(|n| self.by_list.get(&n.asn));
+            // The ASN's own listing says more (VPN rather than datacenter) when there is one.
+            if let Some((kind, reason)) = listed {
+                return Classification { kind: *kind, reason: reason.clone() };
+            }
+            return Classification {
+                kind: NetworkType::Hosting,
+                reason: "prefix on X4BNet's datacenter/VPN range list (its ASN is not)".into(),
+            };
+        }
         match network {
             Some(n) => self.classify_network(n.asn, n.organisation),
             None => {
@@ -526,6 +587,30 @@ fn contains_word_start(name: &str, pattern: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_datacenter_prefix_inside_a_mixed_asn_is_hosting_and_its_neighbours_are_not() {
+        let c = Classifier::bundled();
+        // 94.185.128.0/24 is on X4BNet's datacenter range list; its ASN (GTT) is classed by
+        // name, as residential.
+        let inside = lasthop_normalise::parse_ip("94.185.128.7").unwrap();
+        let gtt = AsnInfo {
+            asn: 3257,
+            organisation: "GTT Communications Inc.",
+            range: ("94.185.128.0".parse().unwrap(), "94.185.128.255".parse().unwrap()),
+        };
+        let k = c.classify(&inside, Some(&gtt));
+        assert_eq!(k.kind, NetworkType::Hosting, "{}", k.reason);
+        assert!(k.reason.contains("prefix"), "{}", k.reason);
+        let outside = lasthop_normalise::parse_ip("73.54.23.243").unwrap();
+        assert!(!c.in_hosting_range(&outside), "a Comcast home line");
+        assert!(c.hosting_ranges.len() > 10_000, "{}", c.hosting_ranges.len());
+        let first = c.hosting_ranges[0];
+        assert!(
+            c.in_hosting_range(&first.0.to_be_bytes())
+                && c.in_hosting_range(&first.1.to_be_bytes())
+        );
+    }
 
     fn kind(asn: u32, org: &str) -> NetworkType {
         Classifier::bundled().classify_network(asn, org).kind
