@@ -30,6 +30,10 @@ pub enum IndicatorKind {
     FileHash,
     /// SHA-1 or SHA-256 of a certificate: Zeek x509 `fingerprint` and ssl `cert_chain_fps`.
     CertFingerprint,
+    /// A TLS client or server fingerprint (JA3, JA3S, JA4, JA4S): the ssl log's `ja3`, `ja3s`,
+    /// `ja4`, `ja4s` columns, where the deployment logs them. Only from a typed feed entry: a bare
+    /// 32-digit hex value is read as an MD5.
+    TlsFingerprint,
 }
 
 impl IndicatorKind {
@@ -41,6 +45,7 @@ impl IndicatorKind {
             IndicatorKind::Url => "url",
             IndicatorKind::FileHash => "file-hash",
             IndicatorKind::CertFingerprint => "cert-fingerprint",
+            IndicatorKind::TlsFingerprint => "tls-fingerprint",
         }
     }
 }
@@ -193,6 +198,24 @@ pub fn normalise_hash(token: &str) -> Option<String> {
     let t = token.trim();
     (matches!(t.len(), 32 | 40 | 64) && t.bytes().all(|b| b.is_ascii_hexdigit()))
         .then(|| t.to_ascii_lowercase())
+}
+
+/// A JA3/JA3S digest (32 hex digits) or a JA4/JA4S fingerprint (`t13d1516h2_8daaf6152771_…`),
+/// lower-cased.
+pub fn normalise_tls_fingerprint(token: &str) -> Option<String> {
+    let t = token.trim().to_ascii_lowercase();
+    if t.len() == 32 && t.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Some(t);
+    }
+    let parts: Vec<&str> = t.split('_').collect();
+    let ja4 = parts.len() == 3
+        && (7..=12).contains(&parts[0].len())
+        && parts[0].starts_with(['t', 'q', 'd'])
+        && parts[0].bytes().all(|b| b.is_ascii_alphanumeric())
+        && parts[1..]
+            .iter()
+            .all(|p| (4..=12).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_hexdigit()));
+    ja4.then_some(t)
 }
 
 /// `host/path?query` of an http(s) URL, lower-case host, default ports and fragment dropped.
@@ -436,6 +459,22 @@ mod tests {
         assert_eq!(c("1.2.3"), None, "dotted digits are not a domain");
         assert_eq!(c("not a value"), None);
         assert_eq!(c("http://"), None);
+    }
+
+    #[test]
+    fn tls_fingerprints_are_ja3_digests_or_ja4_strings() {
+        let n = normalise_tls_fingerprint;
+        assert_eq!(
+            n("AE4EDC6FAF64D08308082AD26BE60767").as_deref(),
+            Some("ae4edc6faf64d08308082ad26be60767")
+        );
+        assert_eq!(
+            n("t13d1516h2_8daaf6152771_02713d6af862").as_deref(),
+            Some("t13d1516h2_8daaf6152771_02713d6af862")
+        );
+        assert_eq!(n("t130200_1301_a56c5b993250").as_deref(), Some("t130200_1301_a56c5b993250"));
+        assert_eq!(n("not_a_fingerprint"), None);
+        assert_eq!(n("abc"), None);
     }
 
     #[test]

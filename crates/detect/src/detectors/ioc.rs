@@ -5,7 +5,8 @@
 //! indicator, downloaded a listed file or were served a listed certificate, and listed addresses
 //! that connected in. Matches are looked for in `conn` (both directions, addresses and
 //! prefixes), `dns` queries, HTTP `Host` and URL, TLS SNI, the certificate chain of `ssl`
-//! (`cert_chain_fps`, or `cert_chain_fuids` through `x509`) and `files` hashes; a listed domain
+//! (`cert_chain_fps`, or `cert_chain_fuids` through `x509`), JA3/JA3S/JA4/JA4S where the ssl log
+//! carries them, and `files` hashes; a listed domain
 //! also matches its subdomains. An indicator matches only inside its validity window.
 //!
 //! Why it matters: the advisory's first ask is to look for the published infrastructure. Contact
@@ -124,6 +125,12 @@ fn hits_sql(ctx: &datafusion::prelude::SessionContext) -> String {
                FROM (SELECT *, unnest(cert_chain_fps) AS fingerprint FROM ssl)
               WHERE ioc_cert(fingerprint, ts) IS NOT NULL"
         ));
+        let tls =
+            "coalesce(ioc_tls(ja3, ts), ioc_tls(ja3s, ts), ioc_tls(ja4, ts), ioc_tls(ja4s, ts))";
+        parts.push(format!(
+            "SELECT src, dst, server_name, {tls}, 'ssl fingerprint', {tls_cols}
+               FROM ssl WHERE {tls} IS NOT NULL"
+        ));
         if has("x509") {
             parts.push(
                 "SELECT s.src, s.dst, s.server_name, ioc_cert(x.fingerprint, s.ts), 'ssl certificate',
@@ -195,7 +202,7 @@ fn number(row: &serde_json::Map<String, Value>, key: &str) -> f64 {
 /// Every indicator, of any kind, with this value.
 fn indicators_named<'a>(set: &'a IndicatorSet, value: &str) -> Vec<&'a Indicator> {
     use IndicatorKind::*;
-    [Ip, Prefix, Domain, Url, FileHash, CertFingerprint]
+    [Ip, Prefix, Domain, Url, FileHash, CertFingerprint, TlsFingerprint]
         .into_iter()
         .flat_map(|k| set.lookup(k, value))
         .collect()
@@ -390,16 +397,17 @@ enum IocKind {
     Url,
     File,
     Cert,
+    Tls,
 }
 
 impl IocKind {
-    const ALL: [IocKind; 5] =
-        [IocKind::Ip, IocKind::Domain, IocKind::Url, IocKind::File, IocKind::Cert];
+    const ALL: [IocKind; 6] =
+        [IocKind::Ip, IocKind::Domain, IocKind::Url, IocKind::File, IocKind::Cert, IocKind::Tls];
 }
 
 /// `ioc_ip(address, ts)`, `ioc_domain(name, ts)`, `ioc_url(host, uri, ts)`, `ioc_file(digest, ts)`
-/// and `ioc_cert(fingerprint, ts)`: the indicator in force at `ts` that the value matches, or
-/// null.
+/// `ioc_cert(fingerprint, ts)` and `ioc_tls(ja3_or_ja4, ts)`: the indicator in force at `ts`
+/// that the value matches, or null.
 #[derive(Debug)]
 struct IocFunction {
     kind: IocKind,
@@ -444,6 +452,7 @@ impl ScalarUDFImpl for IocFunction {
             IocKind::Url => "ioc_url",
             IocKind::File => "ioc_file",
             IocKind::Cert => "ioc_cert",
+            IocKind::Tls => "ioc_tls",
         }
     }
 
@@ -501,11 +510,11 @@ impl ScalarUDFImpl for IocFunction {
                     })
                     .collect()
             }
-            IocKind::File | IocKind::Cert => {
-                let kind = if self.kind == IocKind::File {
-                    IndicatorKind::FileHash
-                } else {
-                    IndicatorKind::CertFingerprint
+            IocKind::File | IocKind::Cert | IocKind::Tls => {
+                let kind = match self.kind {
+                    IocKind::File => IndicatorKind::FileHash,
+                    IocKind::Cert => IndicatorKind::CertFingerprint,
+                    _ => IndicatorKind::TlsFingerprint,
                 };
                 let digests = strings(&arrays[0], self.name())?;
                 (0..n)
@@ -634,6 +643,7 @@ mod tests {
                     sha256,AAAA000000000000000000000000000000000000000000000000000000000001,,,,web shell\n\
                     url,http://shell.example/x.aspx,,,,upload\n\
                     cert-fingerprint,bb:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:02,,,,relay cert\n\
+                    ja3s,AE4EDC6FAF64D08308082AD26BE60767,,,,implant server\n\
                     ip,192.0.2.66,2024-01-01,,,expired\n\
                     ip,192.0.2.200,,2020-01-01,2020-02-01,old botnet node\n";
         let files = vec![format!(
@@ -645,9 +655,14 @@ mod tests {
             ),
             format!("{t}.0\tH2\t10.0.0.11\t5000\t203.0.113.51\t80\tshell.example\t/index.html"),
         ];
-        let ssl = vec![format!(
-            "{t}.0\tS1\t10.0.0.12\t5000\t203.0.113.52\t443\tok.example\tcc00000000000000000000000000000000000001,BB00000000000000000000000000000000000002"
-        )];
+        let ssl = vec![
+            format!(
+                "{t}.0\tS1\t10.0.0.12\t5000\t203.0.113.52\t443\tok.example\tcc00000000000000000000000000000000000001,BB00000000000000000000000000000000000002\t-"
+            ),
+            format!(
+                "{t}.0\tS2\t10.0.0.15\t5000\t203.0.113.53\t443\tother.example\t(empty)\tae4edc6faf64d08308082ad26be60767"
+            ),
+        ];
         let conn = vec![
             format!("{t}.0\tC7\t10.0.0.13\t5000\t192.0.2.66\t443\ttcp\t1\t10\t10"),
             format!("{t}.0\tC8\t10.0.0.14\t5000\t192.0.2.200\t443\ttcp\t1\t10\t10"),
@@ -661,7 +676,7 @@ mod tests {
             parse(
                 "ssl",
                 &tsv(
-                    "ts uid id.orig_h id.orig_p id.resp_h id.resp_p server_name cert_chain_fps",
+                    "ts uid id.orig_h id.orig_p id.resp_h id.resp_p server_name cert_chain_fps ja3s",
                     &ssl,
                 ),
             ),
@@ -685,7 +700,11 @@ mod tests {
         let hunt = HuntContext { iocs: Some(Arc::new(list.indicators)), ..HuntContext::new(ctx) };
         let findings = IocMatch.run(&hunt).await.unwrap();
         let by_host = |h: &str| findings.iter().find(|f| f.entities.source.as_deref() == Some(h));
-        assert_eq!(findings.len(), 4, "{findings:#?}");
+        assert_eq!(findings.len(), 5, "{findings:#?}");
+
+        let ja3s = by_host("10.0.0.15").unwrap();
+        assert_eq!(ja3s.evidence.figures["via"], "ssl fingerprint");
+        assert!(ja3s.explanation.contains("implant server"), "{}", ja3s.explanation);
 
         let file = by_host("10.0.0.9").unwrap();
         assert_eq!(file.techniques, ["T1105"]);

@@ -110,6 +110,16 @@ pub(crate) fn kind_from_label(label: &str) -> Result<Option<IndicatorKind>, Stri
         | "tls-fingerprint"
         | "cert-fingerprint"
         | "certificate-fingerprint" => IndicatorKind::CertFingerprint,
+        "ja3"
+        | "ja3s"
+        | "ja4"
+        | "ja4s"
+        | "ja3-fingerprint-md5"
+        | "ja3s-fingerprint-md5"
+        | "ja4-fingerprint"
+        | "ja4s-fingerprint"
+        | "tls-client-fingerprint"
+        | "tls-server-fingerprint" => IndicatorKind::TlsFingerprint,
         other => return Err(other.to_string()),
     };
     Ok(Some(kind))
@@ -148,6 +158,8 @@ pub(crate) fn typed_indicator(
             crate::indicators::normalise_hash(&value.replace(':', ""))
                 .map(|v| (IndicatorKind::CertFingerprint, v))
         }
+        Some(IndicatorKind::TlsFingerprint) => crate::indicators::normalise_tls_fingerprint(value)
+            .map(|v| (IndicatorKind::TlsFingerprint, v)),
         _ => crate::indicators::classify(value),
     };
     let compatible = |found: IndicatorKind| match kind {
