@@ -89,29 +89,54 @@ pub async fn remote_devices(hunt: &HuntContext, findings: &mut [Finding]) -> Res
          FROM ssl s JOIN x509 x ON x.id = s.cert_chain_fuids[1]
          WHERE ip_text(s.dst) IN ({list})"
     );
-    let set = FingerprintSet::x509_subjects();
-    let mut devices: HashMap<String, RemoteDevice> = HashMap::new();
+    let mut candidates: Vec<(String, &'static FingerprintSet, &'static str, String)> = Vec::new();
     for r in rows(&query(&hunt.ctx, &sql).await?) {
         let text = |k: &str| r.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
-        let addr = text("addr");
         // Recog prefers the subject; an issuer that names the device is the fallback.
-        for (what, name) in [("subject", text("subject")), ("issuer", text("issuer"))] {
-            let Some(d) = set.first_match(&name) else { continue };
-            let candidate = RemoteDevice {
-                class: d.class().to_string(),
-                vendor: d.vendor.clone(),
-                product: d.product.clone(),
-                description: d.description.clone(),
-                evidence: format!("certificate {what} {name}"),
-            };
-            // An edge device outranks a generic match (a CDN's certificate, say).
-            let better = devices
-                .get(&addr)
-                .is_none_or(|old| old.class == "other" && candidate.class != "other");
-            if better {
-                devices.insert(addr.clone(), candidate);
-            }
-            break;
+        candidates.push((
+            text("addr"),
+            FingerprintSet::x509_subjects(),
+            "certificate subject",
+            text("subject"),
+        ));
+        candidates.push((
+            text("addr"),
+            FingerprintSet::x509_subjects(),
+            "certificate issuer",
+            text("issuer"),
+        ));
+    }
+    // The HTTP Server header, where the deployment logs it (the `server` column).
+    let servers_sql = format!(
+        "SELECT DISTINCT ip_text(dst) AS addr, server FROM http
+         WHERE ip_text(dst) IN ({list}) AND server IS NOT NULL AND server <> ''"
+    );
+    if hunt.ctx.table_exist("http")? {
+        for r in rows(&query(&hunt.ctx, &servers_sql).await?) {
+            let text = |k: &str| r.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+            candidates.push((
+                text("addr"),
+                FingerprintSet::http_servers(),
+                "HTTP Server header",
+                text("server"),
+            ));
+        }
+    }
+    let mut devices: HashMap<String, RemoteDevice> = HashMap::new();
+    for (addr, set, what, value) in candidates {
+        let Some(d) = set.first_match(&value) else { continue };
+        let candidate = RemoteDevice {
+            class: d.class().to_string(),
+            vendor: d.vendor.clone(),
+            product: d.product.clone(),
+            description: d.description.clone(),
+            evidence: format!("{what} {value}"),
+        };
+        // An edge device outranks a generic match (a CDN's certificate, say).
+        let better =
+            devices.get(&addr).is_none_or(|old| old.class == "other" && candidate.class != "other");
+        if better {
+            devices.insert(addr, candidate);
         }
     }
     // Passive DNS: the names each address answered for or was asked for by.
@@ -189,5 +214,39 @@ mod tests {
         assert_eq!(remote(0).unwrap().network_type.as_deref(), Some("hosting"));
         assert_eq!(remote(2), None, "internal to internal has no remote end");
         assert_eq!(findings[0].id, id, "enrichment never changes a finding's identity");
+    }
+
+    #[tokio::test]
+    async fn an_http_server_header_names_the_device_at_the_other_end() {
+        let text = "#separator \\x09\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\thost\turi\tserver\n\
+                    1717372800.0\tH1\t10.0.0.5\t5000\t73.54.23.243\t8080\tx\t/\tMikrotik HttpProxy\n\
+                    1717372801.0\tH2\t10.0.0.5\t5001\t8.8.8.8\t80\ty\t/\tgws\n";
+        let mut batches = Vec::new();
+        lasthop_sources::read_stream(
+            std::path::Path::new("http.log"),
+            Box::new(std::io::Cursor::new(text.as_bytes().to_vec())),
+            &Default::default(),
+            |_, b| {
+                batches.push(b);
+                Ok::<(), ()>(())
+            },
+        )
+        .unwrap();
+        let ctx = crate::session::from_batches(
+            vec![(lasthop_normalise::LogType::Http, batches)],
+            &crate::session::SessionOptions { threads: 1, ..Default::default() },
+        )
+        .unwrap();
+        let hunt = HuntContext::new(ctx);
+        let mut findings =
+            vec![finding("10.0.0.5", Some("73.54.23.243")), finding("10.0.0.5", Some("8.8.8.8"))];
+        remote_ends(&mut findings, &HuntOptions::default());
+        remote_devices(&hunt, &mut findings).await.unwrap();
+        let device = findings[0].entities.remote.as_ref().unwrap().device.clone().unwrap();
+        assert_eq!(device.vendor.as_deref(), Some("MikroTik"), "{device:?}");
+        assert!(device.evidence.contains("HTTP Server header"), "{device:?}");
+        // Google's front end is recognised too, as what it is: not an edge device.
+        let google = findings[1].entities.remote.as_ref().unwrap().device.clone().unwrap();
+        assert_eq!(google.class, "other", "{google:?}");
     }
 }
