@@ -102,8 +102,7 @@ impl ScalarUDFImpl for AsnFunction {
             AsnField::NetworkType => Arc::new(StringArray::from_iter((0..ips.len()).map(|i| {
                 let bytes: &[u8; 16] = ips.value(i).try_into().ok()?;
                 let network = info(i);
-                ips.is_valid(i)
-                    .then(|| self.classifier.0.classify(bytes, network.as_ref()).kind.name())
+                ips.is_valid(i).then(|| self.classifier.0.kind_of(bytes, network.as_ref()).name())
             }))),
         };
         Ok(ColumnarValue::Array(result))

@@ -92,6 +92,16 @@ pub struct OverrideError {
 }
 
 /// Lists bundled with lasthop (see NOTICE): ASN → (type, list name).
+/// A per-ASN memo that a clone of the classifier starts afresh.
+#[derive(Debug, Default)]
+struct AsnMemo(std::sync::RwLock<HashMap<u32, Classification>>);
+
+impl Clone for AsnMemo {
+    fn clone(&self) -> Self {
+        AsnMemo::default()
+    }
+}
+
 static X4BNET_DATACENTER_V4: &[u8] = include_bytes!("../data/x4bnet-datacenter-ipv4.txt.gz");
 static X4BNET_DATACENTER_V6: &[u8] = include_bytes!("../data/x4bnet-datacenter-ipv6.txt.gz");
 
@@ -430,6 +440,9 @@ pub struct Classifier {
     /// Datacenter and VPN ranges (X4BNet's generated CIDR lists), merged and sorted: they
     /// classify a prefix where its ASN also serves homes or businesses.
     hosting_ranges: Vec<(u128, u128)>,
+    /// Classifications by ASN already made: the name patterns cost microseconds, and a conn
+    /// table repeats the same few thousand networks millions of times.
+    by_asn: AsnMemo,
     asn_overrides: HashMap<u32, (NetworkType, String)>,
     prefix_overrides: Vec<(Cidr, NetworkType, String)>,
 }
@@ -554,8 +567,33 @@ impl Classifier {
         }
     }
 
+    /// The network type alone, without the reason: what a SQL function over millions of rows
+    /// needs, with no allocation once the ASN has been seen.
+    pub fn kind_of(&self, addr: &[u8; 16], network: Option<&AsnInfo<'_>>) -> NetworkType {
+        if let Some(n) = network
+            && self.prefix_overrides.is_empty()
+            && !self.in_hosting_range(addr)
+            && let Some(kind) =
+                self.by_asn.0.read().ok().and_then(|m| m.get(&n.asn).map(|c| c.kind))
+        {
+            return kind;
+        }
+        self.classify(addr, network).kind
+    }
+
     /// Classifies an autonomous system (or one of its ranges) by number and organisation name.
     pub fn classify_network(&self, asn: u32, organisation: &str) -> Classification {
+        if let Some(known) = self.by_asn.0.read().ok().and_then(|m| m.get(&asn).cloned()) {
+            return known;
+        }
+        let made = self.classify_network_uncached(asn, organisation);
+        if let Ok(mut memo) = self.by_asn.0.write() {
+            memo.insert(asn, made.clone());
+        }
+        made
+    }
+
+    fn classify_network_uncached(&self, asn: u32, organisation: &str) -> Classification {
         if let Some((kind, reason)) =
             self.asn_overrides.get(&asn).or_else(|| self.by_list.get(&asn))
         {
@@ -587,6 +625,23 @@ fn contains_word_start(name: &str, pattern: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_memoised_kind_agrees_with_the_full_classification() {
+        let db = crate::AsnDb::bundled();
+        let c = Classifier::bundled();
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let a = std::net::Ipv4Addr::from(state as u32).to_ipv6_mapped().octets();
+            let info = db.lookup_bytes(&a);
+            let full = c.classify(&a, info.as_ref()).kind;
+            assert_eq!(c.kind_of(&a, info.as_ref()), full);
+            assert_eq!(c.kind_of(&a, info.as_ref()), full, "warm");
+        }
+    }
 
     #[test]
     fn a_datacenter_prefix_inside_a_mixed_asn_is_hosting_and_its_neighbours_are_not() {
