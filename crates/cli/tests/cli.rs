@@ -12,6 +12,17 @@ fn lasthop(args: &[&str]) -> Output {
         .expect("the binary runs")
 }
 
+/// A folder of `../shared/data`, or `None` (with a message) when this clone does not have it.
+fn shared(relative: &str) -> Option<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data").join(relative);
+    if path.exists() {
+        Some(path)
+    } else {
+        eprintln!("skipped: {} is absent (real data lives in ../shared/data)", path.display());
+        None
+    }
+}
+
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -376,4 +387,102 @@ fn bundled_intel_imported_feeds_retro_hunt_and_lookup() {
     assert_eq!(later.iter().filter(|f| f["detector"] == "ioc-match").count(), 2, "{later:#?}");
     let hash = stdout(&lasthop(&["intel", "lookup", "2E8D758B9BCE51D25EA500D7B4CE4774"]));
     assert!(hash.contains("APT40 advisory"), "{hash}");
+}
+
+#[test]
+fn a_folder_mixing_zeek_and_web_server_logs_just_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    write_conn(&logs, 3, &[]);
+    std::fs::write(
+        logs.join("access.log"),
+        "www.example.com:443 198.51.100.7 - - [03/Jun/2024:10:00:00 +0000] \"GET /index.html HTTP/1.1\" 200 512 \"-\" \"Mozilla/5.0\"\n\
+         www.example.com:443 198.51.100.7 - - [03/Jun/2024:10:00:01 +0000] \"GET /a?x=${jndi:ldap://x} HTTP/1.1\" 404 12 \"-\" \"curl/8\"\n\
+         not an access log line\n",
+    )
+    .unwrap();
+    std::fs::write(
+        logs.join("u_ex240603.log"),
+        "#Software: Microsoft Internet Information Services 10.0\n#Version: 1.0\n\
+         #Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port c-ip cs(User-Agent) sc-status time-taken\n\
+         2024-06-03 10:00:00 10.0.2.15 POST /erp/conn.aspx proxy 443 10.0.2.17 Mozilla/5.0+(Windows) 200 15\n\
+         2024-06-03 10:00:01 10.0.2.15 GET /erp/conn.aspx proxy&port=3389&ip=127.0.0.1 443 10.0.2.17 - 200 3\n",
+    )
+    .unwrap();
+    let store = dir.path().join("store");
+    let s = store.to_str().unwrap();
+    let out = lasthop(&["import", logs.to_str().unwrap(), "--store", s]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("access.log:3") && err.contains("not an access-log line"), "{err}");
+    let sql = lasthop(&[
+        "sql",
+        "SELECT log_format, count(*) AS n, min(ip_text(c_ip)) AS client FROM web GROUP BY 1 ORDER BY 1",
+        "--store",
+        s,
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(
+        stdout(&sql),
+        "log_format,n,client\ncombined+vhost,2,198.51.100.7\niis-w3c,2,10.0.2.17\n",
+        "{}",
+        stderr(&sql)
+    );
+    let sql = lasthop(&[
+        "sql",
+        "SELECT cs_uri_query, cs_user_agent, time_taken FROM web WHERE log_format = 'iis-w3c' ORDER BY ts",
+        "--store",
+        s,
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(
+        stdout(&sql),
+        "cs_uri_query,cs_user_agent,time_taken\nproxy,Mozilla/5.0 (Windows),0.015\nproxy&port=3389&ip=127.0.0.1,,0.003\n"
+    );
+    let conn = lasthop(&["sql", "SELECT count(*) AS n FROM conn", "--store", s, "--format", "csv"]);
+    assert_eq!(stdout(&conn), "n\n53\n");
+    let hunt = lasthop(&["hunt", "--store", s, "--format", "ndjson"]);
+    assert!(hunt.status.success(), "{}", stderr(&hunt));
+}
+
+#[test]
+fn real_web_server_logs_are_read_whole() {
+    let Some(dir) = shared("web/evtx-attack-samples") else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let s = tmp.path().join("store");
+    let tomcat = dir.join("tomcat_web_attack_and_webshell_access_log.txt");
+    let iis = dir.join("iis_w3svc_tunna_webshell_tunnel.log");
+    let out = lasthop(&[
+        "import",
+        tomcat.to_str().unwrap(),
+        iis.to_str().unwrap(),
+        "--store",
+        s.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let query = |q: &str| {
+        let o = lasthop(&["sql", q, "--store", s.to_str().unwrap(), "--format", "csv"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+    };
+    // Every line of both files is a record (the IIS file has 10 directive lines).
+    assert_eq!(
+        query("SELECT log_format, count(*) AS n FROM web GROUP BY 1 ORDER BY 1"),
+        "log_format,n\ncommon,2661\niis-w3c,4298\n"
+    );
+    assert_eq!(
+        query(
+            "SELECT count(*) AS n FROM web WHERE cs_uri_stem = '/error/cmd.jsp' AND cs_method = 'POST'"
+        ),
+        "n\n16\n"
+    );
+    assert_eq!(
+        query(
+            "SELECT count(*) AS n FROM web WHERE cs_uri_stem = '/erp/conn.aspx' AND ip_text(c_ip) = '10.0.2.17'"
+        ),
+        "n\n4298\n"
+    );
 }

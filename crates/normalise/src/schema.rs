@@ -21,10 +21,13 @@ pub enum LogType {
     OpenSsl,
     X509,
     Files,
+    /// Web-server access logs (Apache/Nginx combined and common, IIS W3C), in the Sigma
+    /// webserver taxonomy's field names.
+    Web,
 }
 
 impl LogType {
-    pub const ALL: [LogType; 9] = [
+    pub const ALL: [LogType; 10] = [
         LogType::Conn,
         LogType::OpenConn,
         LogType::Dns,
@@ -34,6 +37,7 @@ impl LogType {
         LogType::OpenSsl,
         LogType::X509,
         LogType::Files,
+        LogType::Web,
     ];
 
     /// The table name, which is also Zeek's `#path`.
@@ -48,6 +52,7 @@ impl LogType {
             LogType::OpenSsl => "open_ssl",
             LogType::X509 => "x509",
             LogType::Files => "files",
+            LogType::Web => "web",
         }
     }
 
@@ -68,6 +73,8 @@ impl LogType {
             LogType::Http | LogType::OpenHttp => &["uid", "trans_depth"],
             LogType::X509 => &["fingerprint", "id"],
             LogType::Files => &["fuid"],
+            // An access log has no ids: the same line at the same time is the same request.
+            LogType::Web => &["raw"],
         }
     }
 
@@ -78,6 +85,7 @@ impl LogType {
             LogType::Http | LogType::OpenHttp => HTTP,
             LogType::Ssl | LogType::OpenSsl => SSL,
             LogType::X509 => X509,
+            LogType::Web => WEB,
             LogType::Files => FILES,
         }
     }
@@ -162,7 +170,9 @@ pub fn column_name(zeek: &str) -> String {
         "id.orig_p" => "src_port".into(),
         "id.resp_h" => "dst".into(),
         "id.resp_p" => "dst_port".into(),
-        other => other.replace('.', "_").to_ascii_lowercase(),
+        // Sigma's `cs-uri-stem` becomes `cs_uri_stem`: SQL needs no quoting, and the rule
+        // compiler maps the one spelling to the other.
+        other => other.replace(['.', '-'], "_").to_ascii_lowercase(),
     }
 }
 
@@ -374,6 +384,28 @@ const X509: &[(&str, ColumnKind)] = &[
     ("client_cert", Bool),
 ];
 
+/// The Sigma webserver taxonomy's fields (`c-ip`, `cs-uri-stem` …; columns `c_ip`, `cs_uri_stem`).
+const WEB: &[(&str, ColumnKind)] = &[
+    ("ts", Time),
+    ("c-ip", Addr),
+    ("cs-username", Str),
+    ("cs-method", Str),
+    ("cs-uri-stem", Str),
+    ("cs-uri-query", Str),
+    ("cs-version", Str),
+    ("sc-status", Count),
+    ("sc-bytes", Count),
+    ("cs-bytes", Count),
+    ("time-taken", Interval),
+    ("cs-host", Str),
+    ("s-ip", Addr),
+    ("s-port", Port),
+    ("cs-referer", Str),
+    ("cs-user-agent", Str),
+    ("log_format", Str),
+    ("raw", Str),
+];
+
 const FILES: &[(&str, ColumnKind)] = &[
     ("ts", Time),
     ("fuid", Str),
@@ -430,6 +462,7 @@ mod tests {
         assert_eq!(column_name("id.resp_h"), "dst");
         assert_eq!(column_name("certificate.not_valid_after"), "certificate_not_valid_after");
         assert_eq!(column_name("TTLs"), "ttls");
+        assert_eq!(column_name("cs-uri-stem"), "cs_uri_stem");
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod fuzzing;
 pub mod reader;
 pub mod safelist;
 pub mod values;
+pub mod web;
 pub mod zeek_json;
 pub mod zeek_tsv;
 

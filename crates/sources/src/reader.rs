@@ -14,9 +14,10 @@ use arrow_array::RecordBatch;
 use crossbeam_channel::{Receiver, Sender, bounded};
 use lasthop_normalise::LogType;
 
-use crate::batch::BatchBuilder;
+use crate::batch::{BatchBuilder, Row};
 use crate::diagnostics::{Diagnostics, Reason};
 use crate::discover::log_name_from_file_name;
+use crate::web::W3cHeader;
 use crate::zeek_json::{JsonFields, JsonRecord};
 use crate::zeek_tsv::{TsvHeader, short};
 
@@ -71,6 +72,10 @@ impl FileStamp {
 enum Format {
     Tsv(Arc<TsvHeader>),
     Json,
+    /// Apache/Nginx combined or common access log.
+    AccessLog,
+    /// IIS W3C extended log, with the `#Fields:` in force.
+    W3c(Arc<W3cHeader>),
 }
 
 struct Chunk {
@@ -368,10 +373,23 @@ impl Splitter<'_> {
     /// Decides the format from the first bytes; false for a file that is not a log.
     fn recognise(&mut self, data: &[u8], diagnostics: &mut Diagnostics) -> bool {
         let text = data.strip_prefix(b"\xef\xbb\xbf").unwrap_or(data);
+        let first_line = || {
+            let start = text.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(0);
+            let end = memchr::memchr(b'\n', &text[start..]).map_or(text.len(), |i| start + i);
+            String::from_utf8_lossy(&text[start..end]).trim_end_matches('\r').to_string()
+        };
         match text.iter().find(|b| !b.is_ascii_whitespace()) {
             None => true,
+            Some(b'#') if crate::web::looks_like_w3c(&first_line()) => {
+                self.format = Some(Format::W3c(Arc::new(W3cHeader::default())));
+                true
+            }
             Some(b'#') => {
                 self.format = Some(Format::Tsv(Arc::new(TsvHeader::default())));
+                true
+            }
+            Some(_) if crate::web::looks_like_access_log(&first_line()) => {
+                self.format = Some(Format::AccessLog);
                 true
             }
             Some(b'{') => {
@@ -384,7 +402,10 @@ impl Splitter<'_> {
                     self.path,
                     1,
                     Reason::UnrecognisedFormat,
-                    format!("neither Zeek TSV nor JSON: starts {:?}", short(&first)),
+                    format!(
+                        "neither Zeek TSV/JSON nor a web access log: starts {:?}",
+                        short(&first)
+                    ),
                 );
                 false
             }
@@ -397,9 +418,12 @@ impl Splitter<'_> {
         if data.is_empty() {
             return true;
         }
-        let Some(Format::Tsv(_)) = &self.format else {
-            return self.send_data(data, Format::Json);
-        };
+        match &self.format {
+            Some(Format::Tsv(_)) => {}
+            Some(Format::W3c(_)) => return self.send_w3c(data, diagnostics),
+            Some(Format::AccessLog) => return self.send_data(data, Format::AccessLog),
+            _ => return self.send_data(data, Format::Json),
+        }
         // The common case, a chunk of data lines under the header in force, goes out uncopied.
         if data[0] != b'#'
             && memchr::memmem::find(&data, b"\n#").is_none()
@@ -435,6 +459,43 @@ impl Splitter<'_> {
                         return false;
                     }
                 }
+            }
+        }
+        true
+    }
+
+    /// Like the TSV case: `#Fields:` lines change the header the following lines are read with.
+    fn send_w3c(&mut self, data: Vec<u8>, diagnostics: &mut Diagnostics) -> bool {
+        let Some(Format::W3c(current)) = &self.format else { return true };
+        let mut header: W3cHeader = (**current).clone();
+        let mut rest: &[u8] = &data;
+        while !rest.is_empty() {
+            if rest[0] == b'#' {
+                let end = memchr::memchr(b'\n', rest).map(|i| i + 1).unwrap_or(rest.len());
+                let line = String::from_utf8_lossy(&rest[..end]);
+                header.apply(line.trim_end());
+                self.format = Some(Format::W3c(Arc::new(header.clone())));
+                self.line += 1;
+                rest = &rest[end..];
+                continue;
+            }
+            let end = memchr::memmem::find(rest, b"\n#").map(|i| i + 1).unwrap_or(rest.len());
+            let (block, after) = rest.split_at(end);
+            rest = after;
+            if header.is_empty() {
+                let lines = count_lines(block);
+                diagnostics.warn(
+                    self.path,
+                    self.line,
+                    Reason::NoHeader,
+                    format!("{lines} line(s) before any #Fields: header"),
+                );
+                self.line += lines;
+                continue;
+            }
+            let format = self.format.clone().expect("set above");
+            if !self.send_data(block.to_vec(), format) {
+                return false;
             }
         }
         true
@@ -525,6 +586,23 @@ fn parse_chunk(
                 }
                 if let Err((reason, detail)) = outcome {
                     diagnostics.warn(&path, this_line, reason, detail);
+                }
+            }
+            Format::AccessLog | Format::W3c(_) => {
+                let mut row = Row::new(LogType::Web);
+                let mut bad: Vec<&'static str> = Vec::new();
+                let parsed = match &chunk.format {
+                    Format::W3c(header) => header.parse_line(text, &mut row, &mut bad),
+                    _ => crate::web::parse_access_line(text, &mut row, &mut bad),
+                };
+                match parsed {
+                    Ok(()) => {
+                        builder_for(&mut builders, LogType::Web).append(&row, source, this_line)
+                    }
+                    Err((reason, detail)) => diagnostics.warn(&path, this_line, reason, detail),
+                }
+                for f in bad {
+                    diagnostics.warn(&path, this_line, Reason::BadValue, format!("field {f}"));
                 }
             }
             Format::Json => {
