@@ -269,7 +269,12 @@ pub fn run_hunt(
                 ..Default::default()
             };
             let ctx = lasthop_detect::open_store(&store, &session).await?;
-            let hunt = HuntContext { ctx, iocs, options: settings.hunt.clone() };
+            let hunt = HuntContext {
+                ctx,
+                iocs,
+                rules: Some(settings.rules.clone()),
+                options: settings.hunt.clone(),
+            };
             Ok::<_, datafusion::error::DataFusionError>(
                 lasthop_detect::hunt(&hunt, detectors).await,
             )
@@ -521,5 +526,42 @@ pub fn bench_data(args: BenchDataArgs) -> Result<Exit, Failure> {
         bytes,
         args.out.display()
     );
+    Ok(Exit::Success)
+}
+
+/// `lasthop rules check`: every rule that does not compile, then the counts.
+pub fn rules_check(dirs: &[PathBuf]) -> Result<Exit, Failure> {
+    let mut set = lasthop_detect::sigma::RuleSet::default();
+    if dirs.is_empty() {
+        set = lasthop_detect::sigma::RuleSet::bundled();
+    }
+    for d in dirs {
+        set.add_dir(d)
+            .with_context(|| format!("reading rules {}", d.display()))
+            .or_exit(Exit::UnreadableInput)?;
+    }
+    let mut out = std::io::stdout().lock();
+    for r in &set.rejected {
+        writeln!(
+            out,
+            "not compiled: {} {} ({}): {}",
+            terminal_safe(&r.origin),
+            terminal_safe(if r.id.is_empty() { "-" } else { &r.id }),
+            terminal_safe(&r.title),
+            terminal_safe(&r.reason)
+        )
+        .or_exit(Exit::StoreError)?;
+    }
+    let web = set.rules.iter().filter(|r| r.table == "web").count();
+    writeln!(
+        out,
+        "{} rule(s) compiled ({web} webserver on `web`, {} proxy on Zeek `http`), {} not compiled, \
+         {} for log sources lasthop has no table for",
+        set.rules.len(),
+        set.rules.len() - web,
+        set.rejected.len(),
+        set.other_logsources
+    )
+    .or_exit(Exit::StoreError)?;
     Ok(Exit::Success)
 }

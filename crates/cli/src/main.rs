@@ -62,6 +62,9 @@ enum Command {
     /// Intelligence: look up what is known about an address; rebuild the bundled ASN database.
     #[command(subcommand)]
     Intel(IntelCommand),
+    /// Sigma rules: which compile, and why the others do not.
+    #[command(subcommand)]
+    Rules(RulesCommand),
     /// Write a synthetic conn.log of a given size, for import benchmarks.
     #[command(hide = true)]
     BenchData(BenchDataArgs),
@@ -118,6 +121,13 @@ enum IntelCommand {
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum RulesCommand {
+    /// Compile the rules under DIR (or, with none, the bundled SigmaHQ webserver and proxy
+    /// rules) and list each rule that does not compile, with its id and the reason.
+    Check { dirs: Vec<PathBuf> },
 }
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -279,6 +289,7 @@ fn main() -> ExitCode {
     };
     let result = match command {
         Command::Intel(c) => intel::run(c),
+        Command::Rules(RulesCommand::Check { dirs }) => commands::rules_check(&dirs),
         Command::Import(a) => commands::import(a),
         Command::Hunt(a) => commands::hunt(*a),
         Command::Sql(a) => commands::sql(a),

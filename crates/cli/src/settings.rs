@@ -13,6 +13,7 @@
 //! workdays = "mon-fri"
 //! strobe_threshold = 86400
 //! min_beacon_score = 0.6
+//! rules = ["sigma/"]                 # Sigma rule folders, besides the bundled ones
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -21,6 +22,7 @@ use anyhow::{Context, anyhow, bail};
 use clap::Args;
 use lasthop_detect::detectors::{HuntOptions, Scorer};
 use lasthop_detect::scoring::beacon::WorkingHours;
+use lasthop_detect::sigma::RuleSet;
 use lasthop_intel::Classifier;
 use lasthop_normalise::{Cidr, Networks};
 use lasthop_sinks::terminal_safe;
@@ -70,6 +72,9 @@ pub struct SettingsArgs {
     /// Lowest lasthop beacon score reported [default: 0.6].
     #[arg(long, help_heading = "Analysis")]
     pub min_beacon_score: Option<f64>,
+    /// A folder of Sigma rules to run besides the bundled webserver and proxy rules (repeatable).
+    #[arg(long = "rules", help_heading = "Analysis")]
+    pub rules: Vec<PathBuf>,
 }
 
 #[derive(Deserialize, Debug, Default)]
@@ -90,12 +95,15 @@ struct ConfigFile {
     strobe_threshold: Option<u64>,
     min_beacon_score: Option<f64>,
     network_types: Option<PathBuf>,
+    #[serde(default)]
+    rules: Vec<PathBuf>,
 }
 
 /// Settings resolved from flags, file and defaults.
 pub struct Settings {
     pub hunt: HuntOptions,
     pub internal: Networks,
+    pub rules: Arc<RuleSet>,
 }
 
 impl SettingsArgs {
@@ -179,6 +187,18 @@ impl SettingsArgs {
             }
             hunt.min_beacon_score = s;
         }
-        Ok(Settings { hunt, internal })
+        let mut rules = RuleSet::bundled();
+        for dir in file.rules.iter().map(|p| base.join(p)).chain(self.rules.iter().cloned()) {
+            rules.add_dir(&dir).with_context(|| format!("reading rules {}", dir.display()))?;
+        }
+        for r in rules.rejected.iter().filter(|r| !r.origin.starts_with("SigmaHQ/")) {
+            eprintln!(
+                "warning: rule {} ({}) not compiled: {}",
+                terminal_safe(&r.origin),
+                terminal_safe(&r.id),
+                terminal_safe(&r.reason)
+            );
+        }
+        Ok(Settings { hunt, internal, rules: Arc::new(rules) })
     }
 }

@@ -10,6 +10,7 @@ pub mod last_hop;
 pub mod last_hop_inbound;
 pub mod long_conn;
 pub mod rare_peer;
+pub mod sigma_match;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -31,12 +32,14 @@ pub struct HuntContext {
     /// Threat-intelligence indicators to match (bundled, imported into the store, `--ioc-file`),
     /// warning lists already applied.
     pub iocs: Option<Arc<IndicatorSet>>,
+    /// Sigma rules to run; `None` runs the bundled SigmaHQ webserver and proxy rules.
+    pub rules: Option<Arc<crate::sigma::RuleSet>>,
     pub options: HuntOptions,
 }
 
 impl HuntContext {
     pub fn new(ctx: SessionContext) -> HuntContext {
-        HuntContext { ctx, iocs: None, options: HuntOptions::default() }
+        HuntContext { ctx, iocs: None, rules: None, options: HuntOptions::default() }
     }
 }
 
@@ -125,6 +128,7 @@ pub fn all() -> Vec<Box<dyn Detector>> {
         Box::new(last_hop::LastHopContact),
         Box::new(last_hop_inbound::LastHopInbound),
         Box::new(rare_peer::RarePeer),
+        Box::new(sigma_match::SigmaMatch),
     ]
 }
 
