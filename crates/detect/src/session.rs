@@ -55,7 +55,7 @@ pub fn new_context(options: &SessionOptions) -> SessionContext {
     let ctx = SessionContext::new_with_state(state);
     ip_functions::register(&ctx, &options.internal);
     intel_functions::register(&ctx, &options.network_types);
-    crate::decode::register(&ctx);
+    crate::detectors::sigma_match::register_decode(&ctx);
     ctx
 }
 

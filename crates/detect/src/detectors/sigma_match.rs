@@ -13,11 +13,18 @@
 
 use std::sync::Arc;
 
+use datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::common::{Result, exec_err};
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility, create_udf,
+};
+use datafusion::prelude::SessionContext;
 use lasthop_findings::{Entities, Finding};
+use lasthop_sigma::{MatchOptions, Rule, RuleSet, TableMatcher, decode::decode};
 use serde_json::{Value, json};
 
 use super::{Detector, DetectorFuture, HuntContext, query, rows};
-use crate::sigma::{CompiledRule, RuleSet};
 
 pub struct SigmaMatch;
 
@@ -39,64 +46,180 @@ impl Detector for SigmaMatch {
         Box::pin(async move {
             let rules = hunt.rules.clone().unwrap_or_else(|| Arc::new(RuleSet::bundled()));
             let mut findings = Vec::new();
-            for rule in &rules.rules {
-                if !hunt.ctx.table_exist(rule.table)? {
+            for table in ["web", "http"] {
+                if !hunt.ctx.table_exist(table)? {
                     continue;
                 }
-                let sql = match rule.table {
+                let Some(call) =
+                    register_matcher(&hunt.ctx, &rules, table, MatchOptions::default())
+                else {
+                    continue;
+                };
+                // One scan of the table evaluates every rule; only matching rows come out, once
+                // per rule they match.
+                let sql = match table {
                     "web" => format!(
-                        "SELECT ip_text(c_ip) AS client, ip_text(s_ip) AS server, cs_host AS host,
-                                count(*) OVER (PARTITION BY c_ip) AS hits,
-                                CAST(min(ts) OVER (PARTITION BY c_ip) AS BIGINT) AS first_seen,
-                                CAST(max(ts) OVER (PARTITION BY c_ip) AS BIGINT) AS last_seen,
-                                raw AS line, concat(_source, ':', CAST(_line AS VARCHAR)) AS place, NULL AS uid,
-                                row_number() OVER (PARTITION BY c_ip ORDER BY ts, _line) AS rn
-                         FROM web WHERE {}",
-                        rule.predicate
+                        "WITH matched AS (SELECT unnest({call}) AS rule, c_ip, s_ip, cs_host, ts, raw,
+                                                 _source, _line FROM web)
+                         SELECT rule, ip_text(c_ip) AS client, ip_text(s_ip) AS server, cs_host AS host,
+                                count(*) OVER (PARTITION BY rule, c_ip) AS hits,
+                                CAST(min(ts) OVER (PARTITION BY rule, c_ip) AS BIGINT) AS first_seen,
+                                CAST(max(ts) OVER (PARTITION BY rule, c_ip) AS BIGINT) AS last_seen,
+                                raw AS line, concat(_source, ':', CAST(_line AS VARCHAR)) AS place,
+                                NULL AS uid,
+                                row_number() OVER (PARTITION BY rule, c_ip ORDER BY ts, _line) AS rn
+                         FROM matched"
                     ),
                     _ => format!(
-                        "SELECT ip_text(src) AS client, ip_text(dst) AS server, host,
-                                count(*) OVER (PARTITION BY src) AS hits,
-                                CAST(min(ts) OVER (PARTITION BY src) AS BIGINT) AS first_seen,
-                                CAST(max(ts) OVER (PARTITION BY src) AS BIGINT) AS last_seen,
+                        "WITH matched AS (SELECT unnest({call}) AS rule, src, dst, host, ts, method, uri,
+                                                 user_agent, uid, _source, _line FROM http)
+                         SELECT rule, ip_text(src) AS client, ip_text(dst) AS server, host,
+                                count(*) OVER (PARTITION BY rule, src) AS hits,
+                                CAST(min(ts) OVER (PARTITION BY rule, src) AS BIGINT) AS first_seen,
+                                CAST(max(ts) OVER (PARTITION BY rule, src) AS BIGINT) AS last_seen,
                                 concat_ws(' ', method, concat(host, uri), user_agent) AS line,
                                 concat(_source, ':', CAST(_line AS VARCHAR)) AS place, uid,
-                                row_number() OVER (PARTITION BY src ORDER BY ts, uid) AS rn
-                         FROM http WHERE {}",
-                        rule.predicate
+                                row_number() OVER (PARTITION BY rule, src ORDER BY ts, uid) AS rn
+                         FROM matched"
                     ),
                 };
                 let sql = format!(
-                    "SELECT * FROM ({sql}) WHERE rn <= {LINES_PER_FINDING} ORDER BY client, rn"
+                    "SELECT *, sigma_decode(line) AS decoded FROM ({sql})
+                     WHERE rn <= {LINES_PER_FINDING} ORDER BY rule, client, rn"
                 );
-                let mut current: Option<Finding> = None;
+                let mut current: Option<(u64, Finding)> = None;
                 for r in rows(&query(&hunt.ctx, &sql).await?) {
                     let text = |k: &str| r.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+                    let index = r.get("rule").and_then(Value::as_u64).unwrap_or(u64::MAX);
+                    let Some(rule) = rules.rules.get(index as usize) else { continue };
                     let client = text("client");
-                    if current
-                        .as_ref()
-                        .is_none_or(|f| f.entities.source.as_deref() != Some(client.as_str()))
-                    {
-                        findings.extend(current.take());
-                        current = Some(finding(rule, &r));
+                    if current.as_ref().is_none_or(|(i, f)| {
+                        *i != index || f.entities.source.as_deref() != Some(client.as_str())
+                    }) {
+                        findings.extend(current.take().map(|(_, f)| f));
+                        current = Some((index, finding(rule, &r)));
                     }
-                    if let Some(f) = current.as_mut() {
-                        f.evidence.samples.push(
+                    if let Some((_, f)) = current.as_mut() {
+                        let mut sample: serde_json::Map<String, Value> =
                             [("line", text("line")), ("place", text("place"))]
                                 .into_iter()
                                 .map(|(k, v)| (k.to_string(), Value::String(v)))
-                                .collect(),
-                        );
+                                .collect();
+                        // The decoded form is what the rule may have matched: show both.
+                        if !text("decoded").is_empty() {
+                            sample.insert("decoded".into(), Value::String(text("decoded")));
+                        }
+                        f.evidence.samples.push(sample);
                         if !text("uid").is_empty() {
                             f.evidence.uids.push(text("uid"));
                         }
                     }
                 }
-                findings.extend(current);
+                findings.extend(current.map(|(_, f)| f));
             }
             Ok(findings)
         })
     }
+}
+
+/// Registers `sigma_rules_<table>(columns…)` — per row, the indexes of the rules of `rules` it
+/// matches — and returns the call to put in a query, or `None` when no rule runs on the table.
+pub fn register_matcher(
+    ctx: &SessionContext,
+    rules: &RuleSet,
+    table: &str,
+    options: MatchOptions,
+) -> Option<String> {
+    let matcher = TableMatcher::new(rules, table, options)?;
+    let columns = matcher.columns();
+    let name = format!("sigma_rules_{table}");
+    let call = format!("{name}({})", columns.join(", "));
+    ctx.register_udf(ScalarUDF::new_from_impl(SigmaFunction {
+        name,
+        columns,
+        matcher: Arc::new(matcher),
+        signature: Signature::variadic_any(Volatility::Immutable),
+    }));
+    Some(call)
+}
+
+/// Evaluates a table's Sigma rules over each batch DataFusion hands it.
+#[derive(Debug)]
+struct SigmaFunction {
+    name: String,
+    columns: Vec<&'static str>,
+    matcher: Arc<TableMatcher>,
+    signature: Signature,
+}
+
+impl PartialEq for SigmaFunction {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && Arc::ptr_eq(&self.matcher, &other.matcher)
+    }
+}
+
+impl Eq for SigmaFunction {}
+
+impl std::hash::Hash for SigmaFunction {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+        (Arc::as_ptr(&self.matcher) as usize).hash(state);
+    }
+}
+
+impl ScalarUDFImpl for SigmaFunction {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(lasthop_sigma::matching_rules_type())
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let n = args.number_rows;
+        if args.args.len() != self.columns.len() {
+            return exec_err!("{} expects {} columns", self.name, self.columns.len());
+        }
+        let arrays: Vec<ArrayRef> =
+            args.args.iter().map(|a| a.clone().into_array(n)).collect::<Result<_>>()?;
+        let schema = Schema::new(
+            self.columns
+                .iter()
+                .zip(&arrays)
+                .map(|(c, a)| Field::new(*c, a.data_type().clone(), true))
+                .collect::<Vec<_>>(),
+        );
+        let batch = RecordBatch::try_new(Arc::new(schema), arrays)?;
+        Ok(ColumnarValue::Array(Arc::new(self.matcher.matching_rules(&batch))))
+    }
+}
+
+/// `sigma_decode(text)`: the decoded form (percent twice, HTML entities, Log4Shell lookups), or
+/// null when decoding changes nothing.
+pub fn register_decode(ctx: &SessionContext) {
+    let function = Arc::new(|args: &[ColumnarValue]| -> Result<ColumnarValue> {
+        let array = match &args[0] {
+            ColumnarValue::Array(a) => a.clone(),
+            ColumnarValue::Scalar(s) => s.to_array()?,
+        };
+        let Some(texts) = array.as_any().downcast_ref::<StringArray>() else {
+            return exec_err!("sigma_decode expects text");
+        };
+        let out: StringArray = texts.iter().map(|t| t.and_then(decode)).collect();
+        Ok(ColumnarValue::Array(Arc::new(out) as ArrayRef))
+    });
+    ctx.register_udf(create_udf(
+        "sigma_decode",
+        vec![DataType::Utf8],
+        DataType::Utf8,
+        Volatility::Immutable,
+        function,
+    ));
 }
 
 /// The score of a rule's level.
@@ -110,7 +233,7 @@ pub fn level_score(level: &str) -> f64 {
     }
 }
 
-fn finding(rule: &CompiledRule, row: &serde_json::Map<String, Value>) -> Finding {
+fn finding(rule: &Rule, row: &serde_json::Map<String, Value>) -> Finding {
     let text = |k: &str| row.get(k).and_then(Value::as_str).unwrap_or("").to_string();
     let number = |k: &str| row.get(k).and_then(Value::as_f64).unwrap_or(0.0);
     let client = text("client");

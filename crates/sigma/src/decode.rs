@@ -1,15 +1,6 @@
 //! The decoded form of an attacker-controlled string, so that a rule written against plain text
 //! also sees through percent-encoding (once or twice), HTML entities and Log4Shell lookup
-//! obfuscation (`${lower:j}${::-n}d${upper:i}`, `${env:X:-j}`, nested). SQL function
-//! `sigma_decode(text)`: the decoded text, or null when decoding changes nothing.
-
-use std::sync::Arc;
-
-use datafusion::arrow::array::{Array, ArrayRef, StringArray};
-use datafusion::arrow::datatypes::DataType;
-use datafusion::common::exec_err;
-use datafusion::logical_expr::{ColumnarValue, Volatility, create_udf};
-use datafusion::prelude::SessionContext;
+//! obfuscation (`${lower:j}${::-n}d${upper:i}`, `${env:X:-j}`, nested).
 
 /// Percent-decoding rounds: attackers double-encode to slip past one decoder.
 const PERCENT_ROUNDS: usize = 2;
@@ -156,30 +147,6 @@ pub fn decode(s: &str) -> Option<String> {
 /// `+` as space where no `%` remained to trigger a full round.
 fn percent_decode_plus_only(s: &str) -> String {
     if s.contains('+') { s.replace('+', " ") } else { s.to_string() }
-}
-
-pub fn register(ctx: &SessionContext) {
-    let function =
-        Arc::new(|args: &[ColumnarValue]| -> datafusion::common::Result<ColumnarValue> {
-            let array = match &args[0] {
-                ColumnarValue::Array(a) => a.clone(),
-                ColumnarValue::Scalar(s) => s.to_array()?,
-            };
-            let Some(texts) = array.as_any().downcast_ref::<StringArray>() else {
-                return exec_err!("sigma_decode expects text");
-            };
-            let out: StringArray = (0..texts.len())
-                .map(|i| texts.is_valid(i).then(|| decode(texts.value(i))).flatten())
-                .collect();
-            Ok(ColumnarValue::Array(Arc::new(out) as ArrayRef))
-        });
-    ctx.register_udf(create_udf(
-        "sigma_decode",
-        vec![DataType::Utf8],
-        DataType::Utf8,
-        Volatility::Immutable,
-        function,
-    ));
 }
 
 #[cfg(test)]

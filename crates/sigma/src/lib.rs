@@ -1,0 +1,186 @@
+//! Sigma rules compiled to columnar evaluation over Arrow batches.
+//!
+//! Parsing is rsigma-parser's (0.22). Each rule's detection becomes a boolean expression over
+//! *atoms* — single tests of one field — interned per table, so a test shared by many rules is
+//! evaluated once; the literal atoms of a field are the patterns of one Aho-Corasick automaton,
+//! scanned once per value, and each rule combines its atoms' bitmaps (`matcher`).
+//!
+//! Semantics follow the Sigma specification: strings match case-insensitively and whole-value
+//! unless a modifier says otherwise; `*` and `?` are wildcards (`\` escapes them); a list of values
+//! is OR, `|all` makes it AND; `contains`, `startswith`, `endswith`, `re` (Rust regex syntax,
+//! case-sensitive unless `|i`; `|m` and `|s` flags), `cidr`, `cased`, `exists`, `gt`/`gte`/`lt`/
+//! `lte` and `neq` are compiled; text matches as logged or in its decoded form (percent-decoding
+//! twice, HTML entities, Log4Shell lookup obfuscation: `decode`); field-less keywords search the
+//! raw record (`raw` in `web`; method, Host, URI, user agent and referrer in `proxy`). The
+//! condition grammar is compiled in full: `and`, `or`, `not`, parentheses, `1 of`/`all of`/
+//! `N of` over `them` or wildcard selection names. Modifiers not compiled yet (base64,
+//! base64offset, utf16*, wide, windash, expand, fieldref, the time parts) and fields the routed
+//! table does not have make a rule *unsupported*, reported with its id and the reason, never
+//! dropped silently.
+//!
+//! Routing and field mapping (Sigma name → table columns):
+//!
+//! | logsource | table | fields |
+//! |---|---|---|
+//! | `category: webserver` | `web` | `c-ip`, `cs-method`, `cs-uri-stem`, `cs-uri-query`, `sc-status`, `cs-user-agent`, `cs-referer`, `cs-host`, `cs-username`, `cs-version`, `sc-bytes`, `cs-bytes`, `time-taken`, `s-ip`, `s-port` as the columns of the same name with `_`; `cs-uri` is stem + `?` + query |
+//! | `category: proxy` | `http` (Zeek) | `c-uri` = `uri`, `c-uri-stem`/`cs-uri-stem` = path, `c-uri-query` = query, `c-uri-extension` = extension of the path, `c-useragent` = `user_agent`, `cs-host`/`r-dns` = `host`, `cs-method` = `method`, `sc-status` = `status_code`, `cs-referrer` = `referrer`, `c-ip` = `src`, `dst_ip` = `dst`, `cs-uri` = Host + URI |
+
+mod compile;
+pub mod decode;
+mod matcher;
+mod tables;
+
+use std::path::Path;
+
+pub use compile::{Atom, Expr, How, Op, Pool, REGEX_SIZE_LIMIT, Test};
+pub use matcher::{MatchOptions, TableMatcher, is_rule_table, matching_rules_type};
+pub use tables::{Field, Kind, PROXY, Source, TABLES, Table, WEB, route};
+
+/// A rule ready to run.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub id: String,
+    pub title: String,
+    pub level: String,
+    pub tags: Vec<String>,
+    pub description: String,
+    /// The table it runs on (`web` or `http`).
+    pub table: &'static str,
+    /// Its detection over the atoms of its table's pool.
+    pub condition: Expr,
+    /// Where it came from (file name).
+    pub origin: String,
+}
+
+/// A rule that could not be compiled, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejected {
+    pub id: String,
+    pub title: String,
+    pub origin: String,
+    pub reason: String,
+}
+
+/// Compiled rules and the ones that were not.
+#[derive(Debug, Clone, Default)]
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+    pub rejected: Vec<Rejected>,
+    /// Rules for log sources lasthop has no table for (Windows, Linux …): not errors, counted.
+    pub other_logsources: usize,
+    pools: Vec<Pool>,
+}
+
+/// The SigmaHQ webserver and proxy rules lasthop ships (`data/`, DRL 1.1), one rule per document
+/// separated by `\n---\n`, each preceded by a `# origin:` comment.
+pub const BUNDLED_SIGMAHQ: &str = include_str!("../data/webserver_proxy_rules.yml");
+
+impl RuleSet {
+    /// The rules lasthop ships.
+    pub fn bundled() -> RuleSet {
+        let mut set = RuleSet::default();
+        set.add_bundle(BUNDLED_SIGMAHQ);
+        set
+    }
+
+    /// Adds the rules of a bundle file (documents separated by `\n---\n`, `# origin:` lines).
+    pub fn add_bundle(&mut self, bundle: &str) {
+        for doc in bundle.split("\n---\n") {
+            let origin = doc
+                .lines()
+                .find_map(|l| l.strip_prefix("# origin: "))
+                .unwrap_or("bundled")
+                .to_string();
+            self.add_yaml(&origin, doc);
+        }
+    }
+
+    /// Adds every `.yml`/`.yaml` file under `dir`.
+    pub fn add_dir(&mut self, dir: &Path) -> std::io::Result<()> {
+        let mut stack = vec![dir.to_path_buf()];
+        let mut files = Vec::new();
+        while let Some(p) = stack.pop() {
+            if p.is_dir() {
+                for e in std::fs::read_dir(&p)?.flatten() {
+                    stack.push(e.path());
+                }
+            } else if p.extension().is_some_and(|e| e == "yml" || e == "yaml") {
+                files.push(p);
+            }
+        }
+        files.sort();
+        for f in files {
+            match std::fs::read_to_string(&f) {
+                Ok(text) => self.add_yaml(&f.display().to_string(), &text),
+                Err(e) => self.rejected.push(Rejected {
+                    id: String::new(),
+                    title: String::new(),
+                    origin: f.display().to_string(),
+                    reason: format!("unreadable: {e}"),
+                }),
+            }
+        }
+        Ok(())
+    }
+
+    /// Parses one file's text and compiles its rules.
+    pub fn add_yaml(&mut self, origin: &str, text: &str) {
+        let collection = match rsigma_parser::parse_sigma_yaml(text) {
+            Ok(c) => c,
+            Err(e) => {
+                self.reject(origin, None, format!("does not parse: {e}"));
+                return;
+            }
+        };
+        for e in &collection.errors {
+            self.reject(origin, None, format!("does not parse: {e}"));
+        }
+        for rule in &collection.rules {
+            let Some(table) = route(&rule.logsource) else {
+                self.other_logsources += 1;
+                continue;
+            };
+            let pool = match self.pools.iter().position(|p| p.table.name == table.name) {
+                Some(i) => &mut self.pools[i],
+                None => {
+                    self.pools.push(Pool::new(table));
+                    self.pools.last_mut().expect("just pushed")
+                }
+            };
+            match pool.compile(rule) {
+                Ok(condition) => self.rules.push(Rule {
+                    id: rule.id.clone().unwrap_or_default(),
+                    title: rule.title.clone(),
+                    level: rule
+                        .level
+                        .as_ref()
+                        .map(|l| format!("{l:?}").to_lowercase())
+                        .unwrap_or_else(|| "medium".into()),
+                    tags: rule.tags.clone(),
+                    description: rule.description.clone().unwrap_or_default(),
+                    table: table.name,
+                    condition,
+                    origin: origin.to_string(),
+                }),
+                Err(reason) => self.reject(origin, Some(rule), reason),
+            }
+        }
+    }
+
+    fn reject(&mut self, origin: &str, rule: Option<&rsigma_parser::SigmaRule>, reason: String) {
+        self.rejected.push(Rejected {
+            id: rule.and_then(|r| r.id.clone()).unwrap_or_default(),
+            title: rule.map(|r| r.title.clone()).unwrap_or_default(),
+            origin: origin.to_string(),
+            reason,
+        });
+    }
+
+    /// The atoms of a table (distinct tests across its rules).
+    pub fn atoms(&self, table: &str) -> &[Atom] {
+        self.pools.iter().find(|p| p.table.name == table).map(|p| p.atoms.as_slice()).unwrap_or(&[])
+    }
+}
+
+#[cfg(test)]
+mod tests;
