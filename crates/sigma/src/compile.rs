@@ -39,8 +39,10 @@ pub enum Test {
     Literal { how: How, text: String, cased: bool },
     /// A regular expression, flags included (wildcard patterns that are not plain literals, `re`).
     Regex(String),
-    /// Null or the empty string (Sigma's `null`).
-    Empty,
+    /// No value (Sigma's `null`).
+    Null,
+    /// The empty string (Sigma's `''`), which is a value: a missing field is not empty.
+    EmptyString,
     /// Not null (Sigma's `exists: true`).
     Exists,
     /// A number compared with the field's numeric value (`f64` bits, for hashing).
@@ -207,7 +209,7 @@ impl Pool {
         let mut parts = Vec::new();
         for value in &item.values {
             let test = match value {
-                SigmaValue::Null => Test::Empty,
+                SigmaValue::Null => Test::Null,
                 SigmaValue::Integer(_) | SigmaValue::Float(_)
                     if kind == Kind::Number || comparison(mods).is_some() =>
                 {
@@ -334,7 +336,7 @@ fn pattern_test(s: &SigmaString, how: How, cased: bool) -> Test {
         .collect();
     if plain && (cased || text.is_ascii()) {
         if text.is_empty() {
-            return if anchored_start && anchored_end { Test::Empty } else { Test::Exists };
+            return if anchored_start && anchored_end { Test::EmptyString } else { Test::Exists };
         }
         let how = match (anchored_start, anchored_end) {
             (true, true) => How::Exact,

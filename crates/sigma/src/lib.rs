@@ -33,7 +33,7 @@ mod tables;
 use std::path::Path;
 
 pub use compile::{Atom, Expr, How, Op, Pool, REGEX_SIZE_LIMIT, Test};
-pub use matcher::{MatchOptions, TableMatcher, is_rule_table, matching_rules_type};
+pub use matcher::{MatchOptions, TableMatcher, is_rule_table, matching_rules_type, slot_text};
 pub use tables::{Field, Kind, PROXY, Source, TABLES, Table, WEB, route};
 
 /// A rule ready to run.

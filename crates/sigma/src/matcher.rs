@@ -253,7 +253,7 @@ impl SlotMatcher {
     fn evaluate(&self, batch: &RecordBatch, options: MatchOptions, bits: &mut [Vec<u8>]) {
         let len = batch.num_rows();
         let text = (self.has_text_atoms()
-            || self.others.iter().any(|(_, t)| matches!(t, Test::Empty)))
+            || self.others.iter().any(|(_, t)| matches!(t, Test::Null | Test::EmptyString)))
         .then(|| slot_text(batch, self.source, self.kind));
         if let Some(text) = text.as_ref().filter(|_| self.has_text_atoms()) {
             for row in 0..len {
@@ -272,10 +272,16 @@ impl SlotMatcher {
         for (atom, test) in &self.others {
             let set = &mut bits[*atom];
             match test {
-                Test::Empty => {
+                Test::Null | Test::EmptyString => {
                     if let Some(text) = &text {
+                        let null = matches!(test, Test::Null);
                         for row in 0..len {
-                            if text.is_null(row) || text.value(row).is_empty() {
+                            let hit = if text.is_null(row) {
+                                null
+                            } else {
+                                !null && text.value(row).is_empty()
+                            };
+                            if hit {
                                 bit_util::set_bit(set, row);
                             }
                         }
@@ -378,8 +384,9 @@ fn column_text(batch: &RecordBatch, name: &str, kind: Kind) -> StringArray {
     }
 }
 
-/// The text of a field slot over the batch.
-fn slot_text(batch: &RecordBatch, source: Source, kind: Kind) -> StringArray {
+/// The text of a field over the batch, as the rules see it (also for tests and tools that want
+/// to show or export the same values).
+pub fn slot_text(batch: &RecordBatch, source: Source, kind: Kind) -> StringArray {
     let len = batch.num_rows();
     let derive = |name: &str, f: &dyn Fn(&str) -> String| -> StringArray {
         let base = column_text(batch, name, Kind::Text);

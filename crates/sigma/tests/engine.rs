@@ -1,0 +1,173 @@
+//! The columnar engine against rsigma's evaluator (`rsigma-eval` 0.22) as an oracle, and on
+//! attack traffic.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use arrow_array::{Array, RecordBatch};
+use lasthop_sigma::{
+    Kind, MatchOptions, PROXY, RuleSet, Source, Table, TableMatcher, WEB, slot_text,
+};
+use rsigma_eval::event::JsonEvent;
+use serde_json::{Map, Value};
+
+/// The shared real data, or `None` (with a note) when this clone does not have it.
+fn shared(relative: &str) -> Option<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data").join(relative);
+    if path.exists() {
+        Some(path)
+    } else {
+        eprintln!("skipped: {} is absent (real data lives in ../shared/data)", path.display());
+        None
+    }
+}
+
+/// A log file read by lasthop's reader, as batches.
+fn read(path: &Path) -> Vec<RecordBatch> {
+    let mut batches = Vec::new();
+    let input = lasthop_sources::open_decompressed(path).unwrap();
+    lasthop_sources::read_stream(path, input, &Default::default(), |_, b| {
+        batches.push(b);
+        Ok::<(), ()>(())
+    })
+    .unwrap();
+    batches
+}
+
+/// A batch's rows as the JSON events rsigma evaluates: every Sigma field lasthop maps for the
+/// table, with the same values, and the record the table's keywords search (rsigma's keywords
+/// search every string value).
+fn events(table: Table, batch: &RecordBatch) -> Vec<Value> {
+    let mut events = vec![Map::new(); batch.num_rows()];
+    let fields = table.fields.iter().map(|f| (f.sigma, f.source, f.kind)).chain([(
+        "keywords",
+        table.keywords,
+        Kind::Text,
+    )]);
+    for (name, source, kind) in fields {
+        let values = slot_text(batch, source, kind);
+        for (row, event) in events.iter_mut().enumerate() {
+            if values.is_null(row) {
+                continue;
+            }
+            let value = values.value(row);
+            let json = match kind {
+                Kind::Number => value
+                    .parse::<i64>()
+                    .map(Value::from)
+                    .or_else(|_| value.parse::<f64>().map(Value::from))
+                    .unwrap_or_else(|_| Value::String(value.to_string())),
+                _ => Value::String(value.to_string()),
+            };
+            event.insert(name.to_string(), json);
+        }
+    }
+    events.into_iter().map(Value::Object).collect()
+}
+
+/// (rule id, file:line) pairs each engine finds over the files of `table`, with decoding off in
+/// lasthop's (rsigma does not decode), and how many rules both compile.
+fn both_engines(table: Table, files: &[PathBuf]) -> (Matches, Matches, usize) {
+    let set = RuleSet::bundled();
+    let collection = rsigma_parser::parse_sigma_yaml(lasthop_sigma::BUNDLED_SIGMAHQ).unwrap();
+    let compiled: BTreeSet<&str> =
+        set.rules.iter().filter(|r| r.table == table.name).map(|r| r.id.as_str()).collect();
+    let mut oracle = rsigma_eval::Engine::new();
+    let mut shared_rules = 0;
+    for rule in &collection.rules {
+        let id = rule.id.as_deref().unwrap_or("");
+        if !compiled.contains(id) {
+            continue;
+        }
+        match oracle.add_rule(rule) {
+            Ok(()) => shared_rules += 1,
+            Err(e) => eprintln!("  rsigma does not compile {id}: {e}"),
+        }
+    }
+    let matcher = TableMatcher::new(&set, table.name, MatchOptions { decode: false }).unwrap();
+    let (mut ours, mut theirs) = (BTreeSet::new(), BTreeSet::new());
+    for file in files {
+        for batch in read(file) {
+            let lines = slot_text(&batch, Source::Column("_line"), Kind::Number);
+            let place = |row: usize| format!("{}:{}", file.display(), lines.value(row));
+            for (rule, rows) in matcher.evaluate(&batch) {
+                for row in rows.set_indices() {
+                    ours.insert((set.rules[rule].id.clone(), place(row)));
+                }
+            }
+            for (row, e) in events(table, &batch).iter().enumerate() {
+                for m in oracle.evaluate(&JsonEvent::borrow(e)) {
+                    theirs.insert((m.header.rule_id.clone().unwrap_or_default(), place(row)));
+                }
+            }
+        }
+    }
+    (ours, theirs, shared_rules)
+}
+
+type Matches = BTreeSet<(String, String)>;
+
+/// Compares the engines on `table` and prints the figures.
+fn compare(table: Table, files: &[PathBuf]) -> usize {
+    let (ours, theirs, shared_rules) = both_engines(table, files);
+    eprintln!(
+        "{}: {} files, {shared_rules} rules both compile: lasthop {} (rule, line) matches, rsigma {}",
+        table.name,
+        files.len(),
+        ours.len(),
+        theirs.len()
+    );
+    let only_ours: Vec<_> = ours.difference(&theirs).collect();
+    let only_theirs: Vec<_> = theirs.difference(&ours).collect();
+    for d in &only_ours {
+        eprintln!("  only lasthop: {d:?}");
+    }
+    for d in &only_theirs {
+        eprintln!("  only rsigma: {d:?}");
+    }
+    assert!(only_ours.is_empty() && only_theirs.is_empty(), "the engines disagree");
+    ours.len()
+}
+
+#[test]
+fn matches_are_those_of_rsigma_on_every_rule_both_compile() {
+    let mut files = Vec::new();
+    if let Some(dir) = shared("web/evtx-attack-samples") {
+        files.push(dir.join("tomcat_web_attack_and_webshell_access_log.txt"));
+        files.push(dir.join("iis_w3svc_tunna_webshell_tunnel.log"));
+    }
+    if let Some(dir) = shared("web/crowdsec-hub-tests") {
+        let mut logs: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .flat_map(|d| std::fs::read_dir(d.path()).into_iter().flatten().flatten())
+            .map(|f| f.path())
+            .filter(|p| {
+                p.extension().is_some_and(|e| e == "log")
+                    && !p.to_string_lossy().contains("iis-xml")
+            })
+            .collect();
+        logs.sort();
+        files.extend(logs);
+    }
+    if files.is_empty() {
+        return;
+    }
+    let matches = compare(WEB, &files);
+    assert!(matches > 20, "the logs hold attacks the rules describe");
+}
+
+#[test]
+fn proxy_matches_are_those_of_rsigma_on_zeek_http() {
+    let Some(dir) = shared("zeek/rita/missing_host") else { return };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .flat_map(|d| std::fs::read_dir(d.path()).into_iter().flatten().flatten())
+        .map(|f| f.path())
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("http.")))
+        .collect();
+    files.sort();
+    let matches = compare(PROXY, &files);
+    assert!(matches > 0, "the capture holds web exploitation the proxy rules describe");
+}
