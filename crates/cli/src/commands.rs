@@ -32,11 +32,31 @@ pub fn parse_format(text: &str) -> Result<Format, Failure> {
     text.parse().map_err(usage)
 }
 
+/// The user's JSON access-log field map (`--web-json-fields`).
+fn web_json_map(path: &Path) -> Result<lasthop_sources::web_json::WebJsonMap, Failure> {
+    let bad = |e: String| Failure {
+        exit: Exit::UnreadableInput,
+        error: anyhow!("{}: {e}", path.display()),
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    let table: std::collections::BTreeMap<String, Vec<String>> =
+        toml::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    lasthop_sources::web_json::WebJsonMap::with_overrides(&table).map_err(bad)
+}
+
 fn import_options(args: &ReadArgs) -> Result<ImportOptions, Failure> {
     let mut options = ImportOptions::default();
     let threads = args.threads.unwrap_or(ReadOptions::default().threads).max(1);
-    options.read =
-        ReadOptions { threads, max_line_bytes: args.max_line_bytes, ..ReadOptions::default() };
+    let web_json = match &args.web_json_fields {
+        None => Default::default(),
+        Some(path) => std::sync::Arc::new(web_json_map(path)?),
+    };
+    options.read = ReadOptions {
+        threads,
+        max_line_bytes: args.max_line_bytes,
+        web_json,
+        ..ReadOptions::default()
+    };
     options.compression = match args.compression.to_ascii_lowercase().as_str() {
         "zstd" => Compression::ZSTD(ZstdLevel::try_new(1).expect("valid level")),
         "snappy" => Compression::SNAPPY,
@@ -476,6 +496,7 @@ pub fn demo(args: DemoArgs) -> Result<Exit, Failure> {
         compression: "zstd".into(),
         strict: false,
         max_line_bytes: 16 << 20,
+        web_json_fields: None,
     };
     run_import(std::slice::from_ref(&logs), &store, &read)?;
     let intel = IntelArgs { ioc_files: vec![summary.ioc_file.clone()], ..Default::default() };

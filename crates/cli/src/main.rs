@@ -150,6 +150,10 @@ struct ReadArgs {
     /// Lines longer than this many bytes are skipped and reported.
     #[arg(long, default_value_t = 16 << 20)]
     max_line_bytes: usize,
+    /// JSON access logs: TOML table of web column = [JSON keys] tried before the built-in ones
+    /// (e.g. `c-ip = ["clientAddress"]`, `time-taken = ["elapsed:ms"]`).
+    #[arg(long, value_name = "FILE")]
+    web_json_fields: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -410,12 +410,43 @@ fn a_folder_mixing_zeek_and_web_server_logs_just_works() {
          2024-06-03 10:00:01 10.0.2.15 GET /erp/conn.aspx proxy&port=3389&ip=127.0.0.1 443 10.0.2.17 - 200 3\n",
     )
     .unwrap();
+    // nginx `log_format … escape=json` with a key of the site's own, mapped by the user.
+    std::fs::write(
+        logs.join("access.json"),
+        "{\"time_iso8601\":\"2024-06-03T10:00:02+00:00\",\"remote_addr\":\"192.0.2.44\",\"request\":\"POST /images/shell.jsp?cmd=id HTTP/1.1\",\"status\":200,\"body_bytes_sent\":31,\"http_user_agent\":\"python-requests/2.31\",\"upstream_ms\":\"250\"}\n\
+         {\"time_iso8601\":\"2024-06-03T10:00:03+00:00\",\"remote_addr\":\"192.0.2.44\",\"request\":\"GET / HTTP/1.1\",\"status\":\"x\"}\n\
+         {\"time_iso8601\":\"2024-06-03T10:00:03+00:00\",\"remote_addr\":\"192.0.2.44\",\n",
+    )
+    .unwrap();
+    let map = dir.path().join("fields.toml");
+    std::fs::write(&map, "time-taken = [\"upstream_ms:ms\"]\n").unwrap();
     let store = dir.path().join("store");
     let s = store.to_str().unwrap();
-    let out = lasthop(&["import", logs.to_str().unwrap(), "--store", s]);
+    let bad_map = dir.path().join("bad.toml");
+    std::fs::write(&bad_map, "client = [\"x\"]\n").unwrap();
+    let out = lasthop(&[
+        "import",
+        logs.to_str().unwrap(),
+        "--store",
+        s,
+        "--web-json-fields",
+        bad_map.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("bad.toml") && stderr(&out).contains("\"client\""));
+    let out = lasthop(&[
+        "import",
+        logs.to_str().unwrap(),
+        "--store",
+        s,
+        "--web-json-fields",
+        map.to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(err.contains("access.log:3") && err.contains("not an access-log line"), "{err}");
+    assert!(err.contains("access.json:2") && err.contains("sc-status"), "{err}");
+    assert!(err.contains("access.json:3"), "a broken JSON line is named: {err}");
     let sql = lasthop(&[
         "sql",
         "SELECT log_format, count(*) AS n, min(ip_text(c_ip)) AS client FROM web GROUP BY 1 ORDER BY 1",
@@ -426,7 +457,7 @@ fn a_folder_mixing_zeek_and_web_server_logs_just_works() {
     ]);
     assert_eq!(
         stdout(&sql),
-        "log_format,n,client\ncombined+vhost,2,198.51.100.7\niis-w3c,2,10.0.2.17\n",
+        "log_format,n,client\ncombined+vhost,2,198.51.100.7\niis-w3c,2,10.0.2.17\njson,2,192.0.2.44\n",
         "{}",
         stderr(&sql)
     );
@@ -441,6 +472,18 @@ fn a_folder_mixing_zeek_and_web_server_logs_just_works() {
     assert_eq!(
         stdout(&sql),
         "cs_uri_query,cs_user_agent,time_taken\nproxy,Mozilla/5.0 (Windows),0.015\nproxy&port=3389&ip=127.0.0.1,,0.003\n"
+    );
+    let sql = lasthop(&[
+        "sql",
+        "SELECT cs_method, cs_uri_stem, cs_uri_query, sc_status, time_taken FROM web WHERE log_format = 'json' ORDER BY ts",
+        "--store",
+        s,
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(
+        stdout(&sql),
+        "cs_method,cs_uri_stem,cs_uri_query,sc_status,time_taken\nPOST,/images/shell.jsp,cmd=id,200,0.25\nGET,/,,,\n"
     );
     let conn = lasthop(&["sql", "SELECT count(*) AS n FROM conn", "--store", s, "--format", "csv"]);
     assert_eq!(stdout(&conn), "n\n53\n");

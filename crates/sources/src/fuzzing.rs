@@ -8,7 +8,8 @@ use crate::reader::{ReadOptions, read_stream};
 /// small chunks so that chunk boundaries are exercised too. Panics only on a broken invariant:
 /// every data line is either stored or counted as dropped.
 pub fn read_bytes(data: &[u8]) {
-    let options = ReadOptions { threads: 2, chunk_bytes: 256, max_line_bytes: 4096 };
+    let options =
+        ReadOptions { threads: 2, chunk_bytes: 256, max_line_bytes: 4096, ..Default::default() };
     let input: Box<dyn std::io::Read + Send> = match data.first() {
         // Let the fuzzer reach the decompressors through the same sniffing as files.
         Some(0x1f) | Some(0x28) => {

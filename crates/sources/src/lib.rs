@@ -12,6 +12,7 @@ pub mod reader;
 pub mod safelist;
 pub mod values;
 pub mod web;
+pub mod web_json;
 pub mod zeek_json;
 pub mod zeek_tsv;
 

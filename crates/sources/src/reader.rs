@@ -18,6 +18,7 @@ use crate::batch::{BatchBuilder, Row};
 use crate::diagnostics::{Diagnostics, Reason};
 use crate::discover::log_name_from_file_name;
 use crate::web::W3cHeader;
+use crate::web_json::WebJsonMap;
 use crate::zeek_json::{JsonFields, JsonRecord};
 use crate::zeek_tsv::{TsvHeader, short};
 
@@ -30,6 +31,8 @@ pub struct ReadOptions {
     pub chunk_bytes: usize,
     /// Longest line accepted; longer ones are skipped and reported.
     pub max_line_bytes: usize,
+    /// Where JSON access logs keep each web column.
+    pub web_json: Arc<WebJsonMap>,
 }
 
 impl Default for ReadOptions {
@@ -38,6 +41,7 @@ impl Default for ReadOptions {
             threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
             chunk_bytes: 4 << 20,
             max_line_bytes: 16 << 20,
+            web_json: Arc::default(),
         }
     }
 }
@@ -192,8 +196,9 @@ pub fn read_stream<E>(
             let file_name_type = file_name_type.clone();
             let path = path.to_path_buf();
             let spare_tx = spare_tx.clone();
+            let web_json = options.web_json.clone();
             scope.spawn(move || {
-                let mut json = JsonFields::default();
+                let mut json = JsonFields::new(web_json);
                 for chunk in chunk_rx {
                     let parsed =
                         parse_chunk(&path, &source, file_name_type.as_deref(), &mut json, &chunk);

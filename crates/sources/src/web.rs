@@ -44,6 +44,11 @@ fn parse_clf_time(text: &str) -> Option<i64> {
         .map(|t| t.timestamp_micros())
 }
 
+/// The position of a web column (Sigma name, `c-ip`).
+pub(crate) fn column_index(name: &str) -> usize {
+    column(name)
+}
+
 fn column(name: &str) -> usize {
     columns(LogType::Web)
         .iter()
@@ -116,7 +121,7 @@ fn count_or_null(v: &str, field: &'static str, bad: &mut Vec<&'static str>) -> V
 
 /// Splits a request line `GET /a/b?x=1 HTTP/1.1` into method, stem, query and version; a request
 /// that is not three tokens (garbage, a TLS handshake on a plain port) is kept whole as the stem.
-fn request_parts(request: &str) -> (Option<&str>, &str, Option<&str>, Option<&str>) {
+pub(crate) fn request_parts(request: &str) -> (Option<&str>, &str, Option<&str>, Option<&str>) {
     let mut parts = request.splitn(3, ' ');
     match (parts.next(), parts.next(), parts.next()) {
         (Some(m), Some(uri), version)

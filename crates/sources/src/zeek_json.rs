@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use lasthop_normalise::{ColumnKind, LogType, columns, parse_ip};
 use serde_json::Value as Json;
@@ -10,11 +11,14 @@ use serde_json::Value as Json;
 use crate::batch::{Row, Value};
 use crate::diagnostics::Reason;
 use crate::values::{parse_time, time_from_seconds};
+use crate::web_json::WebJsonMap;
 
 /// Finds each log type's columns by Zeek field name.
+/// JSON lines that are not Zeek's are tried as web access logs through `web`.
 #[derive(Default)]
 pub struct JsonFields {
     by_type: HashMap<LogType, HashMap<&'static str, (usize, ColumnKind)>>,
+    web: Arc<WebJsonMap>,
 }
 
 /// A parsed JSON line: its log type (or the unsupported name) and its fields.
@@ -24,6 +28,10 @@ pub enum JsonRecord {
 }
 
 impl JsonFields {
+    pub fn new(web: Arc<WebJsonMap>) -> JsonFields {
+        JsonFields { by_type: HashMap::new(), web }
+    }
+
     fn lookup(&mut self, log_type: LogType, name: &str) -> Option<(usize, ColumnKind)> {
         self.by_type
             .entry(log_type)
@@ -47,8 +55,14 @@ impl JsonFields {
             Ok(_) => return Err((Reason::BadJson, "not a JSON object".into())),
             Err(e) => return Err((Reason::BadJson, e.to_string())),
         };
-        let path =
-            object.get("_path").and_then(Json::as_str).or(file_name_type).unwrap_or("unknown");
+        let zeek_path = object.get("_path").and_then(Json::as_str);
+        if zeek_path.is_none()
+            && file_name_type.and_then(LogType::from_path).is_none()
+            && let Some(parsed) = self.web.parse(&object, line, bad_fields)
+        {
+            return parsed.map(|row| JsonRecord::Parsed(LogType::Web, row));
+        }
+        let path = zeek_path.or(file_name_type).unwrap_or("unknown");
         let Some(log_type) = LogType::from_path(path) else {
             return Ok(JsonRecord::Unsupported(path.to_string()));
         };
