@@ -539,8 +539,12 @@ pub fn bench_gap_stats(args: BenchGapStatsArgs) -> Result<Exit, Failure> {
 }
 
 pub fn bench_data(args: BenchDataArgs) -> Result<Exit, Failure> {
-    let bytes = lasthop_demo::generate_conn_log(&args.out, args.records, args.seed, args.gzip)
-        .or_exit(Exit::StoreError)?;
+    let bytes = if args.web {
+        write_web_log(&args).or_exit(Exit::StoreError)?
+    } else {
+        lasthop_demo::generate_conn_log(&args.out, args.records, args.seed, args.gzip)
+            .or_exit(Exit::StoreError)?
+    };
     eprintln!(
         "wrote {} records ({} bytes uncompressed) to {}",
         args.records,
@@ -548,6 +552,28 @@ pub fn bench_data(args: BenchDataArgs) -> Result<Exit, Failure> {
         args.out.display()
     );
     Ok(Exit::Success)
+}
+
+/// The attack fixture mixed into `records` benign access-log lines; the attack line numbers go
+/// beside it (`FILE.attacks`).
+fn write_web_log(args: &BenchDataArgs) -> std::io::Result<u64> {
+    let (lines, attacks) = lasthop_demo::web::mixed_access_log(args.records as usize, args.seed);
+    let mut text = lines.join("\n");
+    text.push('\n');
+    let bytes = text.len() as u64;
+    if args.gzip {
+        let file = std::fs::File::create(&args.out)?;
+        let mut gz = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
+        gz.write_all(text.as_bytes())?;
+        gz.finish()?;
+    } else {
+        std::fs::write(&args.out, text)?;
+    }
+    let numbers: Vec<String> = attacks.iter().map(|n| n.to_string()).collect();
+    let mut listing = args.out.clone().into_os_string();
+    listing.push(".attacks");
+    std::fs::write(listing, numbers.join("\n") + "\n")?;
+    Ok(bytes)
 }
 
 /// `lasthop rules check`: every rule that does not compile, then the counts.

@@ -261,6 +261,10 @@ struct BenchDataArgs {
     gzip: bool,
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Write a web-server access log (benign traffic with the attack fixture mixed in) instead
+    /// of a Zeek conn log.
+    #[arg(long)]
+    web: bool,
 }
 
 #[derive(Args, Debug)]

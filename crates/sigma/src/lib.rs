@@ -75,11 +75,19 @@ pub struct RuleSet {
 /// separated by `\n---\n`, each preceded by a `# origin:` comment.
 pub const BUNDLED_SIGMAHQ: &str = include_str!("../data/webserver_proxy_rules.yml");
 
+/// lasthop's own rules (Apache-2.0), same layout: exploits of public-facing applications that
+/// SigmaHQ's rules miss, and the APT40 advisory's CVEs.
+pub const BUNDLED_LASTHOP: [&str; 2] =
+    [include_str!("../data/lasthop_rules.yml"), include_str!("../data/lasthop_advisory_rules.yml")];
+
 impl RuleSet {
     /// The rules lasthop ships.
     pub fn bundled() -> RuleSet {
         let mut set = RuleSet::default();
         set.add_bundle(BUNDLED_SIGMAHQ);
+        for bundle in BUNDLED_LASTHOP {
+            set.add_bundle(bundle);
+        }
         set
     }
 

@@ -69,12 +69,16 @@ fn events(table: Table, batch: &RecordBatch) -> Vec<Value> {
 /// lasthop's (rsigma does not decode), and how many rules both compile.
 fn both_engines(table: Table, files: &[PathBuf]) -> (Matches, Matches, usize) {
     let set = RuleSet::bundled();
-    let collection = rsigma_parser::parse_sigma_yaml(lasthop_sigma::BUNDLED_SIGMAHQ).unwrap();
+    let collections: Vec<rsigma_parser::SigmaCollection> =
+        std::iter::once(lasthop_sigma::BUNDLED_SIGMAHQ)
+            .chain(lasthop_sigma::BUNDLED_LASTHOP)
+            .map(|b| rsigma_parser::parse_sigma_yaml(b).unwrap())
+            .collect();
     let compiled: BTreeSet<&str> =
         set.rules.iter().filter(|r| r.table == table.name).map(|r| r.id.as_str()).collect();
     let mut oracle = rsigma_eval::Engine::new();
     let mut shared_rules = 0;
-    for rule in &collection.rules {
+    for rule in collections.iter().flat_map(|c| &c.rules) {
         let id = rule.id.as_deref().unwrap_or("");
         if !compiled.contains(id) {
             continue;

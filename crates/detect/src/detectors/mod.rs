@@ -11,6 +11,7 @@ pub mod last_hop_inbound;
 pub mod long_conn;
 pub mod rare_peer;
 pub mod sigma_match;
+pub mod web_shell;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -129,6 +130,7 @@ pub fn all() -> Vec<Box<dyn Detector>> {
         Box::new(last_hop_inbound::LastHopInbound),
         Box::new(rare_peer::RarePeer),
         Box::new(sigma_match::SigmaMatch),
+        Box::new(web_shell::WebShell),
     ]
 }
 
