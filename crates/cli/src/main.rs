@@ -3,6 +3,7 @@
 
 mod commands;
 mod intel;
+mod rules;
 mod settings;
 
 use std::path::PathBuf;
@@ -71,6 +72,23 @@ enum Command {
     /// Write per-pair gap quartiles and MAD of a store's conn table as CSV, for benchmarks.
     #[command(hide = true)]
     BenchGapStats(BenchGapStatsArgs),
+    /// Write web logs as the JSON events lasthop's Sigma rules see (with `_line`), and the
+    /// bundled webserver rules, for benchmarks against other Sigma engines.
+    #[command(hide = true)]
+    BenchSigmaEvents(BenchSigmaEventsArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BenchSigmaEventsArgs {
+    /// Web-server logs.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// The NDJSON events to write.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// The bundled webserver rules lasthop compiles, as one YAML file.
+    #[arg(long)]
+    pub rules_out: PathBuf,
 }
 
 #[derive(Subcommand, Debug)]
@@ -128,6 +146,9 @@ enum RulesCommand {
     /// Compile the rules under DIR (or, with none, the bundled SigmaHQ webserver and proxy
     /// rules) and list each rule that does not compile, with its id and the reason.
     Check { dirs: Vec<PathBuf> },
+    /// Run the rules over web-server or Zeek http logs directly, without a store: one line per
+    /// match (rule id, file:line, title), matching spread over all cores.
+    Match(rules::MatchArgs),
 }
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -298,12 +319,14 @@ fn main() -> ExitCode {
     let result = match command {
         Command::Intel(c) => intel::run(c),
         Command::Rules(RulesCommand::Check { dirs }) => commands::rules_check(&dirs),
+        Command::Rules(RulesCommand::Match(a)) => rules::match_logs(a),
         Command::Import(a) => commands::import(a),
         Command::Hunt(a) => commands::hunt(*a),
         Command::Sql(a) => commands::sql(a),
         Command::Show(a) => commands::show(a),
         Command::Demo(a) => commands::demo(a),
         Command::BenchData(a) => commands::bench_data(a),
+        Command::BenchSigmaEvents(a) => rules::bench_sigma_events(a),
         Command::BenchGapStats(a) => commands::bench_gap_stats(a),
     };
     match result {

@@ -10,6 +10,7 @@ fn hex_value(b: u8) -> Option<u8> {
 }
 
 fn percent_decode(s: &str) -> String {
+    let form_encoded = !s.contains(' ');
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -27,7 +28,7 @@ fn percent_decode(s: &str) -> String {
                     }
                 }
             }
-            b'+' => {
+            b'+' if form_encoded => {
                 out.push(b' ');
                 i += 1;
             }
@@ -144,9 +145,10 @@ pub fn decode(s: &str) -> Option<String> {
     (text != s).then_some(text)
 }
 
-/// `+` as space where no `%` remained to trigger a full round.
+/// `+` as space where no `%` remained to trigger a full round — in form-encoded text only: a
+/// value with literal spaces (a whole log line, `+0000` in its time) is not.
 fn percent_decode_plus_only(s: &str) -> String {
-    if s.contains('+') { s.replace('+', " ") } else { s.to_string() }
+    if s.contains('+') && !s.contains(' ') { s.replace('+', " ") } else { s.to_string() }
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@
 //!
 //! | logsource | table | fields |
 //! |---|---|---|
-//! | `category: webserver` | `web` | `c-ip`, `cs-method`, `cs-uri-stem`, `cs-uri-query`, `sc-status`, `cs-user-agent`, `cs-referer`, `cs-host`, `cs-username`, `cs-version`, `sc-bytes`, `cs-bytes`, `time-taken`, `s-ip`, `s-port` as the columns of the same name with `_`; `cs-uri` is stem + `?` + query |
+//! | `category: webserver` | `web` | `c-ip`, `cs-method`, `cs-uri-stem`, `cs-uri-query`, `sc-status`, `cs-user-agent`, `cs-referer`, `cs-host`, `cs-username`, `cs-version`, `sc-bytes`, `cs-bytes`, `time-taken`, `s-ip`, `s-port` as the columns of the same name with `_`; `cs-uri` and `cs-uri-query` are stem + `?` + query (SigmaHQ's rules look for paths in `cs-uri-query`) |
 //! | `category: proxy` | `http` (Zeek) | `c-uri` = `uri`, `c-uri-stem`/`cs-uri-stem` = path, `c-uri-query` = query, `c-uri-extension` = extension of the path, `c-useragent` = `user_agent`, `cs-host`/`r-dns` = `host`, `cs-method` = `method`, `sc-status` = `status_code`, `cs-referrer` = `referrer`, `c-ip` = `src`, `dst_ip` = `dst`, `cs-uri` = Host + URI |
 
 mod compile;
@@ -188,6 +188,39 @@ impl RuleSet {
     pub fn atoms(&self, table: &str) -> &[Atom] {
         self.pools.iter().find(|p| p.table.name == table).map(|p| p.atoms.as_slice()).unwrap_or(&[])
     }
+}
+
+/// A batch's rows as JSON events with the Sigma field names of `table` (and `keywords`, the record
+/// its keywords search), holding exactly the values lasthop's rules see — for other Sigma engines
+/// to evaluate the same events (the differential test, the benchmark against rsigma).
+pub fn json_events(table: Table, batch: &arrow_array::RecordBatch) -> Vec<serde_json::Value> {
+    use arrow_array::Array;
+    use serde_json::{Map, Value};
+    let mut events = vec![Map::new(); batch.num_rows()];
+    let fields = table.fields.iter().map(|f| (f.sigma, f.source, f.kind)).chain([(
+        "keywords",
+        table.keywords,
+        Kind::Text,
+    )]);
+    for (name, source, kind) in fields {
+        let values = slot_text(batch, source, kind);
+        for (row, event) in events.iter_mut().enumerate() {
+            if values.is_null(row) {
+                continue;
+            }
+            let value = values.value(row);
+            let json = match kind {
+                Kind::Number => value
+                    .parse::<i64>()
+                    .map(Value::from)
+                    .or_else(|_| value.parse::<f64>().map(Value::from))
+                    .unwrap_or_else(|_| Value::String(value.to_string())),
+                _ => Value::String(value.to_string()),
+            };
+            event.insert(name.to_string(), json);
+        }
+    }
+    events.into_iter().map(Value::Object).collect()
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use arrow_array::cast::AsArray;
 use arrow_array::types::Float64Type;
 use arrow_array::{
@@ -63,9 +63,12 @@ impl Literals {
             };
             targets[i].push((atom, how, decoded));
         }
+        // A full DFA: a few hundred patterns make a small one, and overlapping search (which
+        // every atom needs, `jndi` inside `${jndi:`) runs several times faster on it.
         let automaton = AhoCorasick::builder()
             .ascii_case_insensitive(case_insensitive)
             .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&patterns)
             .ok()?;
         Some(Literals { automaton, targets })

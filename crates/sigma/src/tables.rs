@@ -75,7 +75,9 @@ pub const WEB: Table = Table {
         field("s-ip", Column("s_ip"), Address),
         field("cs-method", Column("cs_method"), Text),
         field("cs-uri-stem", Column("cs_uri_stem"), Text),
-        field("cs-uri-query", Column("cs_uri_query"), Text),
+        // SigmaHQ's webserver rules look for paths in `cs-uri-query` (`/tmui/`, `/etc/passwd`):
+        // their convention, and the backends', is the whole request URI.
+        field("cs-uri-query", StemAndQuery("cs_uri_stem", "cs_uri_query"), Text),
         field("cs-uri", StemAndQuery("cs_uri_stem", "cs_uri_query"), Text),
         field("sc-status", Column("sc_status"), Number),
         field("sc-bytes", Column("sc_bytes"), Number),

@@ -76,12 +76,15 @@ fn modifiers_match_as_sigma_says() {
     assert_eq!(matches(&r), ["10.9.8.7", "203.0.113.9"]);
     // |all makes the list AND.
     let r = rule(
-        "  sel:\n    cs-uri-query|contains|all:\n      - 'autodiscover.json'\n      - '/mapi/'\n  condition: sel",
+        "  sel:\n    cs-uri-stem|contains|all:\n      - 'autodiscover.json'\n      - '/mapi/'\n  condition: sel",
     );
-    assert_eq!(matches(&r), Vec::<String>::new(), "the path is the stem, not the query");
+    assert_eq!(matches(&r), Vec::<String>::new(), "the stem is the path, not the query");
     let r = rule(
         "  sel:\n    cs-uri|contains|all:\n      - 'autodiscover.json'\n      - '/mapi/'\n  condition: sel",
     );
+    assert_eq!(matches(&r), ["203.0.113.9"]);
+    // SigmaHQ's convention: `cs-uri-query` is the whole request URI.
+    let r = rule("  sel:\n    cs-uri-query|startswith: '/autodiscover/'\n  condition: sel");
     assert_eq!(matches(&r), ["203.0.113.9"]);
     // startswith / endswith, and a whole-value match with wildcards.
     assert_eq!(

@@ -9,7 +9,6 @@ use lasthop_sigma::{
     Kind, MatchOptions, PROXY, RuleSet, Source, Table, TableMatcher, WEB, slot_text,
 };
 use rsigma_eval::event::JsonEvent;
-use serde_json::{Map, Value};
 
 /// The shared real data, or `None` (with a note) when this clone does not have it.
 fn shared(relative: &str) -> Option<PathBuf> {
@@ -32,37 +31,6 @@ fn read(path: &Path) -> Vec<RecordBatch> {
     })
     .unwrap();
     batches
-}
-
-/// A batch's rows as the JSON events rsigma evaluates: every Sigma field lasthop maps for the
-/// table, with the same values, and the record the table's keywords search (rsigma's keywords
-/// search every string value).
-fn events(table: Table, batch: &RecordBatch) -> Vec<Value> {
-    let mut events = vec![Map::new(); batch.num_rows()];
-    let fields = table.fields.iter().map(|f| (f.sigma, f.source, f.kind)).chain([(
-        "keywords",
-        table.keywords,
-        Kind::Text,
-    )]);
-    for (name, source, kind) in fields {
-        let values = slot_text(batch, source, kind);
-        for (row, event) in events.iter_mut().enumerate() {
-            if values.is_null(row) {
-                continue;
-            }
-            let value = values.value(row);
-            let json = match kind {
-                Kind::Number => value
-                    .parse::<i64>()
-                    .map(Value::from)
-                    .or_else(|_| value.parse::<f64>().map(Value::from))
-                    .unwrap_or_else(|_| Value::String(value.to_string())),
-                _ => Value::String(value.to_string()),
-            };
-            event.insert(name.to_string(), json);
-        }
-    }
-    events.into_iter().map(Value::Object).collect()
 }
 
 /// (rule id, file:line) pairs each engine finds over the files of `table`, with decoding off in
@@ -99,7 +67,7 @@ fn both_engines(table: Table, files: &[PathBuf]) -> (Matches, Matches, usize) {
                     ours.insert((set.rules[rule].id.clone(), place(row)));
                 }
             }
-            for (row, e) in events(table, &batch).iter().enumerate() {
+            for (row, e) in lasthop_sigma::json_events(table, &batch).iter().enumerate() {
                 for m in oracle.evaluate(&JsonEvent::borrow(e)) {
                     theirs.insert((m.header.rule_id.clone().unwrap_or_default(), place(row)));
                 }

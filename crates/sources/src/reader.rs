@@ -374,6 +374,9 @@ struct Splitter<'a> {
     skipped_type_lines: HashMap<String, u64>,
 }
 
+/// Lines of a file's start that may decide its format.
+const RECOGNITION_LINES: usize = 16;
+
 impl Splitter<'_> {
     /// Decides the format from the first bytes; false for a file that is not a log.
     fn recognise(&mut self, data: &[u8], diagnostics: &mut Diagnostics) -> bool {
@@ -393,7 +396,15 @@ impl Splitter<'_> {
                 self.format = Some(Format::Tsv(Arc::new(TsvHeader::default())));
                 true
             }
-            Some(_) if crate::web::looks_like_access_log(&first_line()) => {
+            // Servers sometimes write an error-log line into the access log (Apache's
+            // `AH00126: Invalid URI`): a few lines of a file decide, not only the first.
+            Some(_)
+                if String::from_utf8_lossy(&text[..text.len().min(64 << 10)])
+                    .lines()
+                    .filter(|l| !l.trim().is_empty())
+                    .take(RECOGNITION_LINES)
+                    .any(|l| crate::web::looks_like_access_log(l.trim_end_matches('\r'))) =>
+            {
                 self.format = Some(Format::AccessLog);
                 true
             }

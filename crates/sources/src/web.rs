@@ -39,9 +39,39 @@ pub fn looks_like_w3c(line: &str) -> bool {
 
 /// `10/Oct/2000:13:55:36 -0700` to microseconds since the epoch.
 fn parse_clf_time(text: &str) -> Option<i64> {
-    chrono::DateTime::parse_from_str(text, "%d/%b/%Y:%H:%M:%S %z")
-        .ok()
-        .map(|t| t.timestamp_micros())
+    fast_clf_time(text).or_else(|| {
+        chrono::DateTime::parse_from_str(text, "%d/%b/%Y:%H:%M:%S %z")
+            .ok()
+            .map(|t| t.timestamp_micros())
+    })
+}
+
+/// The fixed-width form every server writes (`03/Jun/2024:10:00:00 +0000`), without chrono's
+/// format interpreter, which was a tenth of parsing an access log.
+fn fast_clf_time(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    if b.len() != 26 || b[2] != b'/' || b[6] != b'/' || b[11] != b':' || b[20] != b' ' {
+        return None;
+    }
+    let num = |range: std::ops::Range<usize>| -> Option<i64> {
+        b[range]
+            .iter()
+            .try_fold(0i64, |n, &d| d.is_ascii_digit().then(|| n * 10 + (d - b'0') as i64))
+    };
+    const MONTHS: [&[u8; 3]; 12] = [
+        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
+        b"Dec",
+    ];
+    let month = MONTHS.iter().position(|m| m[..] == b[3..6])? as u32 + 1;
+    let date = chrono::NaiveDate::from_ymd_opt(num(7..11)? as i32, month, num(0..2)? as u32)?;
+    let time = date.and_hms_opt(num(12..14)? as u32, num(15..17)? as u32, num(18..20)? as u32)?;
+    let offset = (num(22..24)? * 60 + num(24..26)?) * 60;
+    let offset = match b[21] {
+        b'+' => offset,
+        b'-' => -offset,
+        _ => return None,
+    };
+    Some((time.and_utc().timestamp() - offset) * 1_000_000)
 }
 
 /// The position of a web column (Sigma name, `c-ip`).
@@ -396,6 +426,22 @@ mod tests {
 
     fn value<'a>(row: &'a Row<'_>, name: &str) -> &'a Value<'a> {
         &row.values[column(name)]
+    }
+
+    #[test]
+    fn clf_times_with_offsets_agree_with_chrono() {
+        for t in [
+            "03/Jun/2024:10:00:00 +0000",
+            "11/Jul/2018:14:03:09 +0300",
+            "31/Dec/1999:23:59:59 -0930",
+        ] {
+            let slow = chrono::DateTime::parse_from_str(t, "%d/%b/%Y:%H:%M:%S %z").unwrap();
+            assert_eq!(fast_clf_time(t), Some(slow.timestamp_micros()), "{t}");
+        }
+        assert_eq!(fast_clf_time("32/Jun/2024:10:00:00 +0000"), None);
+        assert_eq!(fast_clf_time("03/Jux/2024:10:00:00 +0000"), None);
+        // Anything unusual goes to chrono.
+        assert!(parse_clf_time("3/Jun/2024:10:00:00 +0000").is_some());
     }
 
     #[test]

@@ -159,3 +159,40 @@ fn the_lab_web_shells_are_found() {
         assert_eq!(shells.len(), 1, "{file}: only the shell");
     }
 }
+
+/// CrowdSec's hub fixtures of single-request exploits of public-facing applications (the
+/// selection and the reasons for it: `crowdsec_selection.md`): each expected source address is
+/// reported by a Sigma finding.
+#[test]
+fn crowdsec_single_request_exploits_are_attributed_to_their_sources() {
+    let Some(dir) = shared("web/crowdsec-hub-tests") else { return };
+    let table = include_str!("crowdsec_exploits.tsv");
+    let mut missed = Vec::new();
+    let mut fixtures = 0;
+    for row in table.lines().skip(1) {
+        let fields: Vec<&str> = row.split('\t').collect();
+        let [fixture, log, application, cve, expected] = fields[..] else {
+            panic!("bad row {row:?}")
+        };
+        fixtures += 1;
+        let findings = run(read_file(&dir.join(fixture).join(log)));
+        let reported: BTreeSet<&str> = findings
+            .iter()
+            .filter(|f| f.detector == "sigma")
+            .filter_map(|f| f.entities.source.as_deref())
+            .collect();
+        let rules: BTreeSet<&str> = findings
+            .iter()
+            .filter_map(|f| f.evidence.figures.get("rule_title")?.as_str())
+            .collect();
+        eprintln!("{fixture} ({cve}, {application}): {rules:?}");
+        for source in expected.split(',') {
+            if !reported.contains(source) {
+                missed.push(format!("{fixture}: {source} not reported"));
+            }
+        }
+    }
+    eprintln!("{fixtures} CrowdSec exploit fixtures");
+    assert!(fixtures >= 25);
+    assert!(missed.is_empty(), "{}", missed.join("\n"));
+}
