@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use arrow_array::{Array, RecordBatch};
+use arrow_array::RecordBatch;
 use lasthop_sigma::{
     Kind, MatchOptions, PROXY, RuleSet, Source, Table, TableMatcher, WEB, slot_text,
 };
