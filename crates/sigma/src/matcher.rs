@@ -19,6 +19,8 @@ use arrow_buffer::{BooleanBuffer, Buffer, OffsetBuffer, bit_util};
 use arrow_schema::{DataType, Field};
 use regex::RegexSet;
 
+use crate::compile::REGEX_SIZE_LIMIT;
+
 use crate::compile::{Expr, How, Op, Test};
 use crate::decode::decode;
 use crate::tables::{Kind, Source};
@@ -65,12 +67,15 @@ impl Literals {
         }
         // A full DFA: a few hundred patterns make a small one, and overlapping search (which
         // every atom needs, `jndi` inside `${jndi:`) runs several times faster on it.
-        let automaton = AhoCorasick::builder()
-            .ascii_case_insensitive(case_insensitive)
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&patterns)
-            .ok()?;
+        let build = |kind| {
+            AhoCorasick::builder()
+                .ascii_case_insensitive(case_insensitive)
+                .match_kind(MatchKind::Standard)
+                .kind(kind)
+                .build(&patterns)
+        };
+        // Too many patterns for a DFA (a large user rule set): the automaton's own choice.
+        let automaton = build(Some(AhoCorasickKind::DFA)).or_else(|_| build(None)).ok()?;
         Some(Literals { automaton, targets })
     }
 
@@ -94,13 +99,49 @@ impl Literals {
     }
 }
 
+/// A field's regular expressions: one set, or each on its own when the set would exceed the
+/// regex engine's size limit (many large user rules) — never silently none.
+enum Regexes {
+    Set(RegexSet),
+    Each(Vec<regex::Regex>),
+}
+
+impl Regexes {
+    fn build(patterns: &[&str]) -> Regexes {
+        match regex::RegexSetBuilder::new(patterns).size_limit(REGEX_SET_SIZE_LIMIT).build() {
+            Ok(set) => Regexes::Set(set),
+            // Each pattern compiled alone when its rule was accepted.
+            Err(_) => Regexes::Each(
+                patterns
+                    .iter()
+                    .filter_map(|p| {
+                        regex::RegexBuilder::new(p).size_limit(REGEX_SIZE_LIMIT).build().ok()
+                    })
+                    .collect(),
+            ),
+        }
+    }
+
+    fn matching(&self, value: &str) -> Vec<usize> {
+        match self {
+            Regexes::Set(set) => set.matches(value).into_iter().collect(),
+            Regexes::Each(each) => {
+                each.iter().enumerate().filter(|(_, r)| r.is_match(value)).map(|(i, _)| i).collect()
+            }
+        }
+    }
+}
+
+/// Compiled size of one field's regex set before its patterns run one by one.
+const REGEX_SET_SIZE_LIMIT: usize = 64 << 20;
+
 /// Everything tested on one field slot.
 struct SlotMatcher {
     source: Source,
     kind: Kind,
     uncased: Option<Literals>,
     cased: Option<Literals>,
-    regexes: Option<(RegexSet, Vec<(usize, bool)>)>,
+    regexes: Option<(Regexes, Vec<(usize, bool)>)>,
     /// Atoms that are not text patterns.
     others: Vec<(usize, Test)>,
     wants_decoded: bool,
@@ -111,6 +152,8 @@ pub struct TableMatcher {
     pub table: &'static str,
     slots: Vec<SlotMatcher>,
     atom_count: usize,
+    /// Per atom: its slot, and whether its decoded view can differ from the raw one.
+    atom_views: Vec<(usize, bool)>,
     /// (index into the rule set, condition).
     rules: Vec<(usize, Expr)>,
     options: MatchOptions,
@@ -163,13 +206,10 @@ impl TableMatcher {
                 }
                 let wants_decoded =
                     options.decode && pool.atoms.iter().any(|a| a.slot == slot && a.decoded);
-                let regexes = (!regexes.is_empty())
-                    .then(|| {
-                        RegexSet::new(regexes.iter().map(|(r, _, _)| r))
-                            .ok()
-                            .map(|set| (set, regexes.iter().map(|&(_, id, d)| (id, d)).collect()))
-                    })
-                    .flatten();
+                let regexes = (!regexes.is_empty()).then(|| {
+                    let patterns: Vec<&str> = regexes.iter().map(|(r, _, _)| r.as_str()).collect();
+                    (Regexes::build(&patterns), regexes.iter().map(|&(_, id, d)| (id, d)).collect())
+                });
                 SlotMatcher {
                     source,
                     kind,
@@ -185,6 +225,7 @@ impl TableMatcher {
             table: pool.table.name,
             slots,
             atom_count: pool.atoms.len(),
+            atom_views: pool.atoms.iter().map(|a| (a.slot, a.decoded)).collect(),
             rules,
             options,
         })
@@ -205,15 +246,41 @@ impl TableMatcher {
 
     /// Per rule (its index in the rule set), the rows of `batch` it matches. Columns the batch
     /// lacks are null.
+    ///
+    /// A record matches when the rule holds of it as logged, or of its decoded view (every field
+    /// that decodes replaced by its decoded form): two evaluations of each condition, so that a
+    /// filter under `not` is never widened by decoding and the atoms of one selection see one
+    /// view.
     pub fn evaluate(&self, batch: &RecordBatch) -> Vec<(usize, BooleanBuffer)> {
         let len = batch.num_rows();
-        let mut bits: Vec<Vec<u8>> = vec![vec![0u8; len.div_ceil(8)]; self.atom_count];
-        for slot in &self.slots {
-            slot.evaluate(batch, self.options, &mut bits);
+        let empty = || vec![0u8; len.div_ceil(8)];
+        let mut raw: Vec<Vec<u8>> = vec![empty(); self.atom_count];
+        let mut decoded: Vec<Vec<u8>> = vec![empty(); self.atom_count];
+        let decoded_rows: Vec<Option<BooleanBuffer>> = self
+            .slots
+            .iter()
+            .map(|slot| slot.evaluate(batch, self.options, &mut raw, &mut decoded))
+            .collect();
+        let bitmap = |b: Vec<u8>| BooleanBuffer::new(Buffer::from_vec(b), 0, len);
+        let raw: Vec<BooleanBuffer> = raw.into_iter().map(bitmap).collect();
+        let raw_results = self.rules.iter().map(|(i, e)| (*i, eval(e, &raw, len)));
+        if decoded_rows.iter().all(Option::is_none) {
+            return raw_results.collect();
         }
-        let atoms: Vec<BooleanBuffer> =
-            bits.into_iter().map(|b| BooleanBuffer::new(Buffer::from_vec(b), 0, len)).collect();
-        self.rules.iter().map(|(i, e)| (*i, eval(e, &atoms, len))).collect()
+        let decoded: Vec<BooleanBuffer> = decoded
+            .into_iter()
+            .map(bitmap)
+            .zip(&raw)
+            .zip(&self.atom_views)
+            .map(|((dec, raw), &(slot, differs))| match (&decoded_rows[slot], differs) {
+                (Some(rows), true) => &(&dec & rows) | &(raw & &!rows),
+                _ => raw.clone(),
+            })
+            .collect();
+        raw_results
+            .zip(&self.rules)
+            .map(|((i, on_raw), (_, e))| (i, &on_raw | &eval(e, &decoded, len)))
+            .collect()
     }
 
     /// Per row of `batch`, the indexes of the rules it matches (usually none).
@@ -253,8 +320,17 @@ impl SlotMatcher {
         self.uncased.is_some() || self.cased.is_some() || self.regexes.is_some()
     }
 
-    fn evaluate(&self, batch: &RecordBatch, options: MatchOptions, bits: &mut [Vec<u8>]) {
+    /// Sets the raw bits of the slot's atoms, and the decoded bits of rows whose value decodes;
+    /// returns those rows (none: `None`).
+    fn evaluate(
+        &self,
+        batch: &RecordBatch,
+        options: MatchOptions,
+        bits: &mut [Vec<u8>],
+        decoded_bits: &mut [Vec<u8>],
+    ) -> Option<BooleanBuffer> {
         let len = batch.num_rows();
+        let mut decoded_rows: Option<Vec<u8>> = None;
         let text = (self.has_text_atoms()
             || self.others.iter().any(|(_, t)| matches!(t, Test::Null | Test::EmptyString)))
         .then(|| slot_text(batch, self.source, self.kind));
@@ -268,7 +344,9 @@ impl SlotMatcher {
                 if let Some(decoded) =
                     (self.wants_decoded && options.decode).then(|| decode(value)).flatten()
                 {
-                    self.scan(&decoded, true, row, bits);
+                    self.scan(&decoded, true, row, decoded_bits);
+                    let rows = decoded_rows.get_or_insert_with(|| vec![0u8; len.div_ceil(8)]);
+                    bit_util::set_bit(rows, row);
                 }
             }
         }
@@ -337,6 +415,7 @@ impl SlotMatcher {
                 Test::Literal { .. } | Test::Regex(_) => {}
             }
         }
+        decoded_rows.map(|rows| BooleanBuffer::new(Buffer::from_vec(rows), 0, len))
     }
 
     fn scan(&self, value: &str, is_decoded: bool, row: usize, bits: &mut [Vec<u8>]) {
@@ -347,7 +426,7 @@ impl SlotMatcher {
             l.scan(value, is_decoded, row, bits);
         }
         if let Some((set, atoms)) = &self.regexes {
-            for i in set.matches(value).iter() {
+            for i in set.matching(value) {
                 let (atom, decoded) = atoms[i];
                 if !is_decoded || decoded {
                     bit_util::set_bit(&mut bits[atom], row);
@@ -366,8 +445,15 @@ fn column(batch: &RecordBatch, name: &str) -> Option<ArrayRef> {
 fn slot_column(batch: &RecordBatch, source: Source) -> Option<ArrayRef> {
     match source {
         Source::Column(c) => column(batch, c),
+        Source::Scaled(c, factor) => scaled(batch, c, factor).map(|a| Arc::new(a) as ArrayRef),
         _ => Some(Arc::new(slot_text(batch, source, Kind::Text))),
     }
+}
+
+/// A number column times `factor`.
+fn scaled(batch: &RecordBatch, name: &str, factor: u32) -> Option<arrow_array::Float64Array> {
+    let numbers = arrow_cast::cast(&column(batch, name)?, &DataType::Float64).ok()?;
+    Some(numbers.as_primitive::<Float64Type>().unary(|v| v * factor as f64))
 }
 
 /// A column as text: strings as they are, addresses formatted, numbers printed.
@@ -397,6 +483,10 @@ pub fn slot_text(batch: &RecordBatch, source: Source, kind: Kind) -> StringArray
     };
     match source {
         Source::Column(c) => column_text(batch, c, kind),
+        Source::Scaled(c, factor) => match scaled(batch, c, factor) {
+            Some(numbers) => numbers.iter().map(|n| n.map(|n| n.to_string())).collect(),
+            None => StringArray::new_null(len),
+        },
         Source::UriStem(c) => derive(c, &|u| u.split('?').next().unwrap_or("").to_string()),
         Source::UriQuery(c) => {
             derive(c, &|u| u.split_once('?').map(|(_, q)| q).unwrap_or("").to_string())

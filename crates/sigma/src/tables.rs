@@ -24,6 +24,8 @@ pub enum Source {
     UriExtension(&'static str),
     /// Columns joined with a separator, null columns left out.
     Joined(&'static [&'static str], &'static str),
+    /// A number column times a factor (seconds stored, milliseconds in Sigma's `time-taken`).
+    Scaled(&'static str, u32),
 }
 
 impl Source {
@@ -33,9 +35,8 @@ impl Source {
             Source::Column(c)
             | Source::UriStem(c)
             | Source::UriQuery(c)
-            | Source::UriExtension(c) => {
-                vec![c]
-            }
+            | Source::UriExtension(c)
+            | Source::Scaled(c, _) => vec![c],
             Source::StemAndQuery(stem, query) => vec![stem, query],
             Source::Joined(columns, _) => columns.to_vec(),
         }
@@ -65,7 +66,7 @@ const fn field(sigma: &'static str, source: Source, kind: Kind) -> Field {
 }
 
 use Kind::{Address, Number, Text};
-use Source::{Column, Joined, StemAndQuery, UriExtension, UriQuery, UriStem};
+use Source::{Column, Joined, Scaled, StemAndQuery, UriExtension, UriQuery, UriStem};
 
 /// Web-server access logs (`web`), in the Sigma webserver taxonomy.
 pub const WEB: Table = Table {
@@ -82,7 +83,8 @@ pub const WEB: Table = Table {
         field("sc-status", Column("sc_status"), Number),
         field("sc-bytes", Column("sc_bytes"), Number),
         field("cs-bytes", Column("cs_bytes"), Number),
-        field("time-taken", Column("time_taken"), Number),
+        // Sigma's (IIS's) unit is the millisecond; the column holds seconds.
+        field("time-taken", Scaled("time_taken", 1000), Number),
         field("cs-user-agent", Column("cs_user_agent"), Text),
         field("cs-referer", Column("cs_referer"), Text),
         field("cs-referrer", Column("cs_referer"), Text),

@@ -313,3 +313,25 @@ fn proxy_rules_read_zeek_http_fields() {
     assert_eq!(proxy("  sel:\n    cs-uri|startswith: 'victim.example/a/'\n  condition: sel"), [0]);
     assert_eq!(proxy("  keywords:\n    - 'www.example'\n  condition: keywords"), [1]);
 }
+
+#[test]
+fn decoding_never_widens_a_filter_and_modifiers_must_agree() {
+    // These records match as logged (the filter sees no `${jndi` in the encoded or obfuscated
+    // query), so decoding, which would make the filter hold, cannot hide them.
+    let r = rule(
+        "  sel:\n    cs-uri-query|contains: 'q='\n  filter:\n    cs-uri-query|contains: '${jndi'\n  condition: sel and not filter",
+    );
+    assert_eq!(matches(&r), ["203.0.113.11", "203.0.113.12"]);
+    // A number with a text modifier is text.
+    assert_eq!(matches(&rule("  sel:\n    sc-status|startswith: 4\n  condition: sel")).len(), 3);
+    // Conflicting ways of matching, and regex flags without `re`, are reported.
+    let err = |d: &str| compile_yaml(&rule(d)).unwrap_err();
+    assert!(
+        err("  sel:\n    cs-method|contains|endswith: 'x'\n  condition: sel").contains("conflict")
+    );
+    assert!(err("  sel:\n    cs-method|contains|i: 'x'\n  condition: sel").contains("needs `re`"));
+    // Selection-name patterns with several wildcards.
+    let d = "  sel_web_a:\n    cs-method: POST\n  sel_x_b:\n    cs-method: GET\n";
+    assert_eq!(matches(&rule(&format!("{d}  condition: all of sel*_a"))), ["10.9.8.7"]);
+    assert_eq!(matches(&rule(&format!("{d}  condition: 1 of s*_*_b"))).len(), 6);
+}

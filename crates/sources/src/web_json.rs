@@ -144,7 +144,17 @@ const BUILT_IN: &[(&str, &[&str])] = &[
         ],
     ),
     ("cs-bytes", &["cs-bytes", "request_length", "RequestContentSize", "http.request.body.bytes"]),
-    ("time-taken", &["time-taken", "request_time", "duration", "Duration:ns", "event.duration:ns"]),
+    (
+        "time-taken",
+        &[
+            "time-taken",
+            "request_time",
+            "duration",
+            "Duration:ns",
+            "event.duration:ns",
+            "httpRequest.latency",
+        ],
+    ),
     (
         "cs-host",
         &[
@@ -261,7 +271,11 @@ impl WebJsonMap {
         let request = text("request");
         let uri = text("cs-uri");
         let stem = text("cs-uri-stem");
-        if request.is_none() && uri.is_none() && stem.is_none() {
+        // A request, and something only an access log has beside it: a method or a status.
+        let has_method_or_status = request.as_deref().is_some_and(|r| r.contains(' '))
+            || text("cs-method").is_some()
+            || text("sc-status").is_some();
+        if (request.is_none() && uri.is_none() && stem.is_none()) || !has_method_or_status {
             return None;
         }
         let mut row = Row::new(LogType::Web);
@@ -291,24 +305,37 @@ impl WebJsonMap {
         }
         let (mut method, mut version) = (text("cs-method"), text("cs-version"));
         let (mut stem, mut query) = (stem, text("cs-uri-query"));
-        if let Some(request) = &request {
-            let (m, s, q, v) = request_parts(request);
-            method = method.or(m.map(str::to_string));
-            version = version.or(v.map(str::to_string));
-            if stem.is_none() {
-                stem = Some(s.to_string());
-                query = query.or(q.map(str::to_string));
-            }
-        }
-        if let Some(uri) = &uri {
-            let (s, q) = match uri.split_once('?') {
-                Some((s, q)) => (s, Some(q)),
-                None => (uri.as_str(), None),
-            };
-            // A stem key such as nginx's `uri` is already normalised: the logged URI is what the
-            // client sent.
-            stem = Some(s.to_string());
-            query = q.map(str::to_string).or(query);
+        let mut host = text("cs-host");
+        // What the client sent wins over a server's normalised path (nginx's `$uri` is decoded
+        // and rewritten): the request line, then a full URI, then the stem key.
+        let sent = request
+            .as_deref()
+            .map(|r| {
+                let (m, s, q, v) = request_parts(r);
+                method = method.take().or(m.map(str::to_string));
+                version = version.take().or(v.map(str::to_string));
+                (s.to_string(), q.map(str::to_string))
+            })
+            .or_else(|| {
+                uri.as_deref().map(|u| {
+                    // An absolute URL (GCP, ECS `url.original`) names the host too.
+                    let u = match u.split_once("://") {
+                        Some((_, rest)) => {
+                            let path_at = rest.find('/').unwrap_or(rest.len());
+                            host = host.take().or(Some(rest[..path_at].to_string()));
+                            &rest[path_at..]
+                        }
+                        None => u,
+                    };
+                    match u.split_once('?') {
+                        Some((s, q)) => (s.to_string(), Some(q.to_string())),
+                        None => (u.to_string(), None),
+                    }
+                })
+            });
+        if let Some((s, q)) = sent {
+            stem = Some(s).filter(|s| !s.is_empty()).or(stem);
+            query = q.or(query);
         }
         for (column, value) in [
             ("cs-method", method),
@@ -316,7 +343,7 @@ impl WebJsonMap {
             ("cs-uri-stem", stem),
             ("cs-uri-query", query),
             ("cs-username", text("cs-username")),
-            ("cs-host", text("cs-host")),
+            ("cs-host", host),
             ("cs-referer", text("cs-referer")),
             ("cs-user-agent", text("cs-user-agent")),
         ] {
@@ -326,7 +353,9 @@ impl WebJsonMap {
         }
         for column in ["sc-status", "sc-bytes", "cs-bytes"] {
             if let Some(v) = text(column) {
-                match v.parse::<u64>() {
+                // `200.0` from a logger that writes every number as a float.
+                let whole = v.strip_suffix(".0").unwrap_or(&v);
+                match whole.parse::<u64>() {
                     Ok(n) => set(&mut row, column, Value::Count(n)),
                     Err(_) => bad.push(column.into()),
                 }
@@ -346,19 +375,32 @@ impl WebJsonMap {
         }
         if let Some((v, scale)) = self.find(object, "time-taken") {
             let seconds = match v {
-                Json::Number(n) => n.as_f64(),
-                Json::String(s) => s.trim_end_matches('s').parse::<f64>().ok(),
+                Json::Number(n) => n.as_f64().map(|n| n * scale),
+                Json::String(s) if s.is_empty() || s == "-" => Some(f64::NAN),
+                Json::String(s) => duration_seconds(s, scale),
                 _ => None,
             };
-            match seconds.map(|s| s * scale).filter(|s| s.is_finite()) {
-                Some(s) => set(&mut row, "time-taken", Value::Float(s)),
-                None => bad.push("time-taken".into()),
+            match seconds {
+                Some(s) if s.is_nan() => {}
+                Some(s) if s.is_finite() => set(&mut row, "time-taken", Value::Float(s)),
+                _ => bad.push("time-taken".into()),
             }
         }
         set(&mut row, "log_format", Value::Str(Cow::Borrowed("json")));
         set(&mut row, "raw", owned(line));
         Some(Ok(row))
     }
+}
+
+/// `0.25`, `250ms`, `1.5s`, `300us`/`300µs`, `12ns` in seconds; a bare number in `scale`.
+fn duration_seconds(text: &str, scale: f64) -> Option<f64> {
+    let text = text.trim();
+    for (suffix, unit) in [("ms", 1e-3), ("us", 1e-6), ("µs", 1e-6), ("ns", 1e-9), ("s", 1.0)] {
+        if let Some(n) = text.strip_suffix(suffix) {
+            return n.trim().parse::<f64>().ok().map(|n| n * unit);
+        }
+    }
+    text.parse::<f64>().ok().map(|n| n * scale)
 }
 
 /// A value by dotted path; a key that itself contains dots is tried whole first.
@@ -465,11 +507,29 @@ mod tests {
     #[test]
     fn not_a_request_is_not_a_web_record_and_a_user_map_comes_first() {
         assert!(parse(r#"{"ts":1717408800,"msg":"started"}"#).is_none());
+        assert!(parse(r#"{"ts":1717408800,"path":"/var/log","msg":"rotated"}"#).is_none());
+        // The request line wins over nginx's normalised `$uri`, and keeps its query.
+        let row = parse(
+            r#"{"time_iso8601":"2024-06-03T10:00:00Z","remote_addr":"192.0.2.1","request":"GET /a/..%2f..%2fetc/passwd?x=1 HTTP/1.1","uri":"/etc/passwd","status":"404.0","request_time":"-"}"#,
+        )
+        .unwrap();
+        assert_eq!(get(&row, "cs-uri-stem"), &text("/a/..%2f..%2fetc/passwd"));
+        assert_eq!(get(&row, "cs-uri-query"), &text("x=1"));
+        assert_eq!(get(&row, "sc-status"), &Value::Count(404));
+        assert_eq!(get(&row, "time-taken"), &Value::Null);
+        // An absolute URL gives the host and a path; durations with units.
+        let row = parse(
+            r#"{"timestamp":"2024-06-03T10:00:00Z","httpRequest":{"requestMethod":"GET","requestUrl":"https://mail.example/owa/?a=b","status":200,"remoteIp":"192.0.2.1","latency":"0.25s"}}"#,
+        )
+        .unwrap();
+        assert_eq!(get(&row, "cs-uri-stem"), &text("/owa/"));
+        assert_eq!(get(&row, "cs-host"), &text("mail.example"));
+        assert_eq!(duration_seconds("250ms", 1.0), Some(0.25));
         let mut overrides = BTreeMap::new();
         overrides.insert("cs-uri".to_string(), vec!["fullUrl".to_string()]);
         overrides.insert("time-taken".to_string(), vec!["elapsed:ms".to_string()]);
         let map = WebJsonMap::with_overrides(&overrides).unwrap();
-        let line = r#"{"ts":1717408800,"fullUrl":"/x.jsp?cmd=id","uri":"/other","elapsed":250}"#;
+        let line = r#"{"ts":1717408800,"fullUrl":"/x.jsp?cmd=id","uri":"/other","method":"GET","elapsed":250}"#;
         let Json::Object(object) = serde_json::from_str(line).unwrap() else { panic!() };
         let row = map.parse(&object, line, &mut Vec::new()).unwrap().unwrap();
         assert_eq!(get(&row, "cs-uri-stem"), &text("/x.jsp"));

@@ -57,7 +57,7 @@ impl JsonFields {
         };
         let zeek_path = object.get("_path").and_then(Json::as_str);
         if zeek_path.is_none()
-            && file_name_type.and_then(LogType::from_path).is_none()
+            && matches!(file_name_type.and_then(LogType::from_path), None | Some(LogType::Web))
             && let Some(parsed) = self.web.parse(&object, line, bad_fields)
         {
             return parsed.map(|row| JsonRecord::Parsed(LogType::Web, row));
