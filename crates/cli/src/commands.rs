@@ -366,6 +366,8 @@ fn save_findings(root: &Path, findings: &[Finding]) -> std::io::Result<()> {
 pub fn hunt(args: HuntArgs) -> Result<Exit, Failure> {
     let format = parse_format(&args.format)?;
     let min_severity: Severity = args.min_severity.parse().map_err(usage)?;
+    let fail_on: Option<Severity> =
+        args.fail_on.as_deref().map(str::parse).transpose().map_err(usage)?;
     let settings = args.settings.resolve().map_err(|e| usage(format!("{e:#}")))?;
     let temp;
     let root = match &args.store {
@@ -390,11 +392,18 @@ pub fn hunt(args: HuntArgs) -> Result<Exit, Failure> {
     }
     let iocs = load_iocs(&args.intel, Some(&root))?;
     let output = Output { format, path: args.output.as_deref(), min_severity, save: true };
-    run_hunt(&root, iocs, &settings, output, &lasthop_detect::detectors::all())?;
+    let findings = run_hunt(&root, iocs, &settings, output, &lasthop_detect::detectors::all())?;
     if args.store.is_none() {
         eprintln!(
             "(hunted in a temporary store; use --store DIR to keep it for `lasthop show` and `lasthop sql`)"
         );
+    }
+    if let Some(threshold) = fail_on {
+        let over = findings.iter().filter(|f| f.severity >= threshold).count();
+        if over > 0 {
+            eprintln!("{over} finding(s) at or above {threshold} (--fail-on): exit code 1");
+            return Ok(Exit::FindingsAtOrAbove);
+        }
     }
     Ok(Exit::Success)
 }

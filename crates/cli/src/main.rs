@@ -17,8 +17,8 @@ Exit codes:
   2  usage error
   3  input could not be read (no such path, nothing readable in it)
   4  store or query error
+  1  hunt --fail-on SEVERITY: a finding at or above that severity exists
   5  --strict and some lines or files were skipped
-  (1 is reserved for --fail-on: findings at or above a severity)
 
 Examples:
   lasthop demo                                   generate a week of demo traffic and hunt it
@@ -207,6 +207,10 @@ struct HuntArgs {
     /// Only report findings at or above this severity (info, low, medium, high, critical).
     #[arg(long, default_value = "info")]
     min_severity: String,
+    /// Exit with code 1 when a reported finding is at or above this severity (for automation:
+    /// a pipeline step that fails on `--fail-on high`).
+    #[arg(long, value_name = "SEVERITY")]
+    fail_on: Option<String>,
     #[command(flatten)]
     read: ReadArgs,
     #[command(flatten)]
@@ -301,6 +305,7 @@ struct BenchGapStatsArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     Success = 0,
+    FindingsAtOrAbove = 1,
     Usage = 2,
     UnreadableInput = 3,
     StoreError = 4,

@@ -489,6 +489,13 @@ fn a_folder_mixing_zeek_and_web_server_logs_just_works() {
     assert_eq!(stdout(&conn), "n\n53\n");
     let hunt = lasthop(&["hunt", "--store", s, "--format", "ndjson"]);
     assert!(hunt.status.success(), "{}", stderr(&hunt));
+    // The Log4Shell line and the shell's POST are high findings: automation can act on them.
+    let failing = lasthop(&["hunt", "--store", s, "--format", "ndjson", "--fail-on", "high"]);
+    assert_eq!(failing.status.code(), Some(1), "{}", stderr(&failing));
+    assert!(stderr(&failing).contains("--fail-on"));
+    assert_eq!(stdout(&failing), stdout(&hunt), "the findings are still written");
+    let bad = lasthop(&["hunt", "--store", s, "--fail-on", "severe"]);
+    assert_eq!(bad.status.code(), Some(2));
 }
 
 #[test]
