@@ -12,15 +12,8 @@ fn lasthop(args: &[&str]) -> Output {
         .expect("the binary runs")
 }
 
-/// A folder of `../shared/data`, or `None` (with a message) when this clone does not have it.
 fn shared(relative: &str) -> Option<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data").join(relative);
-    if path.exists() {
-        Some(path)
-    } else {
-        eprintln!("skipped: {} is absent (real data lives in ../shared/data)", path.display());
-        None
-    }
+    lasthop_demo::shared_data(relative)
 }
 
 fn stdout(o: &Output) -> String {

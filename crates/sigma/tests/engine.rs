@@ -10,15 +10,8 @@ use lasthop_sigma::{
 };
 use rsigma_eval::event::JsonEvent;
 
-/// The shared real data, or `None` (with a note) when this clone does not have it.
 fn shared(relative: &str) -> Option<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data").join(relative);
-    if path.exists() {
-        Some(path)
-    } else {
-        eprintln!("skipped: {} is absent (real data lives in ../shared/data)", path.display());
-        None
-    }
+    lasthop_demo::shared_data(relative)
 }
 
 /// A log file read by lasthop's reader, as batches.

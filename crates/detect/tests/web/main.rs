@@ -12,15 +12,8 @@ use lasthop_detect::{Detector, HuntContext, SessionOptions, session::from_batche
 use lasthop_findings::Finding;
 use lasthop_normalise::LogType;
 
-/// The shared real data, or `None` (with a note) when this clone does not have it.
 fn shared(relative: &str) -> Option<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data").join(relative);
-    if path.exists() {
-        Some(path)
-    } else {
-        eprintln!("skipped: {} is absent (real data lives in ../shared/data)", path.display());
-        None
-    }
+    lasthop_demo::shared_data(relative)
 }
 
 fn read(name: &str, input: Box<dyn std::io::Read + Send>) -> Vec<RecordBatch> {
