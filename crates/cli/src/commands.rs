@@ -11,7 +11,9 @@ use lasthop_detect::{HuntContext, SessionOptions};
 use crate::settings::{Settings, SettingsArgs};
 use lasthop_findings::{Finding, Severity};
 use lasthop_intel::{IndicatorSet, WarningLists};
-use lasthop_sinks::{Format, TableStyle, terminal_safe};
+use lasthop_sinks::{Format, terminal_safe};
+
+pub use crate::report::Output;
 use lasthop_sources::{Diagnostics, ReadOptions, Reason, find_files};
 use lasthop_store::{ImportOptions, ImportReport, Progress, Store};
 use parquet::basic::{Compression, ZstdLevel};
@@ -22,7 +24,7 @@ use crate::{
 };
 
 /// The file a hunt leaves its findings in, inside the store, for `show` and later reports.
-const FINDINGS_FILE: &str = "findings.jsonl";
+pub const FINDINGS_FILE: &str = "findings.jsonl";
 
 pub fn usage(message: String) -> Failure {
     Failure { exit: Exit::Usage, error: anyhow!(message) }
@@ -278,7 +280,6 @@ pub fn run_hunt(
     output: Output<'_>,
     detectors: &[Box<dyn lasthop_detect::detectors::Detector>],
 ) -> Result<Vec<Finding>, Failure> {
-    let Output { format, path: output, min_severity, save } = output;
     let store = Store::open(root).or_exit(Exit::StoreError)?;
     let rt = runtime();
     let (findings, errors) = rt
@@ -300,36 +301,17 @@ pub fn run_hunt(
             )
         })
         .or_exit(Exit::StoreError)?;
+    let mut failures = Vec::new();
     for (detector, e) in &errors {
         eprintln!("error: detector {detector} failed: {}", terminal_safe(&e.to_string()));
+        failures.push(format!("{detector}: {e}"));
     }
-    if save {
+    if output.save {
         save_findings(root, &findings).or_exit(Exit::StoreError)?;
     }
-    let shown: Vec<Finding> = findings.into_iter().filter(|f| f.severity >= min_severity).collect();
-    let style = TableStyle {
-        color: output.is_none()
-            && std::io::stdout().is_terminal()
-            && std::env::var_os("NO_COLOR").is_none(),
-        width: terminal_width(),
-    };
-    match output {
-        Some(path) => {
-            let mut file = std::io::BufWriter::new(
-                std::fs::File::create(path)
-                    .with_context(|| format!("creating {}", path.display()))
-                    .or_exit(Exit::StoreError)?,
-            );
-            lasthop_sinks::write_findings(&mut file, &shown, format, style)
-                .and_then(|_| file.flush())
-                .or_exit(Exit::StoreError)?;
-        }
-        None => {
-            let mut out = std::io::stdout().lock();
-            lasthop_sinks::write_findings(&mut out, &shown, format, style)
-                .or_exit(Exit::StoreError)?;
-        }
-    }
+    let shown: Vec<Finding> =
+        findings.into_iter().filter(|f| f.severity >= output.min_severity).collect();
+    crate::report::write_outputs(root, shown.clone(), settings, &output, &failures)?;
     if !errors.is_empty() {
         return Err(Failure {
             exit: Exit::StoreError,
@@ -337,19 +319,6 @@ pub fn run_hunt(
         });
     }
     Ok(shown)
-}
-
-/// Where and how a hunt's findings go.
-pub struct Output<'a> {
-    pub format: Format,
-    pub path: Option<&'a Path>,
-    pub min_severity: Severity,
-    /// Keep them as the store's findings (a full hunt), or only show them (a retro-hunt).
-    pub save: bool,
-}
-
-fn terminal_width() -> usize {
-    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(120)
 }
 
 fn save_findings(root: &Path, findings: &[Finding]) -> std::io::Result<()> {
@@ -391,7 +360,13 @@ pub fn hunt(args: HuntArgs) -> Result<Exit, Failure> {
         });
     }
     let iocs = load_iocs(&args.intel, Some(&root))?;
-    let output = Output { format, path: args.output.as_deref(), min_severity, save: true };
+    let output = Output {
+        format,
+        path: args.output.as_deref(),
+        min_severity,
+        save: true,
+        share: args.share.clone(),
+    };
     let findings = run_hunt(&root, iocs, &settings, output, &lasthop_detect::detectors::all())?;
     if args.store.is_none() {
         eprintln!(
@@ -511,7 +486,13 @@ pub fn demo(args: DemoArgs) -> Result<Exit, Failure> {
     let intel = IntelArgs { ioc_files: vec![summary.ioc_file.clone()], ..Default::default() };
     let iocs = load_iocs(&intel, Some(&store))?;
     let settings = SettingsArgs::default().resolve().map_err(|e| usage(format!("{e:#}")))?;
-    let output = Output { format, path: None, min_severity: Severity::Info, save: true };
+    let output = Output {
+        format,
+        path: None,
+        min_severity: Severity::Info,
+        save: true,
+        share: args.share.clone(),
+    };
     run_hunt(&store, iocs, &settings, output, &lasthop_detect::detectors::all())?;
     eprintln!(
         "\nThe store is in {}: try `lasthop show ID --store {}` or `lasthop sql \"SELECT count(*) FROM conn\" --store {}`",

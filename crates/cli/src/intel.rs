@@ -104,7 +104,13 @@ fn import(
     }
     eprintln!("retro-hunt: matching the new indicators against everything the store holds ...");
     let settings = SettingsArgs::default().resolve().map_err(|e| usage(format!("{e:#}")))?;
-    let output = Output { format, path: None, min_severity: Severity::Info, save: false };
+    let output = Output {
+        format,
+        path: None,
+        min_severity: Severity::Info,
+        save: false,
+        share: Default::default(),
+    };
     let found = run_hunt(
         store,
         Some(Arc::new(new)),

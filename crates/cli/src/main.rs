@@ -3,6 +3,7 @@
 
 mod commands;
 mod intel;
+mod report;
 mod rules;
 mod settings;
 
@@ -58,6 +59,9 @@ enum Command {
     Sql(SqlArgs),
     /// Show one finding in full, with the records behind it.
     Show(ShowArgs),
+    /// Write the last hunt's findings again from the store: HTML report, STIX, ATT&CK layer,
+    /// JSON Lines, CSV.
+    Report(Box<report::ReportArgs>),
     /// Generate a seeded synthetic enterprise network with planted attacks, then hunt it.
     Demo(DemoArgs),
     /// Intelligence: look up what is known about an address; rebuild the bundled ASN database.
@@ -212,6 +216,8 @@ struct HuntArgs {
     #[arg(long, value_name = "SEVERITY")]
     fail_on: Option<String>,
     #[command(flatten)]
+    share: report::ShareArgs,
+    #[command(flatten)]
     read: ReadArgs,
     #[command(flatten)]
     settings: settings::SettingsArgs,
@@ -272,6 +278,8 @@ struct DemoArgs {
     /// Output format of the findings: table, json, ndjson or csv.
     #[arg(long, default_value = "table")]
     format: String,
+    #[command(flatten)]
+    share: report::ShareArgs,
 }
 
 #[derive(Args, Debug)]
@@ -328,6 +336,7 @@ fn main() -> ExitCode {
         Command::Import(a) => commands::import(a),
         Command::Hunt(a) => commands::hunt(*a),
         Command::Sql(a) => commands::sql(a),
+        Command::Report(a) => report::report(*a),
         Command::Show(a) => commands::show(a),
         Command::Demo(a) => commands::demo(a),
         Command::BenchData(a) => commands::bench_data(a),

@@ -130,9 +130,15 @@ fn severity_badge(s: Severity) -> String {
     format!(r#"<span class="sev sev-{0}">{0}</span>"#, s.name())
 }
 
+/// `2024-06-03 00:02:09Z`: seconds are precise enough to read; JSON keeps the microseconds.
 fn time(us: i64) -> String {
-    escape(&format_timestamp(us))
+    let text = format_timestamp(us);
+    let seconds = text.get(..19).unwrap_or(&text).replace('T', " ");
+    escape(&format!("{seconds}Z"))
 }
+
+/// Uids shown per finding; the rest are counted.
+const UIDS_SHOWN: usize = 8;
 
 /// Writes the report.
 pub fn write_html(out: &mut dyn Write, report: &Report<'_>) -> io::Result<()> {
@@ -165,6 +171,15 @@ pub fn write_html(out: &mut dyn Write, report: &Report<'_>) -> io::Result<()> {
     page.push_str("<p class=\"meta\">Written by lasthop ");
     page.push_str(env!("CARGO_PKG_VERSION"));
     page.push_str(".</p></body></html>\n");
+    // Escaping is the defence; this is the proof, on every report: one that fails it is a
+    // lasthop bug, and is not written.
+    let problems = unsafe_constructs(&page);
+    if !problems.is_empty() {
+        return Err(io::Error::other(format!(
+            "the report failed lasthop's safety check and was not written: {}",
+            problems.join("; ")
+        )));
+    }
     out.write_all(page.as_bytes())
 }
 
@@ -353,11 +368,15 @@ fn finding(page: &mut String, f: &Finding, charts: &[Chart]) {
         };
         row(page, k, &v);
     }
-    if !f.evidence.uids.is_empty() {
-        row(page, "uids", &f.evidence.uids.join(" "));
-    }
-    if !f.evidence.community_ids.is_empty() {
-        row(page, "community ids", &f.evidence.community_ids.join(" "));
+    for (name, ids) in [("uids", &f.evidence.uids), ("community ids", &f.evidence.community_ids)] {
+        if ids.is_empty() {
+            continue;
+        }
+        let mut shown = ids[..ids.len().min(UIDS_SHOWN)].join(" ");
+        if ids.len() > UIDS_SHOWN {
+            shown.push_str(&format!(" … and {} more", ids.len() - UIDS_SHOWN));
+        }
+        row(page, name, &shown);
     }
     page.push_str("</table></div></div>");
     for chart in charts {
@@ -396,6 +415,131 @@ fn finding(page: &mut String, f: &Finding, charts: &[Chart]) {
         }
     }
     page.push_str("</section>");
+}
+
+/// Elements a report never contains: they run code, load something, embed another document,
+/// submit data, or (SVG) rewrite attributes or pull in outside content.
+const FORBIDDEN_ELEMENTS: &[&str] = &[
+    "script",
+    "iframe",
+    "frame",
+    "frameset",
+    "object",
+    "embed",
+    "applet",
+    "link",
+    "base",
+    "img",
+    "picture",
+    "source",
+    "video",
+    "audio",
+    "track",
+    "form",
+    "input",
+    "button",
+    "textarea",
+    "select",
+    "portal",
+    "noscript",
+    "template",
+    "foreignobject",
+    "use",
+    "image",
+    "animate",
+    "set",
+    "animatemotion",
+    "animatetransform",
+    "feimage",
+];
+
+/// Attributes whose value is a URL the browser may fetch or navigate to.
+const URL_ATTRIBUTES: &[&str] = &[
+    "href",
+    "xlink:href",
+    "src",
+    "srcset",
+    "action",
+    "formaction",
+    "poster",
+    "background",
+    "data",
+    "ping",
+    "cite",
+    "longdesc",
+    "usemap",
+    "manifest",
+    "codebase",
+    "lowsrc",
+    "dynsrc",
+    "archive",
+    "profile",
+    "icon",
+];
+
+/// Parses a written report (with html5ever, as a browser would) and lists everything in it that
+/// could run, load or leave the document: script or embedding elements, `on*` handlers, `style`
+/// attributes, URL attributes other than `#fragment` links, a second stylesheet or one that
+/// differs from lasthop's, a missing or different Content-Security-Policy, `meta` refreshes.
+/// Empty means safe. `lasthop` runs it on every report it writes, and the tests run it on
+/// reports built from hostile values.
+pub fn unsafe_constructs(html: &str) -> Vec<String> {
+    let document = scraper::Html::parse_document(html);
+    let mut problems = Vec::new();
+    let mut styles = 0;
+    let mut policy_found = false;
+    for node in document.tree.nodes() {
+        let Some(element) = node.value().as_element() else {
+            continue;
+        };
+        let name = element.name().to_ascii_lowercase();
+        if FORBIDDEN_ELEMENTS.contains(&name.as_str()) {
+            problems.push(format!("<{name}> element"));
+        }
+        if name == "style" {
+            styles += 1;
+            let text: String = node
+                .children()
+                .filter_map(|c| c.value().as_text().map(|t| t.to_string()))
+                .collect();
+            if text != STYLE {
+                problems.push("a stylesheet other than lasthop's".into());
+            }
+        }
+        if name == "meta" {
+            let equiv = element.attr("http-equiv").unwrap_or("").to_ascii_lowercase();
+            match equiv.as_str() {
+                "" => {}
+                "content-security-policy"
+                    if element.attr("content") == Some(content_security_policy().as_str()) =>
+                {
+                    policy_found = true
+                }
+                other => problems.push(format!("<meta http-equiv={other:?}>")),
+            }
+        }
+        for (attribute, value) in element.attrs() {
+            let attribute = attribute.to_ascii_lowercase();
+            if attribute.starts_with("on") {
+                problems.push(format!("<{name} {attribute}=…> event handler"));
+            } else if attribute == "style" {
+                problems.push(format!("<{name} style=…> attribute"));
+            } else if URL_ATTRIBUTES.contains(&attribute.as_str())
+                && !(name == "a" && attribute == "href" && value.starts_with('#'))
+            {
+                problems.push(format!("<{name} {attribute}={value:?}> leaves the document"));
+            } else if attribute == "xmlns" && value != "http://www.w3.org/2000/svg" {
+                problems.push(format!("<{name} xmlns={value:?}>"));
+            }
+        }
+    }
+    if styles != 1 {
+        problems.push(format!("{styles} stylesheets (expected lasthop's one)"));
+    }
+    if !policy_found {
+        problems.push("no Content-Security-Policy, or not lasthop's".into());
+    }
+    problems
 }
 
 #[cfg(test)]

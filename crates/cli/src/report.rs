@@ -1,0 +1,242 @@
+//! Where a hunt's findings go: the chosen format on standard output (or `--output`), and the
+//! files for people and tools — the HTML report, a STIX 2.1 bundle, an ATT&CK Navigator layer —
+//! redacted for sharing when asked. `lasthop hunt` and `lasthop report` share all of it.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, anyhow};
+use clap::Args;
+use lasthop_findings::{Coverage, Finding, Severity};
+use lasthop_sinks::stix::{StixOptions, Tlp};
+use lasthop_sinks::{Format, TableStyle};
+use lasthop_store::Store;
+
+use crate::commands::{FINDINGS_FILE, parse_format, runtime, usage};
+use crate::settings::{Settings, SettingsArgs};
+use crate::{Exit, Failure, OrExit};
+
+/// Files for people and tools, and how much of the network they may reveal.
+#[derive(Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Reports and sharing")]
+pub struct ShareArgs {
+    /// Write a self-contained HTML report (opens offline: no script, no external resource).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Write the findings as a STIX 2.1 bundle (indicators, observed data, sightings, ATT&CK
+    /// patterns), for a threat-intelligence platform.
+    #[arg(long, value_name = "FILE")]
+    pub stix: Option<PathBuf>,
+    /// Write an ATT&CK Navigator layer (format 4.5) of the techniques seen, scored by severity.
+    #[arg(long, value_name = "FILE")]
+    pub attack_layer: Option<PathBuf>,
+    /// Traffic Light Protocol label of the STIX bundle and the HTML report: clear, green, amber,
+    /// amber+strict or red.
+    #[arg(long, default_value = "amber")]
+    pub tlp: String,
+    /// Replace internal addresses, internal host names and user names with tokens
+    /// (internal-host-1 …) in every output, for sharing outside the organisation. The store
+    /// keeps the real values.
+    #[arg(long)]
+    pub redact_internal: bool,
+    /// Domains whose host names are internal (for --redact-internal), besides .corp, .lan,
+    /// .local, .internal, .home.arpa and similar private suffixes.
+    #[arg(long, value_delimiter = ',', value_name = "DOMAIN")]
+    pub internal_domain: Vec<String>,
+}
+
+/// Where and how findings are shown.
+pub struct Output<'a> {
+    pub format: Format,
+    pub path: Option<&'a Path>,
+    pub min_severity: Severity,
+    /// Keep them as the store's findings (a full hunt), or only show them (a retro-hunt).
+    pub save: bool,
+    pub share: ShareArgs,
+}
+
+fn terminal_width() -> usize {
+    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(120)
+}
+
+fn create(path: &Path) -> Result<std::io::BufWriter<std::fs::File>, Failure> {
+    std::fs::File::create(path)
+        .map(std::io::BufWriter::new)
+        .with_context(|| format!("creating {}", path.display()))
+        .or_exit(Exit::StoreError)
+}
+
+fn write_file(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), Failure> {
+    let mut file = create(path)?;
+    write(&mut file)
+        .and_then(|_| file.flush())
+        .with_context(|| format!("writing {}", path.display()))
+        .or_exit(Exit::StoreError)
+}
+
+/// What the store holds, from its manifest: the report's overview.
+pub fn coverage(root: &Path, failures: &[String]) -> Result<Coverage, Failure> {
+    let manifest = lasthop_store::manifest::Manifest::load(root).or_exit(Exit::StoreError)?;
+    let mut c = Coverage { failures: failures.to_vec(), ..Default::default() };
+    for commit in &manifest.commits {
+        c.files += 1;
+        c.duplicates += commit.duplicates;
+        for (reason, n) in &commit.skipped {
+            *c.skipped.entry(reason.clone()).or_default() += n;
+        }
+        for part in &commit.parts {
+            *c.records.entry(part.table.clone()).or_default() += part.rows;
+            let (first, last) = c.span.unwrap_or((part.min_ts, part.max_ts));
+            c.span = Some((first.min(part.min_ts), last.max(part.max_ts)));
+        }
+    }
+    Ok(c)
+}
+
+/// Writes `findings` (ranked; already filtered by severity) everywhere the user asked.
+pub fn write_outputs(
+    root: &Path,
+    mut findings: Vec<Finding>,
+    settings: &Settings,
+    output: &Output<'_>,
+    failures: &[String],
+) -> Result<(), Failure> {
+    let share = &output.share;
+    let tlp: Tlp = share.tlp.parse().map_err(|e: String| usage(format!("--tlp: {e}")))?;
+    // Charts are drawn from the real records, before any redaction; they hold only numbers.
+    let charts = match &share.html {
+        Some(_) => {
+            let store = Store::open(root).or_exit(Exit::StoreError)?;
+            let options = lasthop_detect::SessionOptions {
+                internal: settings.internal.clone(),
+                ..Default::default()
+            };
+            runtime()
+                .block_on(async {
+                    let ctx = lasthop_detect::open_store(&store, &options).await?;
+                    lasthop_detect::charts::charts(&ctx, &findings).await
+                })
+                .or_exit(Exit::StoreError)?
+        }
+        None => Default::default(),
+    };
+    if share.redact_internal {
+        lasthop_sinks::redact::redact(
+            &mut findings,
+            settings.internal.clone(),
+            &share.internal_domain,
+        );
+    }
+    let style = TableStyle {
+        color: output.path.is_none()
+            && std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        width: terminal_width(),
+    };
+    match output.path {
+        Some(path) => {
+            write_file(path, |w| lasthop_sinks::write_findings(w, &findings, output.format, style))?
+        }
+        None => {
+            let mut out = std::io::stdout().lock();
+            lasthop_sinks::write_findings(&mut out, &findings, output.format, style)
+                .or_exit(Exit::StoreError)?;
+        }
+    }
+    let now = chrono::Utc::now().timestamp_micros();
+    if let Some(path) = &share.html {
+        let coverage = coverage(root, failures)?;
+        let tlp_label = tlp.to_string();
+        let report = lasthop_sinks::html::Report {
+            title: "lasthop hunt report",
+            generated_us: now,
+            coverage: &coverage,
+            findings: &findings,
+            charts: &charts,
+            tlp: Some(&tlp_label),
+            redacted: share.redact_internal,
+        };
+        write_file(path, |w| lasthop_sinks::html::write_html(w, &report))?;
+        eprintln!("HTML report: {}", path.display());
+    }
+    if let Some(path) = &share.stix {
+        let options = StixOptions { tlp, created_us: now, producer: "lasthop".into() };
+        let bundle = lasthop_sinks::stix::bundle(&findings, &options);
+        lasthop_sinks::stix::check(&bundle)
+            .map_err(|e| anyhow!("the STIX bundle lasthop built does not parse back: {e}"))
+            .or_exit(Exit::StoreError)?;
+        write_file(path, |w| {
+            serde_json::to_writer_pretty(&mut *w, &bundle)?;
+            writeln!(w)
+        })?;
+        eprintln!("STIX 2.1 bundle ({tlp}): {}", path.display());
+    }
+    if let Some(path) = &share.attack_layer {
+        let layer = lasthop_sinks::attack_layer::layer(&findings, "lasthop findings");
+        write_file(path, |w| {
+            serde_json::to_writer_pretty(&mut *w, &layer)?;
+            writeln!(w)
+        })?;
+        eprintln!("ATT&CK Navigator layer: {}", path.display());
+    }
+    Ok(())
+}
+
+/// Reads the findings the last hunt of the store kept.
+pub fn stored_findings(root: &Path) -> Result<Vec<Finding>, Failure> {
+    let path = root.join(FINDINGS_FILE);
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| {
+            format!("no findings in {} (run `lasthop hunt --store` first)", root.display())
+        })
+        .or_exit(Exit::UnreadableInput)?;
+    let mut findings = Vec::new();
+    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let f: Finding = serde_json::from_str(line)
+            .with_context(|| format!("{} line {}", path.display(), i + 1))
+            .or_exit(Exit::StoreError)?;
+        findings.push(f);
+    }
+    Ok(findings)
+}
+
+/// `lasthop report`: the outputs of a hunt, again, from the findings the store kept.
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// The store a hunt left its findings in.
+    #[arg(long)]
+    pub store: PathBuf,
+    /// Output format on standard output: table, json, ndjson or csv.
+    #[arg(long, default_value = "table")]
+    pub format: String,
+    /// Write findings to this file instead of standard output.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// Only report findings at or above this severity.
+    #[arg(long, default_value = "info")]
+    pub min_severity: String,
+    #[command(flatten)]
+    pub share: ShareArgs,
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+}
+
+pub fn report(args: ReportArgs) -> Result<Exit, Failure> {
+    let format = parse_format(&args.format)?;
+    let min_severity: Severity = args.min_severity.parse().map_err(usage)?;
+    let settings = args.settings.resolve().map_err(|e| usage(format!("{e:#}")))?;
+    let findings: Vec<Finding> =
+        stored_findings(&args.store)?.into_iter().filter(|f| f.severity >= min_severity).collect();
+    let output = Output {
+        format,
+        path: args.output.as_deref(),
+        min_severity,
+        save: false,
+        share: args.share,
+    };
+    write_outputs(&args.store, findings, &settings, &output, &[])?;
+    Ok(Exit::Success)
+}
