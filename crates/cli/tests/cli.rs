@@ -20,6 +20,11 @@ fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// The findings of `--format json` (lasthop's own model).
+fn findings_of(o: &Output) -> Vec<serde_json::Value> {
+    serde_json::from_str(&stdout(o)).unwrap_or_else(|e| panic!("{e}: {}", stdout(o)))
+}
+
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -112,11 +117,56 @@ fn hunt_finds_ioc_contact_and_show_and_sql_explain_it() {
         "--ioc-file",
         iocs.to_str().unwrap(),
         "--format",
-        "ndjson",
+        "json",
     ]);
-    let again: Vec<serde_json::Value> =
-        stdout(&again).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let again = findings_of(&again);
     assert!(again.iter().any(|g| g["id"] == f["id"]), "{again:#?}");
+
+    // The stored findings again, shared outside: internal addresses replaced everywhere, the
+    // external end kept, the chosen TLP on the STIX bundle and the report, a Navigator layer
+    // of the techniques.
+    let shared = dir.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    let file = |name: &str| shared.join(name).to_str().unwrap().to_string();
+    let report = lasthop(&[
+        "report",
+        "--store",
+        store.to_str().unwrap(),
+        "--redact-internal",
+        "--tlp",
+        "red",
+        "--format",
+        "ndjson",
+        "--html",
+        &file("report.html"),
+        "--stix",
+        &file("bundle.json"),
+        "--attack-layer",
+        &file("layer.json"),
+    ]);
+    assert!(report.status.success(), "{}", stderr(&report));
+    let documents: Vec<serde_json::Value> =
+        stdout(&report).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(documents.len(), again.len());
+    let ioc = documents.iter().find(|d| d["event"]["id"] == f["id"]).expect("same id");
+    assert_eq!(ioc["source"]["address"], "internal-host-1");
+    assert_eq!(ioc["destination"]["ip"], "45.63.1.9");
+    for name in ["report.html", "bundle.json", "layer.json"] {
+        let text = std::fs::read_to_string(shared.join(name)).unwrap();
+        assert!(!text.contains("10.0.0.5"), "{name} names an internal address");
+    }
+    assert!(!stdout(&report).contains("10.0.0.5"));
+    let html = std::fs::read_to_string(shared.join("report.html")).unwrap();
+    assert!(html.contains("TLP:RED") && html.contains("redacted"));
+    let bundle = std::fs::read_to_string(shared.join("bundle.json")).unwrap();
+    assert!(bundle.contains("\"TLP:RED\"") && bundle.contains("45.63.1.9"), "{bundle}");
+    let layer: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(shared.join("layer.json")).unwrap()).unwrap();
+    assert!(layer["techniques"].as_array().unwrap().iter().any(|t| t["techniqueID"] == "T1071"));
+    assert_eq!(
+        lasthop(&["report", "--store", store.to_str().unwrap(), "--tlp", "purple"]).status.code(),
+        Some(2)
+    );
 
     let show = lasthop(&["show", f["id"].as_str().unwrap(), "--store", store.to_str().unwrap()]);
     assert!(show.status.success(), "{}", stderr(&show));
@@ -288,7 +338,12 @@ fn analysis_settings_from_flags_and_config() {
         args.extend_from_slice(extra);
         let out = lasthop(&args);
         assert!(out.status.success(), "{}", stderr(&out));
-        stdout(&out).lines().filter(|l| l.contains("\"detector\":\"beacon\"")).count()
+        // JSON Lines are ECS documents: the detector is the rule.
+        stdout(&out)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|d| d["rule"]["id"] == "beacon" && d["event"]["kind"] == "alert")
+            .count()
     };
     assert_eq!(beacons(&[]), 1, "the hourly contact is a beacon");
     // A safelisted destination is left out, from a flag or from a config file.
@@ -324,11 +379,10 @@ fn bundled_intel_imported_feeds_retro_hunt_and_lookup() {
     );
     let store = dir.path().join("store");
     let s = store.to_str().unwrap();
-    let out = lasthop(&["hunt", logs.to_str().unwrap(), "--store", s, "--format", "ndjson"]);
+    let out = lasthop(&["hunt", logs.to_str().unwrap(), "--store", s, "--format", "json"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("bundled"), "{}", stderr(&out));
-    let findings: Vec<serde_json::Value> =
-        stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let findings = findings_of(&out);
     let kv: Vec<_> = findings.iter().filter(|f| f["detector"] == "ioc-match").collect();
     assert_eq!(kv.len(), 1, "{findings:#?}");
     assert_eq!(kv[0]["entities"]["destination"], "45.32.174.131");
@@ -361,22 +415,19 @@ fn bundled_intel_imported_feeds_retro_hunt_and_lookup() {
     )
     .unwrap();
     let import =
-        lasthop(&["intel", "import", feed.to_str().unwrap(), "--store", s, "--format", "ndjson"]);
+        lasthop(&["intel", "import", feed.to_str().unwrap(), "--store", s, "--format", "json"]);
     assert!(import.status.success(), "{}", stderr(&import));
     let err = stderr(&import);
     assert!(err.contains("STIX 2.1 bundle") && err.contains("1 indicator(s)"), "{err}");
     assert!(err.contains("relay-feed.json:5") && err.contains("malformed indicator"), "{err}");
-    let retro: Vec<serde_json::Value> =
-        stdout(&import).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let retro = findings_of(&import);
     assert_eq!(retro.len(), 1, "{retro:#?}");
     assert_eq!(retro[0]["entities"]["destination"], "45.63.1.9");
     assert_eq!(retro[0]["evidence"]["figures"]["records"], 6);
 
     let lookup = stdout(&lasthop(&["intel", "lookup", "45.63.1.9", "--store", s]));
     assert!(lookup.contains("listed by relay-feed.json") && lookup.contains("relay"), "{lookup}");
-    let later = lasthop(&["hunt", "--store", s, "--format", "ndjson"]);
-    let later: Vec<serde_json::Value> =
-        stdout(&later).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let later = findings_of(&lasthop(&["hunt", "--store", s, "--format", "json"]));
     assert_eq!(later.iter().filter(|f| f["detector"] == "ioc-match").count(), 2, "{later:#?}");
     let hash = stdout(&lasthop(&["intel", "lookup", "2E8D758B9BCE51D25EA500D7B4CE4774"]));
     assert!(hash.contains("APT40 advisory"), "{hash}");
@@ -528,4 +579,189 @@ fn real_web_server_logs_are_read_whole() {
         ),
         "n\n4298\n"
     );
+}
+
+/// A loopback HTTP server that records every request line; a rendered report must not reach it.
+struct Canary {
+    url: String,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Canary {
+    fn start() -> Canary {
+        use std::io::{BufRead, BufReader};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = requests.clone();
+        // The thread ends with the test process; it only ever answers on loopback.
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut line = String::new();
+                let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(2)));
+                let _ = BufReader::new(&stream).read_line(&mut line);
+                seen.lock().unwrap().push(line.trim_end().to_string());
+                let mut stream = stream;
+                let _ = stream.write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
+            }
+        });
+        Canary { url, requests }
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+fn chromium() -> Option<&'static str> {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| Command::new(b).arg("--version").output().is_ok_and(|o| o.status.success()))
+}
+
+/// Renders `page` in headless Chromium with a fresh profile and writes a screenshot; returns
+/// once the browser has exited (or been killed after a minute).
+fn render(browser: &str, page: &Path, screenshot: &Path, profile: &Path) {
+    let mut child = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--hide-scrollbars",
+            "--window-size=1280,2000",
+            // Lets timers and lazy loads run before the screenshot, so a payload that waits
+            // still has its chance to fire.
+            "--virtual-time-budget=3000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--screenshot={}", screenshot.display()))
+        .arg(format!("file://{}", page.display()))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("chromium starts");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("chromium did not finish rendering {} in a minute", page.display());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // Requests a page started may still be in flight when the browser exits.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+}
+
+/// Access-log lines whose user agent, referrer and URI carry the hostile payloads; the user
+/// agent of a scanner and a traversal in the path make each one a finding.
+fn hostile_access_log(canary: &str) -> String {
+    let mut log = String::new();
+    for (i, payload) in lasthop_demo::hostile::payloads(canary).iter().enumerate() {
+        let quoted = payload.replace('\\', "\\\\").replace('"', "\\\"").replace(['\n', '\r'], " ");
+        let in_uri: String = payload
+            .chars()
+            .take(300)
+            .map(|c| match c {
+                ' ' => "%20".to_string(),
+                '"' => "%22".to_string(),
+                c if c.is_control() => format!("%{:02X}", c as u32 & 0xff),
+                c => c.to_string(),
+            })
+            .collect();
+        log.push_str(&format!(
+            "203.0.113.{} - - [03/Jun/2024:10:{:02}:00 +0000] \"GET /cgi-bin/.%2e/.%2e/.%2e/bin/sh?x={in_uri} HTTP/1.1\" 200 512 \"{quoted}\" \"sqlmap/1.7.2#stable (https://sqlmap.org) {quoted}\"\n",
+            10 + i,
+            i % 60
+        ));
+    }
+    log
+}
+
+#[test]
+fn reports_of_hostile_values_fetch_nothing_in_a_real_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    let canary = Canary::start();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    std::fs::write(logs.join("access.log"), hostile_access_log(&canary.url)).unwrap();
+    let store = dir.path().join("store");
+    let s = store.to_str().unwrap();
+    let hunted = dir.path().join("hunt.html");
+    let stix = dir.path().join("hunt.stix.json");
+    let out = lasthop(&[
+        "hunt",
+        logs.to_str().unwrap(),
+        "--store",
+        s,
+        "--format",
+        "json",
+        "--html",
+        hunted.to_str().unwrap(),
+        "--stix",
+        stix.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let findings = findings_of(&out);
+    let ids: std::collections::HashSet<&str> =
+        findings.iter().map(|f| f["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), findings.len(), "every finding has its own id");
+    assert!(
+        findings.iter().filter(|f| f["detector"] == "sigma").count() >= 10,
+        "each hostile line is a finding: {findings:#?}"
+    );
+    // A second report, from the store, of findings with a hostile value in every field.
+    let planted: String = lasthop_demo::hostile::findings(&canary.url)
+        .iter()
+        .map(|f| serde_json::to_string(f).unwrap() + "\n")
+        .collect();
+    std::fs::write(store.join("findings.jsonl"), planted).unwrap();
+    let reported = dir.path().join("report.html");
+    let out = lasthop(&["report", "--store", s, "--html", reported.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(!text.contains('\x1b') && !text.contains('\u{202e}'), "the table is terminal-safe");
+
+    for page in [&hunted, &reported] {
+        let html = std::fs::read_to_string(page).unwrap();
+        assert_eq!(lasthop_sinks::html::unsafe_constructs(&html), Vec::<String>::new());
+        assert!(html.contains(&canary.url), "the payloads are in the report, as text");
+    }
+
+    let Some(browser) = chromium() else {
+        assert!(std::env::var_os("CI").is_none(), "CI installs Debian's chromium for this test");
+        eprintln!("skipping the browser half: no chromium (apt install chromium)");
+        return;
+    };
+    // The harness can see a fetch: a page that loads an image from the canary is noticed.
+    let control = dir.path().join("control.html");
+    std::fs::write(&control, format!("<img src=\"{}/control.png\">", canary.url)).unwrap();
+    render(browser, &control, &dir.path().join("control.png"), &dir.path().join("profile-0"));
+    assert!(
+        canary.requests().iter().any(|r| r.contains("/control.png")),
+        "the canary must see the control page's fetch: {:?}",
+        canary.requests()
+    );
+    let before = canary.requests().len();
+    let artefacts = std::env::var_os("LASTHOP_ARTIFACTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")));
+    std::fs::create_dir_all(&artefacts).unwrap();
+    for (i, (page, name)) in
+        [(&hunted, "hostile-hunt-report.png"), (&reported, "hostile-report.png")]
+            .into_iter()
+            .enumerate()
+    {
+        let screenshot = artefacts.join(name);
+        let _ = std::fs::remove_file(&screenshot);
+        render(browser, page, &screenshot, &dir.path().join(format!("profile-{}", i + 1)));
+        let size = std::fs::metadata(&screenshot).map(|m| m.len()).unwrap_or(0);
+        assert!(size > 10_000, "chromium wrote a screenshot of {}", page.display());
+        eprintln!("screenshot: {}", screenshot.display());
+    }
+    let fired = &canary.requests()[before..];
+    assert!(fired.is_empty(), "the reports made the browser fetch: {fired:?}");
 }

@@ -132,7 +132,7 @@ pub async fn charts(
                 title: "Distinct names queried per hour".into(),
                 kind: ChartKind::OverTime {
                     bucket_us: HOUR_US,
-                    points: points.into_iter().map(|(t, v)| (t, v)).collect(),
+                    points,
                     value_label: "names".into(),
                 },
             });

@@ -48,7 +48,7 @@ code{font:12px ui-monospace,Menlo,Consolas,monospace}
 .tlp{display:inline-block;background:#000;padding:2px 8px;font-weight:700;margin-left:8px}
 .tlp-clear{color:#fff}.tlp-green{color:#33ff00}.tlp-amber,.tlp-amber-strict{color:#ffc000}.tlp-red{color:#ff2b2b}
 section.finding{border:1px solid var(--line);border-radius:8px;padding:12px 16px;margin:16px 0;break-inside:avoid-page}
-.explanation{margin:8px 0}
+.explanation{margin:8px 0;white-space:pre-line}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:12px}
 figure{margin:8px 0}figcaption{font-weight:600;margin-bottom:2px}
 .cut{color:var(--muted);font-style:italic}
@@ -82,7 +82,17 @@ pub fn escape(text: &str) -> String {
         shown = &text[..i];
         cut = text[i..].chars().count();
     }
-    let safe = terminal_safe(shown);
+    // Line breaks and tabs are harmless in HTML and keep explanations and records readable.
+    let safe: String = shown
+        .split_inclusive(['\n', '\t'])
+        .map(|part| {
+            let (body, end) = match part.strip_suffix(['\n', '\t']) {
+                Some(body) => (body, &part[body.len()..]),
+                None => (part, ""),
+            };
+            terminal_safe(body) + end
+        })
+        .collect();
     let mut out = String::with_capacity(safe.len() + 16);
     for c in safe.chars() {
         match c {
@@ -553,6 +563,7 @@ mod tests {
             "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
         );
         assert_eq!(escape("a\u{202e}b\x1b[2J"), "a\\u{202e}b\\u{1b}[2J");
+        assert_eq!(escape("one\ntwo\r\n"), "one\ntwo\\u{d}\n");
         let long = "A".repeat(VALUE_SHOWN + 500);
         let e = escape(&long);
         assert!(e.contains("(500 more characters not shown)"));

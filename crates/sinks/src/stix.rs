@@ -3,12 +3,12 @@
 //!
 //! A bundle holds: the TLP 2.0 marking the sender chose, exactly as OASIS publishes it, and that
 //! marking on every other object, because a platform applies sharing rules per object and an
-//! unmarked object is shared as if it were TLP:CLEAR; an `identity` for the producer; for each
-//! external endpoint the findings name (address, domain, URL) an `indicator` with a STIX pattern
-//! and the matching cyber-observable; for each finding an `observed-data` and a `sighting` of its
-//! main indicator (a `note` when it names no external endpoint, since a sighting needs something
-//! sighted); an `attack-pattern` per ATT&CK technique with `indicates` relationships from the
-//! indicators.
+//! unmarked object carries no restriction it could enforce; an `identity` for the producer; for
+//! each external endpoint the findings name (address, domain, URL) an `indicator` with a STIX
+//! pattern and the matching cyber-observable; for each finding an `observed-data` and a
+//! `sighting` of its main indicator (a `note` when it names no external endpoint, since a
+//! sighting needs something sighted); an `attack-pattern` per ATT&CK technique with `indicates`
+//! relationships from the indicators.
 //!
 //! Ids are derived from content, never random: the same finding exported on Monday and again on
 //! Tuesday keeps its ids, so the platform records a new version of one object (a later `modified`)
@@ -765,8 +765,9 @@ fn sdo_id(kind: &str, producer: &str, key: &str) -> String {
 fn clean_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        let hidden = (c.is_control() && c != '\n' && c != '\t')
-            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}')
+            || matches!(c, '\u{2066}'..='\u{2069}');
+        let hidden = (c.is_control() && c != '\n' && c != '\t') || bidi;
         if hidden {
             out.push_str(&format!("\\u{{{:x}}}", c as u32));
         } else {
@@ -879,7 +880,8 @@ mod tests {
             &["T1071.004", "attack.t1059", "T1059.001"],
         );
         hostile.explanation = format!(
-            "Back\\slash, 'single', \"double\", <script>x</script>\r\n\u{202e}gnp.exe\u{1b}[31m\n{}",
+            "Back\\slash, 'single', \"double\", <script>x</script>\r\n{}{}",
+            "\u{202e}gnp.exe\u{1b}[31m\n",
             "A".repeat(100_000)
         );
         hostile.score = f64::NAN;
@@ -1007,6 +1009,9 @@ mod tests {
             json!(["observed-data--00000000-0000-4000-8000-000000000000"]);
         assert!(check(&dangling).is_err());
         assert!(check(&json!({"type": "bundle"})).is_err());
+        let mut unversioned = good.clone();
+        unversioned["objects"][5].as_object_mut().expect("an object").remove("spec_version");
+        assert!(check(&unversioned).is_err(), "{:?}", unversioned["objects"][5]);
     }
 
     #[test]
@@ -1397,7 +1402,7 @@ mod tests {
         ));
         std::fs::write(&path, serde_json::to_vec_pretty(&b).expect("JSON")).expect("temp file");
         let run = std::process::Command::new(VALIDATOR)
-            .args(["--strict", "--enforce-refs", "--disable", "302"])
+            .args(["--verbose", "--strict", "--enforce-refs", "--disable", "302"])
             .arg(&path)
             .output();
         let _ = std::fs::remove_file(&path);
@@ -1420,5 +1425,8 @@ mod tests {
         eprintln!("{report}");
         assert!(out.status.success(), "{VALIDATOR} failed ({}):\n{report}", out.status);
         assert!(report.contains("STIX JSON: Valid") && !report.contains("[X]"), "{report}");
+        // The validator takes an object without `spec_version` for STIX 2.0 and validates it
+        // as such, saying so only here: for a 2.1 bundle that is an error.
+        assert!(!report.contains("treated as a 2.0 object"), "{report}");
     }
 }

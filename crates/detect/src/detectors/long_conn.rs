@@ -93,7 +93,7 @@ fn sql() -> String {
         )
         SELECT ip_text(src) AS source, ip_text(dst) AS destination,
                sum(duration) AS total_duration, max(duration) AS longest,
-               count(*) AS connections, sum(bytes) AS bytes,
+               count(*) AS connections, CAST(sum(bytes) AS BIGINT) AS bytes,
                sum(CASE WHEN still_open THEN 1 ELSE 0 END) AS still_open,
                CAST(min(first_ts) AS BIGINT) AS first_us,
                max(CAST(last_ts AS BIGINT) + CAST(duration * 1000000 AS BIGINT)) AS last_us,

@@ -249,7 +249,10 @@ fn finding(rule: &Rule, row: &serde_json::Map<String, Value>) -> Finding {
     if hits >= 10 {
         score += 0.05;
     }
-    let mut f = Finding::new(ID, format!("Sigma: {} ({client})", rule.title), score, entities);
+    // A rule without an id is told apart by its title.
+    let key = if rule.id.is_empty() { &rule.title } else { &rule.id };
+    let mut f =
+        Finding::keyed(ID, key, format!("Sigma: {} ({client})", rule.title), score, entities);
     f.techniques = rule
         .tags
         .iter()

@@ -159,8 +159,9 @@ fn finding(row: &Map<String, Value>, signals: &Signals) -> Finding {
         domain: Some(text("host")).filter(|h| !h.is_empty()),
         ..Default::default()
     };
-    let mut f = Finding::new(
+    let mut f = Finding::keyed(
         ID,
+        &path.to_lowercase(),
         format!("Web-shell behaviour: {path} (POSTs from {clients})"),
         signals.score(),
         entities,

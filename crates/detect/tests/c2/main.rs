@@ -3,6 +3,7 @@
 //! skip, with a message, when it is absent.
 
 mod beyond_rita;
+mod charts;
 mod common;
 mod rita_data;
 mod stratosphere;
