@@ -33,7 +33,7 @@ pub struct ShareArgs {
     /// Traffic Light Protocol label of the STIX bundle and the HTML report: clear, green, amber,
     /// amber+strict or red.
     #[arg(long, default_value = "amber")]
-    pub tlp: String,
+    pub tlp: Tlp,
     /// Replace internal addresses, internal host names and user names with tokens
     /// (internal-host-1 …) in every output, for sharing outside the organisation. The store
     /// keeps the real values.
@@ -105,7 +105,7 @@ pub fn write_outputs(
     failures: &[String],
 ) -> Result<(), Failure> {
     let share = &output.share;
-    let tlp: Tlp = share.tlp.parse().map_err(|e: String| usage(format!("--tlp: {e}")))?;
+    let tlp = share.tlp;
     // Charts are drawn from the real records, before any redaction; they hold only numbers.
     let charts = match &share.html {
         Some(_) => {

@@ -15,7 +15,8 @@ use lasthop_findings::Finding;
 use lasthop_normalise::{Networks, parse_ip};
 use serde_json::Value;
 
-/// Suffixes no public name ends in: names under them are internal.
+/// Suffixes no public name ends in (RFC 6761, 6762, 8375 and common private choices): names
+/// under them only mean something inside one network.
 pub const PRIVATE_SUFFIXES: &[&str] = &[
     "local",
     "lan",
@@ -27,7 +28,20 @@ pub const PRIVATE_SUFFIXES: &[&str] = &[
     "localdomain",
     "private",
     "localhost",
+    "invalid",
 ];
+
+/// Whether `name` is under one of the [`PRIVATE_SUFFIXES`] or one of `extra` (lower case, no
+/// trailing dot).
+pub fn is_private_name(name: &str, extra: &[String]) -> bool {
+    let under = |suffix: &str| {
+        name == suffix
+            || (name.len() > suffix.len()
+                && name.ends_with(suffix)
+                && name.as_bytes()[name.len() - suffix.len() - 1] == b'.')
+    };
+    PRIVATE_SUFFIXES.iter().any(|s| under(s)) || extra.iter().any(|s| under(s))
+}
 
 /// Replaces internal addresses, names and users in findings with stable tokens.
 pub struct Redactor {
@@ -47,13 +61,11 @@ impl Redactor {
     /// `internal_domains` adds the site's own domains (`corp.example.com`) to the private
     /// suffixes.
     pub fn new(internal: Networks, internal_domains: &[String]) -> Redactor {
-        let mut domains: Vec<String> = PRIVATE_SUFFIXES.iter().map(|s| s.to_string()).collect();
-        domains.extend(
-            internal_domains
-                .iter()
-                .map(|d| d.trim().trim_matches('.').to_ascii_lowercase())
-                .filter(|d| !d.is_empty()),
-        );
+        let domains: Vec<String> = internal_domains
+            .iter()
+            .map(|d| d.trim().trim_matches('.').to_ascii_lowercase())
+            .filter(|d| !d.is_empty())
+            .collect();
         Redactor { internal, domains, tokens: HashMap::new(), counts: [0; 3] }
     }
 
@@ -78,13 +90,7 @@ impl Redactor {
 
     fn is_internal_name(&self, text: &str) -> bool {
         let name = text.trim_end_matches('.').to_ascii_lowercase();
-        name.contains(|c: char| c.is_ascii_alphabetic())
-            && self.domains.iter().any(|d| {
-                name == *d
-                    || (name.len() > d.len()
-                        && name.ends_with(d.as_str())
-                        && name.as_bytes()[name.len() - d.len() - 1] == b'.')
-            })
+        name.contains(|c: char| c.is_ascii_alphabetic()) && is_private_name(&name, &self.domains)
     }
 
     /// The replacement for one whole value, if it is internal.

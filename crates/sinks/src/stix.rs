@@ -33,11 +33,13 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-/// The Traffic Light Protocol 2.0 level a bundle is shared under.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The Traffic Light Protocol 2.0 level a bundle is shared under. Amber unless chosen: limited
+/// disclosure is the safe default for what a hunt found inside a network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Tlp {
     Clear,
     Green,
+    #[default]
     Amber,
     AmberStrict,
     Red,
@@ -76,12 +78,6 @@ const IOC_DETECTOR: &str = "ioc-match";
 /// Detectors whose `entities.domain` is the HTTP Host header of the defended server, which is
 /// the victim's name, not the attacker's.
 const SERVER_NAME_DETECTORS: [&str; 2] = ["sigma", "web-shell"];
-
-/// Suffixes of names that only mean something inside one network (RFC 6761/6762, RFC 8375,
-/// reverse-lookup zones and common private choices): an indicator on them would be noise to
-/// anyone else and tells them about the sender's network.
-const PRIVATE_SUFFIXES: [&str; 9] =
-    ["localhost", "local", "internal", "lan", "home", "corp", "intranet", "arpa", "invalid"];
 
 impl Tlp {
     pub const ALL: [Tlp; 5] = [Tlp::Clear, Tlp::Green, Tlp::Amber, Tlp::AmberStrict, Tlp::Red];
@@ -570,7 +566,8 @@ fn domain(text: &str) -> Option<Observable> {
         && name.len() <= 253
         && labels.iter().all(|l| hostname_label(l))
         && (top.bytes().all(|b| b.is_ascii_alphabetic()) || top.starts_with("xn--"));
-    let private = PRIVATE_SUFFIXES.contains(&top) || name.ends_with(".home.arpa");
+    // Reverse-lookup zones name addresses, not endpoints.
+    let private = crate::redact::is_private_name(&name, &[]) || top == "arpa";
     (valid && !private).then_some(Observable::Domain(name))
 }
 
