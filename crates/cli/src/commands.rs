@@ -366,6 +366,8 @@ pub fn hunt(args: HuntArgs) -> Result<Exit, Failure> {
         min_severity,
         save: true,
         share: args.share.clone(),
+        title: crate::report::HUNT_REPORT,
+        hunted: true,
     };
     let findings = run_hunt(&root, iocs, &settings, output, &lasthop_detect::detectors::all())?;
     if args.store.is_none() {
@@ -492,6 +494,8 @@ pub fn demo(args: DemoArgs) -> Result<Exit, Failure> {
         min_severity: Severity::Info,
         save: true,
         share: args.share.clone(),
+        title: crate::report::HUNT_REPORT,
+        hunted: true,
     };
     run_hunt(&store, iocs, &settings, output, &lasthop_detect::detectors::all())?;
     eprintln!(

@@ -4,7 +4,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::anyhow;
+use anyhow::{Context, anyhow};
 use lasthop_findings::Severity;
 use lasthop_intel::indicators::{Indicator, IndicatorKind, classify};
 use lasthop_intel::{AsnDb, Classifier, IndicatorSet};
@@ -21,6 +21,7 @@ pub fn run(command: IntelCommand) -> Result<Exit, Failure> {
         IntelCommand::Import { paths, store, feed, warning_lists: lists, format } => {
             import(&paths, &store, feed.as_deref(), &lists, &format)
         }
+        IntelCommand::Update { kev_url, data_dir } => update(&kev_url, data_dir),
         IntelCommand::BuildAsn { v4, v6, source, out } => {
             let db = AsnDb::from_csv_files(&v4, &v6, &source).or_exit(Exit::UnreadableInput)?;
             let bytes = db.encode();
@@ -110,6 +111,8 @@ fn import(
         min_severity: Severity::Info,
         save: false,
         share: Default::default(),
+        title: crate::report::HUNT_REPORT,
+        hunted: true,
     };
     let found = run_hunt(
         store,
@@ -301,4 +304,102 @@ pub fn bundled_data() -> String {
         db.source,
         lasthop_intel::feeds::bundled().indicators.len()
     )
+}
+
+/// CISA's feed of the KEV catalogue.
+pub const KEV_URL: &str =
+    "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json";
+
+/// Where fetched intelligence is kept: `$LASTHOP_DATA`, else `$XDG_DATA_HOME/lasthop`, else
+/// `~/.local/share/lasthop`.
+pub fn data_dir(given: Option<PathBuf>) -> Option<PathBuf> {
+    given
+        .or_else(|| std::env::var_os("LASTHOP_DATA").map(PathBuf::from))
+        .or_else(|| std::env::var_os("XDG_DATA_HOME").map(|d| PathBuf::from(d).join("lasthop")))
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share/lasthop")))
+}
+
+/// The fetched KEV catalogue's path inside a data directory.
+pub fn kev_path(dir: &std::path::Path) -> PathBuf {
+    dir.join("kev").join("known_exploited_vulnerabilities.json")
+}
+
+/// The KEV catalogue to use: the fetched one when it is newer than the bundled one.
+pub fn kev_catalogue() -> lasthop_audit::kev::Catalogue {
+    let bundled = lasthop_audit::kev::Catalogue::bundled();
+    let Some(path) = data_dir(None).map(|d| kev_path(&d)) else { return bundled };
+    let Ok(text) = std::fs::read_to_string(&path) else { return bundled };
+    match lasthop_audit::kev::Catalogue::parse(&text) {
+        Ok(fetched) if fetched.version > bundled.version => fetched,
+        Ok(_) => bundled,
+        Err(e) => {
+            eprintln!("warning: {}: {e}; using the bundled KEV catalogue", path.display());
+            bundled
+        }
+    }
+}
+
+/// Fetches the KEV catalogue with curl (no TLS stack compiled in for one download), checks that
+/// it parses, and keeps it only if it does: a failed or partial download never replaces a
+/// good copy.
+fn update(url: &str, given: Option<PathBuf>) -> Result<Exit, Failure> {
+    let dir = data_dir(given)
+        .ok_or_else(|| anyhow::anyhow!("no data directory: give --data-dir or set LASTHOP_DATA"))
+        .or_exit(Exit::Usage)?;
+    let target = kev_path(&dir);
+    let parent = target.parent().expect("the KEV path has a parent");
+    std::fs::create_dir_all(parent)
+        .with_context(|| format!("creating {}", parent.display()))
+        .or_exit(Exit::StoreError)?;
+    let partial = target.with_extension("json.partial");
+    let fetched = std::process::Command::new("curl")
+        .args(["--fail", "--silent", "--show-error", "--location", "--max-time", "120", "--output"])
+        .arg(&partial)
+        .arg(url)
+        .output();
+    let output = match fetched {
+        Ok(o) => o,
+        Err(e) => {
+            return Err(Failure {
+                exit: Exit::UnreadableInput,
+                error: anyhow::anyhow!("cannot run curl to fetch {url}: {e}"),
+            });
+        }
+    };
+    if !output.status.success() {
+        let _ = std::fs::remove_file(&partial);
+        return Err(Failure {
+            exit: Exit::UnreadableInput,
+            error: anyhow::anyhow!(
+                "fetching {url} failed (no network?): {}; the bundled catalogue stays in use",
+                terminal_safe(String::from_utf8_lossy(&output.stderr).trim())
+            ),
+        });
+    }
+    let text = std::fs::read_to_string(&partial)
+        .with_context(|| format!("reading {}", partial.display()))
+        .or_exit(Exit::UnreadableInput)?;
+    let catalogue = match lasthop_audit::kev::Catalogue::parse(&text) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(Failure {
+                exit: Exit::UnreadableInput,
+                error: anyhow::anyhow!("{url}: {e}; nothing was replaced"),
+            });
+        }
+    };
+    std::fs::rename(&partial, &target)
+        .with_context(|| format!("keeping {}", target.display()))
+        .or_exit(Exit::StoreError)?;
+    let bundled = lasthop_audit::kev::Catalogue::bundled();
+    println!(
+        "KEV catalogue {} ({} entries) kept in {}; the bundled one is {}{}",
+        terminal_safe(&catalogue.version),
+        catalogue.entries.len(),
+        target.display(),
+        bundled.version,
+        if catalogue.version > bundled.version { "" } else { " (not older: it stays in use)" }
+    );
+    Ok(Exit::Success)
 }

@@ -1,6 +1,7 @@
 //! `lasthop`: the command line. Wires the stages together — sources → store → detect →
 //! findings → sinks — and owns what only a command line needs: arguments, progress, exit codes.
 
+mod audit;
 mod commands;
 mod intel;
 mod report;
@@ -55,6 +56,9 @@ enum Command {
     Import(ImportArgs),
     /// Import the given logs (or use what the store holds) and run every detector.
     Hunt(Box<HuntArgs>),
+    /// Audit edge devices (nmap XML, CSV inventories, what the store saw) against CISA KEV,
+    /// end-of-life data and the APT40 advisory's mitigations: ranked actions per device.
+    Audit(Box<audit::AuditArgs>),
     /// Run SQL over the store's tables (conn, dns, http, ssl, x509, files, open_conn, open_http, open_ssl).
     Sql(SqlArgs),
     /// Show one finding in full, with the records behind it.
@@ -127,6 +131,17 @@ enum IntelCommand {
         /// Output format of the retro-hunt findings: table, json, ndjson or csv.
         #[arg(long, default_value = "table")]
         format: String,
+    },
+    /// Fetch a newer CISA Known Exploited Vulnerabilities catalogue for `lasthop audit` (the one
+    /// command that uses the network; everything else works offline with what is bundled).
+    Update {
+        /// Where to fetch the catalogue from.
+        #[arg(long, default_value = intel::KEV_URL)]
+        kev_url: String,
+        /// Where to keep it [default: $LASTHOP_DATA, else $XDG_DATA_HOME/lasthop, else
+        /// ~/.local/share/lasthop].
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
     },
     /// Build the compact ASN database from @ip-location-db/asn CSV files (see scripts/update_asn.sh).
     BuildAsn {
@@ -335,6 +350,7 @@ fn main() -> ExitCode {
         Command::Rules(RulesCommand::Match(a)) => rules::match_logs(a),
         Command::Import(a) => commands::import(a),
         Command::Hunt(a) => commands::hunt(*a),
+        Command::Audit(a) => audit::audit(*a),
         Command::Sql(a) => commands::sql(a),
         Command::Report(a) => report::report(*a),
         Command::Show(a) => commands::show(a),

@@ -45,6 +45,9 @@ pub struct ShareArgs {
     pub internal_domain: Vec<String>,
 }
 
+/// The title of a hunt's HTML report.
+pub const HUNT_REPORT: &str = "lasthop hunt report";
+
 /// Where and how findings are shown.
 pub struct Output<'a> {
     pub format: Format,
@@ -53,6 +56,11 @@ pub struct Output<'a> {
     /// Keep them as the store's findings (a full hunt), or only show them (a retro-hunt).
     pub save: bool,
     pub share: ShareArgs,
+    /// The HTML report's title.
+    pub title: &'static str,
+    /// The findings come from hunting the store's logs: the report shows what was covered and
+    /// draws charts from the records (not so for an edge-device audit).
+    pub hunted: bool,
 }
 
 fn terminal_width() -> usize {
@@ -108,7 +116,7 @@ pub fn write_outputs(
     let tlp = share.tlp;
     // Charts are drawn from the real records, before any redaction; they hold only numbers.
     let charts = match &share.html {
-        Some(_) => {
+        Some(_) if output.hunted => {
             let store = Store::open(root).or_exit(Exit::StoreError)?;
             let options = lasthop_detect::SessionOptions {
                 internal: settings.internal.clone(),
@@ -121,7 +129,7 @@ pub fn write_outputs(
                 })
                 .or_exit(Exit::StoreError)?
         }
-        None => Default::default(),
+        _ => Default::default(),
     };
     if share.redact_internal {
         lasthop_sinks::redact::redact(
@@ -148,12 +156,12 @@ pub fn write_outputs(
     }
     let now = chrono::Utc::now().timestamp_micros();
     if let Some(path) = &share.html {
-        let coverage = coverage(root, failures)?;
+        let coverage = if output.hunted { Some(coverage(root, failures)?) } else { None };
         let tlp_label = tlp.to_string();
         let report = lasthop_sinks::html::Report {
-            title: "lasthop hunt report",
+            title: output.title,
             generated_us: now,
-            coverage: &coverage,
+            coverage: coverage.as_ref(),
             findings: &findings,
             charts: &charts,
             tlp: Some(&tlp_label),
@@ -236,6 +244,8 @@ pub fn report(args: ReportArgs) -> Result<Exit, Failure> {
         min_severity,
         save: false,
         share: args.share,
+        title: HUNT_REPORT,
+        hunted: true,
     };
     write_outputs(&args.store, findings, &settings, &output, &[])?;
     Ok(Exit::Success)

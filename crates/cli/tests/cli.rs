@@ -765,3 +765,185 @@ fn reports_of_hostile_values_fetch_nothing_in_a_real_browser() {
     let fired = &canary.requests()[before..];
     assert!(fired.is_empty(), "the reports made the browser fetch: {fired:?}");
 }
+
+fn audit_fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../audit/tests/fixtures/edge_inventory.csv")
+}
+
+#[test]
+fn audit_ranks_actions_for_an_inventory_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = audit_fixture();
+    let csv = csv.to_str().unwrap();
+    let table = lasthop(&["audit", csv, "--today", "2026-11-27"]);
+    assert!(table.status.success(), "{}", stderr(&table));
+    let text = stdout(&table);
+    assert!(stderr(&table).contains("34 device(s) audited"), "{}", stderr(&table));
+    assert!(text.contains("Replace Cisco RV320 1.4.2.15: past end of life"), "{text}");
+    assert!(text.contains("Patch CVE-2024-21762 on Fortinet FortiGate 60F 7.0.12"), "{text}");
+    assert!(
+        text.contains("mitigation: Multi-factor authentication on remote access (M1032)"),
+        "{text}"
+    );
+    // Internet-facing, end-of-life or unpatched kit first.
+    let first = text.lines().next().unwrap();
+    assert!(first.contains("internet-facing"), "{first}");
+
+    let html = dir.path().join("audit.html");
+    let jsonl = lasthop(&[
+        "audit",
+        csv,
+        "--today",
+        "2026-11-27",
+        "--format",
+        "ndjson",
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    assert!(jsonl.status.success(), "{}", stderr(&jsonl));
+    let documents: Vec<serde_json::Value> =
+        stdout(&jsonl).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(documents.len() > 60, "{}", documents.len());
+    assert!(documents.iter().all(|d| d["rule"]["id"] == "edge-audit"));
+    let kev = documents
+        .iter()
+        .find(|d| d["threat"]["indicator"]["name"] == "CVE-2024-3400")
+        .expect("the PAN-OS patch action names its CVE");
+    assert_eq!(kev["destination"]["ip"], "203.0.113.70");
+    assert_eq!(kev["lasthop"]["figures"]["kev"]["due_date"], "2024-04-19");
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("lasthop edge-device audit"));
+    assert_eq!(lasthop_sinks::html::unsafe_constructs(&page), Vec::<String>::new());
+
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "hostname,colour\nrouter-1,blue\n").unwrap();
+    let refused = lasthop(&["audit", bad.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(3), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("bad.csv:1")
+            && stderr(&refused).contains("no vendor or model column")
+    );
+    assert_eq!(lasthop(&["audit"]).status.code(), Some(2));
+    assert_eq!(lasthop(&["audit", csv, "--today", "yesterday"]).status.code(), Some(2));
+}
+
+#[test]
+fn audit_finds_edge_devices_the_store_saw() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let header = |path: &str, fields: &str, types: &str| {
+        format!(
+            "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\t{path}\n#fields\t{fields}\n#types\t{types}\n"
+        )
+    };
+    let mut ssl = header(
+        "ssl",
+        "ts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tserver_name\testablished\tcert_chain_fps",
+        "time\tstring\taddr\tport\taddr\tport\tstring\tbool\tvector[string]",
+    );
+    for i in 0..5 {
+        ssl.push_str(&format!(
+            "{}.0\tCssl{i}\t10.0.0.{}\t5{i}000\t10.0.0.1\t443\t-\tT\tfp-forti\n",
+            1_717_372_800 + i * 60,
+            20 + i
+        ));
+    }
+    // An ordinary internal web server: its certificate names no device.
+    ssl.push_str(
+        "1717373000.0\tCweb\t10.0.0.30\t50100\t10.0.0.2\t443\tintranet.example\tT\tfp-web\n",
+    );
+    std::fs::write(logs.join("ssl.log"), ssl).unwrap();
+    let mut x509 = header(
+        "x509",
+        "ts\tfingerprint\tcertificate.subject\tcertificate.issuer",
+        "time\tstring\tstring\tstring",
+    );
+    x509.push_str("1717372800.0\tfp-forti\tCN=FGT60F0000000001,OU=FortiGate,O=Fortinet,L=Sunnyvale,ST=California,C=US\tCN=FGT60F0000000001,OU=FortiGate,O=Fortinet,L=Sunnyvale,ST=California,C=US\n");
+    x509.push_str("1717373000.0\tfp-web\tCN=intranet.example,O=Example Ltd\tCN=Example CA\n");
+    std::fs::write(logs.join("x509.log"), x509).unwrap();
+    let store = dir.path().join("store");
+    let s = store.to_str().unwrap();
+    assert!(lasthop(&["import", logs.to_str().unwrap(), "--store", s]).status.success());
+    let out = lasthop(&["audit", "--store", s, "--today", "2026-11-27", "--format", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let findings = findings_of(&out);
+    assert!(!findings.is_empty());
+    assert!(
+        findings.iter().all(|f| f["entities"]["destination"] == "10.0.0.1"),
+        "only the FortiGate: {findings:#?}"
+    );
+    // No version from a certificate: FortiOS's known-exploited CVEs are to be checked.
+    assert!(
+        findings.iter().any(|f| f["evidence"]["figures"]["cves"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c == "CVE-2018-13379"))),
+        "{findings:#?}"
+    );
+    let identity = &findings[0]["evidence"]["figures"]["identity"];
+    assert_eq!(identity["vendor"], "fortinet");
+    assert!(
+        identity["evidence"][0].as_str().unwrap().contains("certificate subject"),
+        "{identity:#}"
+    );
+}
+
+#[test]
+fn intel_update_keeps_a_good_kev_catalogue_and_nothing_else() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let catalogue = r#"{"title":"test","catalogVersion":"2099.01.01","dateReleased":"2099-01-01T00:00:00Z","count":1,"vulnerabilities":[
+      {"cveID":"CVE-2099-0001","vendorProject":"Cisco","product":"RV320","vulnerabilityName":"Test","dateAdded":"2099-01-01",
+       "shortDescription":"x","requiredAction":"Apply updates.","dueDate":"2099-01-21","knownRansomwareCampaignUse":"Unknown","notes":"","cwes":[]}]}"#;
+    // A one-shot HTTP server on loopback: the catalogue, then garbage.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/kev.json", listener.local_addr().unwrap());
+    let bodies = [catalogue.to_string(), "not json".to_string()];
+    std::thread::spawn(move || {
+        for (stream, body) in listener.incoming().zip(bodies) {
+            let mut stream = stream.unwrap();
+            let mut buf = [0u8; 2048];
+            let _ = stream.read(&mut buf);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let update =
+        lasthop(&["intel", "update", "--kev-url", &url, "--data-dir", data.to_str().unwrap()]);
+    assert!(update.status.success(), "{}", stderr(&update));
+    assert!(
+        stdout(&update).contains("KEV catalogue 2099.01.01 (1 entries)"),
+        "{}",
+        stdout(&update)
+    );
+    let kept = data.join("kev/known_exploited_vulnerabilities.json");
+    assert!(kept.exists());
+    let garbage =
+        lasthop(&["intel", "update", "--kev-url", &url, "--data-dir", data.to_str().unwrap()]);
+    assert_eq!(garbage.status.code(), Some(3), "{}", stderr(&garbage));
+    assert!(
+        std::fs::read_to_string(&kept).unwrap().contains("2099.01.01"),
+        "a bad download replaces nothing"
+    );
+    let audit = Command::new(env!("CARGO_BIN_EXE_lasthop"))
+        .args(["audit", audit_fixture().to_str().unwrap(), "--today", "2026-11-27"])
+        .env("LASTHOP_DATA", &data)
+        .output()
+        .unwrap();
+    assert!(stderr(&audit).contains("KEV catalogue 2099.01.01"), "{}", stderr(&audit));
+    assert!(stdout(&audit).contains("CVE-2099-0001"), "the fetched catalogue is used");
+    let offline = lasthop(&[
+        "intel",
+        "update",
+        "--kev-url",
+        "http://127.0.0.1:9/kev.json",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    assert_eq!(offline.status.code(), Some(3));
+    assert!(stderr(&offline).contains("bundled catalogue stays in use"), "{}", stderr(&offline));
+}

@@ -14,6 +14,7 @@ use regex::Regex;
 
 static X509_SUBJECTS: &str = include_str!("../data/recog/x509_subjects.xml");
 static HTTP_SERVERS: &str = include_str!("../data/recog/http_servers.xml");
+static HTML_TITLES: &str = include_str!("../data/recog/html_title.xml");
 
 /// One Recog fingerprint.
 #[derive(Debug, Clone)]
@@ -92,6 +93,12 @@ impl FingerprintSet {
     pub fn http_servers() -> &'static FingerprintSet {
         static SET: OnceLock<FingerprintSet> = OnceLock::new();
         SET.get_or_init(|| FingerprintSet::parse(HTTP_SERVERS).expect("bundled Recog XML parses"))
+    }
+
+    /// HTML `<title>` fingerprints (admin pages of routers, firewalls, VPN portals), bundled.
+    pub fn html_titles() -> &'static FingerprintSet {
+        static SET: OnceLock<FingerprintSet> = OnceLock::new();
+        SET.get_or_init(|| FingerprintSet::parse(HTML_TITLES).expect("bundled Recog XML parses"))
     }
 
     /// Parses a Recog XML file. Malformed XML is an error with its position; a pattern the
@@ -258,7 +265,11 @@ mod tests {
 
     #[test]
     fn every_recog_example_matches_its_fingerprint_with_the_stated_parameters() {
-        for set in [FingerprintSet::x509_subjects(), FingerprintSet::http_servers()] {
+        for set in [
+            FingerprintSet::x509_subjects(),
+            FingerprintSet::http_servers(),
+            FingerprintSet::html_titles(),
+        ] {
             assert!(set.fingerprints.len() > 100, "{}", set.matches);
             let mut checked = 0;
             for f in &set.fingerprints {

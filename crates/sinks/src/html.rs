@@ -60,7 +60,8 @@ pub struct Report<'a> {
     pub title: &'a str,
     /// When the report was written (µs since the epoch).
     pub generated_us: i64,
-    pub coverage: &'a Coverage,
+    /// What the hunt covered; `None` for reports that hunted no logs (an edge-device audit).
+    pub coverage: Option<&'a Coverage>,
     /// Ranked.
     pub findings: &'a [Finding],
     /// Charts by finding id.
@@ -213,7 +214,6 @@ fn header(page: &mut String, report: &Report<'_>) {
 }
 
 fn overview(page: &mut String, report: &Report<'_>) {
-    let c = report.coverage;
     page.push_str("<h2>Overview</h2><div class=\"cards\">");
     let _ = write!(page, "<div class=\"card\"><b>{}</b>findings</div>", report.findings.len());
     for s in Severity::ALL.iter().rev() {
@@ -222,7 +222,37 @@ fn overview(page: &mut String, report: &Report<'_>) {
     }
     page.push_str("</div>");
 
-    page.push_str("<div class=\"grid\"><div><h3>What was hunted</h3><table>");
+    page.push_str("<div class=\"grid\">");
+    if let Some(c) = report.coverage {
+        coverage(page, c);
+    }
+    page.push_str("<div><h3>Findings by detector</h3><table>");
+    let mut by_detector: BTreeMap<&str, [usize; 5]> = BTreeMap::new();
+    for f in report.findings {
+        by_detector.entry(&f.detector).or_default()[f.severity as usize] += 1;
+    }
+    page.push_str("<tr><th>detector</th>");
+    for s in Severity::ALL.iter().rev() {
+        let _ = write!(page, "<th>{}</th>", s.name());
+    }
+    page.push_str("</tr>");
+    for (detector, counts) in &by_detector {
+        let _ = write!(page, "<tr><td>{}</td>", escape(detector));
+        for n in counts.iter().rev() {
+            let _ = write!(page, "<td>{n}</td>");
+        }
+        page.push_str("</tr>");
+    }
+    page.push_str("</table></div></div>");
+    if !report.findings.is_empty() {
+        page.push_str("<h3>Top findings</h3>");
+        findings_table(page, &report.findings[..report.findings.len().min(15)], true);
+    }
+}
+
+/// What was hunted and what was skipped.
+fn coverage(page: &mut String, c: &Coverage) {
+    page.push_str("<div><h3>What was hunted</h3><table>");
     match c.span {
         Some((first, last)) => {
             let days = (last - first) as f64 / 86_400e6;
@@ -257,28 +287,7 @@ fn overview(page: &mut String, report: &Report<'_>) {
         }
         page.push_str("</table>");
     }
-    page.push_str("</div><div><h3>Findings by detector</h3><table>");
-    let mut by_detector: BTreeMap<&str, [usize; 5]> = BTreeMap::new();
-    for f in report.findings {
-        by_detector.entry(&f.detector).or_default()[f.severity as usize] += 1;
-    }
-    page.push_str("<tr><th>detector</th>");
-    for s in Severity::ALL.iter().rev() {
-        let _ = write!(page, "<th>{}</th>", s.name());
-    }
-    page.push_str("</tr>");
-    for (detector, counts) in &by_detector {
-        let _ = write!(page, "<tr><td>{}</td>", escape(detector));
-        for n in counts.iter().rev() {
-            let _ = write!(page, "<td>{n}</td>");
-        }
-        page.push_str("</tr>");
-    }
-    page.push_str("</table></div></div>");
-    if !report.findings.is_empty() {
-        page.push_str("<h3>Top findings</h3>");
-        findings_table(page, &report.findings[..report.findings.len().min(15)], true);
-    }
+    page.push_str("</div>");
 }
 
 fn findings_table(page: &mut String, findings: &[Finding], linked: bool) {

@@ -37,7 +37,7 @@ fn hostile_report() -> String {
     let report = Report {
         title: "lasthop hunt report",
         generated_us: 0,
-        coverage: &coverage,
+        coverage: Some(&coverage),
         findings: &findings,
         charts: &charts,
         tlp: Some("amber+strict"),
