@@ -188,19 +188,24 @@ impl Hardware {
         if self.vendor != vendor {
             return false;
         }
-        let model = model.to_ascii_lowercase().replace('_', " ");
-        let wanted: String =
+        // A model name longer than any real one is someone else's text: only its start counts.
+        let model: String = model
+            .chars()
+            .take(128)
+            .map(|c| if c == '_' { ' ' } else { c.to_ascii_lowercase() })
+            .collect();
+        let wanted: Vec<char> =
             self.model.to_ascii_lowercase().chars().filter(|c| !matches!(c, ' ' | '_')).collect();
-        // At each word start, the rest without spaces must begin with the model and not go on
+        let chars: Vec<char> = model.chars().collect();
+        // At each word start, the text without spaces must begin with the model and not go on
         // with a digit (`rv320` is not `rv3200`; `vigor 2960` is `vigor2960`).
-        model.char_indices().any(|(i, _)| {
-            let starts_word = model[..i].chars().last().is_none_or(|c| !c.is_ascii_alphanumeric());
-            if !starts_word {
+        (0..chars.len()).any(|i| {
+            if i > 0 && chars[i - 1].is_ascii_alphanumeric() {
                 return false;
             }
-            let rest: String = model[i..].chars().filter(|c| *c != ' ').collect();
-            rest.starts_with(&wanted)
-                && !rest[wanted.len()..].starts_with(|c: char| c.is_ascii_digit())
+            let mut rest = chars[i..].iter().filter(|c| **c != ' ');
+            wanted.iter().all(|w| rest.next() == Some(w))
+                && !rest.next().is_some_and(|c| c.is_ascii_digit())
         })
     }
 

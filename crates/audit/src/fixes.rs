@@ -77,6 +77,11 @@ impl Fix {
         if let Some(b) = branch
             && let Some(fixed) = Version::parse(&b.fixed)
         {
+            // `7.0` or `7.0 build 1234` against a fix `7.0.14`: the train, not the release.
+            let train = Version::parse(&b.branch).map(|t| t.core()).unwrap_or(0);
+            if train > 0 && v.core() <= train && v.core() < fixed.core() {
+                return Status::Unknown;
+            }
             return if v < fixed {
                 Status::Affected { fixed_in: Some(b.fixed.clone()) }
             } else {
@@ -134,6 +139,8 @@ mod tests {
         assert_eq!(f.status("7.4.0"), Status::Fixed, "a train newer than every fix");
         assert_eq!(f.status("7.1.3"), Status::Unknown, "a train between the listed ones");
         assert_eq!(f.status("unknown"), Status::Unknown);
+        assert_eq!(f.status("7.0"), Status::Unknown, "a train, not a release");
+        assert_eq!(f.status("7.0 build 1234"), Status::Unknown);
         let any = fix(&[("", "1.4.2.20")], "");
         assert_eq!(any.status("1.4.2.15"), Status::Affected { fixed_in: Some("1.4.2.20".into()) });
         assert_eq!(any.status("1.4.2.22"), Status::Fixed);

@@ -41,14 +41,25 @@ const RUNS: &[(&str, &str, &str)] = &[
     ("paloalto", "pa ", "pan-os"),
     ("paloalto", "vm-", "pan-os"),
     ("mikrotik", "", "routeros"),
-    ("cisco", "isr", "ios xe"),
-    ("cisco", "asr", "ios xe"),
-    ("cisco", "catalyst", "ios xe"),
+    // Only the lines that run IOS XE: older ISRs and Catalysts run IOS, ASR 9000s IOS XR.
+    ("cisco", "isr 4", "ios xe"),
+    ("cisco", "isr4", "ios xe"),
+    ("cisco", "isr 1", "ios xe"),
+    ("cisco", "asr 1", "ios xe"),
+    ("cisco", "asr1", "ios xe"),
+    ("cisco", "catalyst 9", "ios xe"),
+    ("cisco", "c9", "ios xe"),
     ("cisco", "csr", "ios xe"),
+    ("cisco", "c8", "ios xe"),
     ("cisco", "asa", "asa"),
     ("cisco", "firepower", "ftd"),
-    ("citrix", "", "netscaler adc"),
-    ("ivanti", "", "connect secure"),
+    // NetScaler Gateway runs the ADC firmware; Pulse Connect Secure is Connect Secure.
+    ("citrix", "netscaler", "netscaler adc"),
+    ("citrix", "adc", "netscaler adc"),
+    ("citrix", "citrix adc", "netscaler adc"),
+    ("citrix", "citrix gateway", "netscaler adc"),
+    ("ivanti", "pulse connect secure", "connect secure"),
+    ("ivanti", "ics", "connect secure"),
     ("ubiquiti", "edgerouter", "edgeos"),
     ("ubiquiti", "usg", "unifi"),
     ("ubiquiti", "udm", "unifi"),
@@ -63,7 +74,8 @@ const RUNS: &[(&str, &str, &str)] = &[
     ("zyxel", "usg", "zywall/usg"),
     ("zyxel", "zywall", "zywall/usg"),
     ("sonicwall", "sma", "sma"),
-    ("f5", "", "big-ip"),
+    ("f5", "big-ip", "big-ip"),
+    ("f5", "bigip", "big-ip"),
 ];
 
 /// Model families, by model prefix.
@@ -223,12 +235,11 @@ pub fn identify(d: &Device) -> Identity {
             && (part == "o" || part == "h")
             && vendor != "linux"
         {
+            // An OS-detection guess's version (`routeros:6`) is a family, not the firmware.
+            let _ = version;
             id.evidence.push(format!("nmap OS CPE {cpe}"));
             id.vendor.get_or_insert(vendor_key(&vendor));
             push(&mut id.products, os_key(&vendor_key(&vendor), &product));
-            if part == "o" && id.version.is_none() {
-                id.version = version;
-            }
         }
     }
     // The inventory's own word wins over what was inferred.
@@ -293,36 +304,54 @@ pub fn identify(d: &Device) -> Identity {
     id
 }
 
-/// A role or product text → router, firewall, vpn, nas, camera or other.
+/// A role or product text → router, firewall, vpn, nas, camera or other, by whole words (a
+/// "server" is not a router because it contains "rv").
 pub fn class_of(text: &str) -> String {
-    let t = text.to_ascii_lowercase();
-    let has = |words: &[&str]| words.iter().any(|w| t.contains(w));
+    let lower = text.to_ascii_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let spaced = format!(" {} ", words.join(" "));
+    let has = |terms: &[&str]| terms.iter().any(|t| spaced.contains(&format!(" {t} ")));
+    // Model numbers: RV320, PA-3220, TZ400.
+    let model = |prefix: &str| {
+        words.iter().any(|w| {
+            w.strip_prefix(prefix)
+                .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+        })
+    };
     if has(&[
         "vpn",
         "connect secure",
+        "policy secure",
         "globalprotect",
-        "gateway",
         "netscaler",
         "remote access",
         "sma",
+        "ssl-vpn",
+        "sslvpn",
     ]) {
         "vpn"
     } else if has(&[
         "firewall",
         "fortigate",
         "pan-os",
-        "pa-",
         "asa",
         "utm",
         "usg",
         "zywall",
+        "zld",
         "security appliance",
-    ]) {
+        "ngfw",
+    ]) || model("pa-")
+        || model("tz")
+    {
         "firewall"
     } else if has(&[
         "router",
+        "routers",
         "vigor",
-        "rv",
         "routeros",
         "edgerouter",
         "archer",
@@ -333,11 +362,15 @@ pub fn class_of(text: &str) -> String {
         "wap",
         "access point",
         "broadband",
-    ]) {
+        "gateway",
+    ]) || model("rv")
+        || model("vigor")
+        || model("dir-")
+    {
         "router"
     } else if has(&["nas", "storage"]) {
         "nas"
-    } else if has(&["camera", "dvr", "nvr", "webcam"]) {
+    } else if has(&["camera", "dvr", "nvr", "webcam", "ip camera"]) {
         "camera"
     } else {
         "other"
@@ -382,6 +415,16 @@ mod tests {
         assert_eq!(vigor.products, ["vigor2960"]);
         assert_eq!(vigor.family.as_deref(), Some("vigor"));
         assert_eq!(vigor.class, "router");
+    }
+
+    #[test]
+    fn classes_are_read_from_whole_words() {
+        assert_eq!(class_of("web server"), "other");
+        assert_eq!(class_of("smart switch"), "other");
+        assert_eq!(class_of("RV340"), "router");
+        assert_eq!(class_of("PA-3220 pan-os"), "firewall");
+        assert_eq!(class_of("Connect Secure"), "vpn");
+        assert_eq!(class_of("broadband gateway"), "router");
     }
 
     #[test]

@@ -133,11 +133,11 @@ impl Inventory {
         let mut subject_table = false;
         let mut elem_key: Option<String> = None;
         let mut subject: Vec<(String, String)> = Vec::new();
-        let line_of = |pos: u64| {
-            xml.as_bytes()[..(pos as usize).min(xml.len())].iter().filter(|b| **b == b'\n').count()
-                as u64
-                + 1
-        };
+        let mut in_cpe = false;
+        // Line numbers by binary search over the line starts: a scan of 40,000 hosts must not
+        // rescan the file for each.
+        let newlines: Vec<usize> = memchr_lines(xml);
+        let line_of = |pos: u64| newlines.partition_point(|&n| n < pos as usize) as u64 + 1;
         loop {
             let position = reader.buffer_position();
             let event = match reader.read_event() {
@@ -250,6 +250,7 @@ impl Inventory {
                     }
                     b"elem" if subject_table => elem_key = a("key"),
                     b"os" => in_os = true,
+                    b"cpe" => in_cpe = !empty,
                     b"osmatch" if in_os => {
                         if let (Some(h), Some(name)) = (host.as_mut(), a("name")) {
                             let accuracy = a("accuracy").unwrap_or_default();
@@ -264,6 +265,17 @@ impl Inventory {
                 continue;
             }
             match event {
+                Event::Text(t) if in_cpe => {
+                    // `<cpe>` under a port's service, or under the OS match of the host.
+                    let cpe = t.unescape().map(|c| c.trim().to_string()).unwrap_or_default();
+                    if !cpe.is_empty() {
+                        match (service.as_mut(), host.as_mut()) {
+                            (Some(s), _) => push_unique(&mut s.cpes, cpe),
+                            (None, Some(h)) if in_os => push_unique(&mut h.cpes, cpe),
+                            _ => {}
+                        }
+                    }
+                }
                 Event::Text(t) => {
                     if let (true, Some(key)) = (subject_table, &elem_key)
                         && let Ok(value) = t.unescape()
@@ -274,6 +286,7 @@ impl Inventory {
                 Event::End(e) => {
                     match e.name().as_ref() {
                         b"os" => in_os = false,
+                        b"cpe" => in_cpe = false,
                         b"elem" => elem_key = None,
                         b"table" => subject_table = false,
                         b"script" if !subject.is_empty() => {
@@ -290,7 +303,6 @@ impl Inventory {
                 _ => {}
             }
         }
-        self.collect_cpes(xml);
     }
 
     fn end(
@@ -320,48 +332,6 @@ impl Inventory {
                 }
             }
             _ => {}
-        }
-    }
-
-    /// CPE names nmap printed, attached to the service or host they appear under. quick-xml's
-    /// events do not carry text together with its parent, so a second, simple pass does it.
-    fn collect_cpes(&mut self, xml: &str) {
-        let mut reader = quick_xml::Reader::from_str(xml);
-        let (mut host, mut port): (usize, Option<u16>) = (0, None);
-        let mut in_cpe = false;
-        let first = self.devices.len().saturating_sub(count_hosts(xml));
-        let mut index = first;
-        let mut started = false;
-        while let Ok(event) = reader.read_event() {
-            match event {
-                Event::Start(e) if e.name().as_ref() == b"host" => {
-                    if started {
-                        host += 1;
-                    }
-                    started = true;
-                    index = first + host;
-                    port = None;
-                }
-                Event::Start(e) if e.name().as_ref() == b"port" => {
-                    port = attribute(&e, "portid").and_then(|p| p.parse().ok());
-                }
-                Event::End(e) if e.name().as_ref() == b"port" => port = None,
-                Event::Start(e) if e.name().as_ref() == b"cpe" => in_cpe = true,
-                Event::End(e) if e.name().as_ref() == b"cpe" => in_cpe = false,
-                Event::Text(t) if in_cpe => {
-                    let cpe = t.unescape().map(|c| c.trim().to_string()).unwrap_or_default();
-                    if let Some(device) = self.devices.get_mut(index)
-                        && !cpe.is_empty()
-                    {
-                        match port.and_then(|p| device.services.iter_mut().find(|s| s.port == p)) {
-                            Some(s) => push_unique(&mut s.cpes, cpe),
-                            None => push_unique(&mut device.cpes, cpe),
-                        }
-                    }
-                }
-                Event::Eof => break,
-                _ => {}
-            }
         }
     }
 
@@ -609,17 +579,9 @@ fn attribute(e: &BytesStart<'_>, key: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-fn count_hosts(xml: &str) -> usize {
-    let mut reader = quick_xml::Reader::from_str(xml);
-    let mut n = 0;
-    while let Ok(event) = reader.read_event() {
-        match event {
-            Event::Start(e) if e.name().as_ref() == b"host" => n += 1,
-            Event::Eof => break,
-            _ => {}
-        }
-    }
-    n
+/// Offsets of the line breaks of a text.
+fn memchr_lines(text: &str) -> Vec<usize> {
+    text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i).collect()
 }
 
 fn push_unique(list: &mut Vec<String>, value: String) {
@@ -751,6 +713,28 @@ mod tests {
         let (server, title) = fingerprint_http(fp);
         assert_eq!(server.as_deref(), Some("DrayTek/Vigor2960 UPnP/1.0 miniupnpd/1.0"));
         assert_eq!(title.as_deref(), Some("Vigor Login Page"));
+    }
+
+    #[test]
+    fn cpes_stay_with_their_host_and_open_port() {
+        let xml = r#"<nmaprun>
+<host><status state="down"/><address addr="10.0.0.9" addrtype="ipv4"/></host>
+<host><status state="up"/><address addr="10.0.0.1" addrtype="ipv4"/><ports>
+<port protocol="tcp" portid="22"><state state="closed"/><service name="ssh"><cpe>cpe:/o:zyxel:zld</cpe></service></port>
+<port protocol="udp" portid="53"><state state="open"/><service name="domain"><cpe>cpe:/a:isc:bind</cpe></service></port>
+<port protocol="tcp" portid="8291"><state state="open"/><service name="winbox"><cpe>cpe:/o:mikrotik:routeros</cpe></service></port>
+</ports><os><osmatch name="MikroTik RouterOS 6" accuracy="95"><osclass type="router"><cpe>cpe:/o:mikrotik:routeros:6</cpe></osclass></osmatch></os></host>
+<host><status state="up"/><address addr="10.0.0.2" addrtype="ipv4"/></host>
+</nmaprun>"#;
+        let mut inv = Inventory::default();
+        inv.read_nmap("cpe.xml", xml);
+        assert_eq!(inv.devices.len(), 2);
+        let first = &inv.devices[0];
+        assert_eq!(first.address.as_deref(), Some("10.0.0.1"));
+        assert_eq!(first.services.len(), 2, "the closed port is left out, with its CPE");
+        assert_eq!(first.services[1].cpes, ["cpe:/o:mikrotik:routeros"]);
+        assert_eq!(first.cpes, ["cpe:/o:mikrotik:routeros:6"]);
+        assert!(inv.devices[1].cpes.is_empty() && inv.devices[1].services.is_empty());
     }
 
     #[test]

@@ -169,19 +169,25 @@ pub fn vendor_key(vendor: &str) -> String {
         .trim_end_matches(" ltd")
         .to_string();
     match v.as_str() {
-        "palo alto networks" | "paloalto" | "palo alto" | "pan" => "paloalto".into(),
+        "palo alto networks" | "paloalto" | "palo alto" | "pan" | "paloaltonetworks" => {
+            "paloalto".into()
+        }
         "array networks" => "array".into(),
         "barracuda networks" => "barracuda".into(),
         "qnap systems" => "qnap".into(),
         "ivanti" | "pulse secure" | "pulsesecure" => "ivanti".into(),
-        "citrix" | "netscaler" | "cloud software group" => "citrix".into(),
+        "citrix" | "citrix systems" | "netscaler" | "cloud software group" => "citrix".into(),
         "netgear" => "netgear".into(),
-        "mikrotik" | "routerboard" => "mikrotik".into(),
+        "mikrotik" | "mikrotik sia" | "routerboard" => "mikrotik".into(),
         "ubiquiti" | "ubiquiti networks" | "ubnt" => "ubiquiti".into(),
-        "tp-link" | "tplink" | "tp link" => "tp-link".into(),
+        "tp-link"
+        | "tplink"
+        | "tp link"
+        | "tp-link technologies co., ltd"
+        | "tp-link technologies" => "tp-link".into(),
         "d-link" | "dlink" => "d-link".into(),
         "draytek" | "dray tek" => "draytek".into(),
-        "zyxel" | "zyxel communications" => "zyxel".into(),
+        "zyxel" | "zyxel communications" | "zyxel networks" => "zyxel".into(),
         "f5" | "f5 networks" => "f5".into(),
         "juniper" | "juniper networks" => "juniper".into(),
         "sonicwall" | "sonic wall" => "sonicwall".into(),
@@ -246,6 +252,8 @@ const ALIASES: &[(&str, &str, &str)] = &[
     ("cisco", "firepower threat defense", "ftd"),
     ("ivanti", "pulse connect secure", "connect secure"),
     ("ivanti", "pulse secure", "connect secure"),
+    ("ivanti", "pulse policy secure", "policy secure"),
+    ("f5", "big-ip configuration utility", "big-ip"),
     ("paloalto", "globalprotect", "pan-os"),
     ("microsoft", "exchange", "exchange server"),
     ("atlassian", "confluence", "confluence server"),
@@ -261,13 +269,14 @@ fn alias(vendor: &str, name: &str) -> Option<String> {
 
 /// Families named without models, with the word that marks them.
 const FAMILIES: &[(&str, &str)] = &[
+    // Most specific first: "Multiple NAS Devices" is the NAS family, not every device.
     ("vigor", "vigor"),
+    ("nas", "nas"),
+    ("cameras", "cameras"),
+    ("firewalls", "firewalls"),
     ("routers", "routers"),
     ("router", "routers"),
     ("devices", "devices"),
-    ("firewalls", "firewalls"),
-    ("cameras", "cameras"),
-    ("nas", "nas"),
 ];
 
 /// Splits and folds one entry's product string.
@@ -311,6 +320,20 @@ pub fn normalise(vendor: &str, product: &str) -> Products {
             .or(Some("products".into()))
     } else {
         None
+    };
+    // "RV Series Routers", "Multiple Archer Devices": a one-word line is a family, not a model.
+    let lower = product.to_ascii_lowercase();
+    let family = match (&family, names.as_slice()) {
+        (_, [one])
+            if (generic || lower.contains(" series"))
+                && !one.contains(' ')
+                && !FAMILIES.iter().any(|(w, _)| one == w) =>
+        {
+            let line = one.clone();
+            names.clear();
+            Some(line)
+        }
+        _ => family,
     };
     if family.is_some() {
         // "Vigor Routers" keeps `vigor` as the family's name, not as a product.
@@ -365,6 +388,13 @@ mod tests {
         assert_eq!((vigor.names.len(), vigor.family.as_deref()), (0, Some("vigor")));
         let netgear = normalise("NETGEAR", "Multiple Devices");
         assert_eq!(netgear.family.as_deref(), Some("devices"));
+        assert_eq!(normalise("Cisco", "RV Series Routers").family.as_deref(), Some("rv"));
+        assert_eq!(
+            normalise("TP-Link", "Multiple Archer Devices").family.as_deref(),
+            Some("archer")
+        );
+        assert_eq!(normalise("D-Link", "Multiple NAS Devices").family.as_deref(), Some("nas"));
+        assert_eq!(vendor_key("paloaltonetworks"), "paloalto");
         assert_eq!(names("TP-Link", "Archer AX21"), ["archer ax21"]);
     }
 

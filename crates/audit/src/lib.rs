@@ -215,13 +215,27 @@ pub fn audit_device(d: &Device, knowledge: &Knowledge, options: &Options) -> Dev
     end_of_life(d, &identity, knowledge, options, exposed, &what, &mut actions);
     known_exploited(&identity, knowledge, exposed, &what, &mut actions, &mut fixed);
     exposure(d, &identity, exposed, &mut actions);
-    // One replacement is enough, whichever source said so first.
-    let mut replace_seen = false;
-    actions
-        .retain(|a| a.kind != ActionKind::Replace || !std::mem::replace(&mut replace_seen, true));
     actions.sort_by(|a, b| {
         b.priority.cmp(&a.priority).then(a.kind.cmp(&b.kind)).then(a.title.cmp(&b.title))
     });
+    // One replacement is enough: the most urgent stays, with the others' CVEs and reasons.
+    let replacements: Vec<Action> =
+        actions.iter().filter(|a| a.kind == ActionKind::Replace).cloned().collect();
+    let mut replace_seen = false;
+    actions
+        .retain(|a| a.kind != ActionKind::Replace || !std::mem::replace(&mut replace_seen, true));
+    if let Some(first) = actions.iter_mut().find(|a| a.kind == ActionKind::Replace) {
+        for other in replacements.iter().skip(1) {
+            for cve in &other.cves {
+                if !first.cves.contains(cve) {
+                    first.cves.push(cve.clone());
+                }
+            }
+            if !first.detail.contains(&other.detail) {
+                first.detail = format!("{} Also: {}", first.detail, other.detail);
+            }
+        }
+    }
     DeviceReport { device: d.clone(), identity, exposed, actions, fixed }
 }
 
@@ -245,7 +259,10 @@ fn end_of_life(
     let vendor = id.vendor.clone().unwrap_or_default();
     let mut verdicts = Vec::new();
     let model = d.model.clone().or(id.products.first().cloned()).unwrap_or_default();
-    for h in k.hardware.iter().filter(|h| h.matches(&vendor, &model)) {
+    // The most specific row wins: TZ300P has its own row beside TZ300's.
+    let hardware =
+        k.hardware.iter().filter(|h| h.matches(&vendor, &model)).max_by_key(|h| h.model.len());
+    if let Some(h) = hardware {
         verdicts.push((
             h.verdict(&o.today),
             format!("{} {}", h.vendor, h.model),
@@ -412,11 +429,8 @@ fn known_exploited(
         };
         let rows: Vec<&fixes::Fix> =
             k.fixes.iter().filter(|f| f.cve == entry.cve_id && &f.vendor == vendor).collect();
-        // The row for this product; a lone row when KEV itself named the product.
-        let row = rows
-            .iter()
-            .find(|f| id.products.contains(&f.product))
-            .or_else(|| (rows.len() == 1 && products.names.contains(&product)).then(|| &rows[0]));
+        // Only a row for this very product: FortiProxy is not judged by FortiOS's fixes.
+        let row = rows.iter().find(|f| id.products.contains(&f.product));
         let ransom = if entry.ransomware() { 5 } else { 0 };
         let status = match (row, &id.version) {
             (Some(r), Some(v)) => Some((r.status(v), r)),

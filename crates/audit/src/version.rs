@@ -5,7 +5,7 @@ use std::cmp::Ordering;
 
 /// A version split into numbers and words, compared piece by piece (numbers numerically).
 #[derive(Debug, Clone)]
-pub struct Version(Vec<Piece>);
+pub struct Version(Vec<Piece>, usize);
 
 impl PartialEq for Version {
     fn eq(&self, other: &Self) -> bool {
@@ -32,13 +32,16 @@ impl Version {
         let text = match text.split_once('(') {
             Some((head, tail))
                 if tail.split_once('.').is_some_and(|(code, rest)| {
+                    let patch = rest.split(')').next().unwrap_or("");
                     code.len() >= 3
                         && code.bytes().all(|b| b.is_ascii_alphabetic())
-                        && rest.trim_end_matches(')').bytes().all(|b| b.is_ascii_digit())
+                        && !patch.is_empty()
+                        && patch.bytes().all(|b| b.is_ascii_digit())
                 }) =>
             {
+                // `5.36(ABUJ.2)C0`: what follows the bracket is a build letter, not an order.
                 let patch =
-                    tail.split_once('.').map(|(_, p)| p.trim_end_matches(')')).unwrap_or("0");
+                    tail.split_once('.').and_then(|(_, p)| p.split(')').next()).unwrap_or("0");
                 zyxel = format!("{head} patch {patch}");
                 zyxel.as_str()
             }
@@ -79,9 +82,17 @@ impl Version {
             }
         }
         flush(&mut pieces, &mut current, digits);
+        // How many numbers lead before the first word: `7.0 build 1234` gives only a train.
+        let core = pieces.iter().take_while(|p| matches!(p, Piece::Number(_))).count();
         // "build", "h" (hotfix) and similar tags add nothing to the order of the numbers.
         pieces.retain(|p| !matches!(p, Piece::Word(w) if matches!(w.as_str(), "build" | "b" | "r" | "h" | "rev" | "p" | "patch" | "mr" | "rel" | "release")));
-        pieces.iter().any(|p| matches!(p, Piece::Number(_))).then_some(Version(pieces))
+        pieces.iter().any(|p| matches!(p, Piece::Number(_))).then_some(Version(pieces, core))
+    }
+
+    /// How many numbers the version has before its first word (`10.2.9-h1` → 3, `7.0 build 1`
+    /// → 2): fewer than a fix's means the version names a train, not a release.
+    pub fn core(&self) -> usize {
+        self.1
     }
 
     /// Whether this version starts with `branch` (`7.0.12` is in `7.0`; an empty branch holds
@@ -102,11 +113,22 @@ impl PartialOrd for Version {
 
 impl Ord for Version {
     fn cmp(&self, other: &Self) -> Ordering {
-        // Missing trailing pieces count as zero: 7.0 == 7.0.0.
+        // Missing trailing numbers count as zero (7.0 == 7.0.0); trailing words where the other
+        // version has ended are labels, not an order (`13.1-49.15.nc`, `6.49.10 (long-term)`).
         let n = self.0.len().max(other.0.len());
         for i in 0..n {
-            let a = self.0.get(i).cloned().unwrap_or(Piece::Number(0));
-            let b = other.0.get(i).cloned().unwrap_or(Piece::Number(0));
+            let (a, b) = match (self.0.get(i), other.0.get(i)) {
+                (Some(a), Some(b)) => (a.clone(), b.clone()),
+                (Some(_), None) if self.0[i..].iter().all(|p| matches!(p, Piece::Word(_))) => {
+                    return Ordering::Equal;
+                }
+                (None, Some(_)) if other.0[i..].iter().all(|p| matches!(p, Piece::Word(_))) => {
+                    return Ordering::Equal;
+                }
+                (a, b) => {
+                    (a.cloned().unwrap_or(Piece::Number(0)), b.cloned().unwrap_or(Piece::Number(0)))
+                }
+            };
             match a.cmp(&b) {
                 Ordering::Equal => continue,
                 o => return o,
@@ -140,6 +162,14 @@ mod tests {
         assert!(v("V5.36(ABUJ.0)") < v("5.36 Patch 2"));
         assert!(v("1.1.4 Build 20230219 rel.73904(5553)") >= v("1.1.4 Build 20230219"));
         assert!(v("15.0(2)SE") < v("15.0(2)SE11"));
+        assert_eq!(v("V5.36(ABUJ.2)C0"), v("5.36 Patch 2"));
+        assert_eq!(v("13.1-49.15.nc"), v("13.1-49.15"));
+        assert_eq!(v("6.49.10 (long-term)"), v("6.49.10"));
+        assert_eq!(v("17.9.4a"), v("17.9.4"));
+        assert_eq!(
+            (v("7.0 build 1234").core(), v("10.2.9-h1").core(), v("22.4R2.2").core()),
+            (2, 3, 2)
+        );
     }
 
     #[test]

@@ -205,7 +205,7 @@ pub fn audit(args: AuditArgs) -> Result<Exit, Failure> {
         files.len(),
         if args.store.is_some() { " and the store" } else { "" },
         inventory.problems.len(),
-        knowledge.kev.version
+        terminal_safe(&knowledge.kev.version)
     );
     if format == Format::Table
         && args.share.html.is_none()
@@ -290,7 +290,7 @@ fn write_table(out: &mut dyn Write, reports: &[DeviceReport]) -> std::io::Result
             )?;
         }
         if !r.fixed.is_empty() {
-            writeln!(out, "    fixed in this version: {}", r.fixed.join(", "))?;
+            writeln!(out, "    fixed in this version: {}", terminal_safe(&r.fixed.join(", ")))?;
         }
         writeln!(out)?;
     }

@@ -779,7 +779,11 @@ fn audit_ranks_actions_for_an_inventory_in_every_format() {
     assert!(table.status.success(), "{}", stderr(&table));
     let text = stdout(&table);
     assert!(stderr(&table).contains("34 device(s) audited"), "{}", stderr(&table));
-    assert!(text.contains("Replace Cisco RV320 1.4.2.15: past end of life"), "{text}");
+    assert!(
+        text.contains("Replace Cisco RV320 1.4.2.15: CVE-2023-20118 will not be fixed"),
+        "{text}"
+    );
+    assert!(text.contains("cisco rv320 reached end of support"), "both reasons are kept: {text}");
     assert!(text.contains("Patch CVE-2024-21762 on Fortinet FortiGate 60F 7.0.12"), "{text}");
     assert!(
         text.contains("mitigation: Multi-factor authentication on remote access (M1032)"),
