@@ -282,6 +282,13 @@ fn write_table(out: &mut dyn Write, reports: &[DeviceReport]) -> std::io::Result
                 terminal_safe(&a.title)
             )?;
             writeln!(out, "                            {}", terminal_safe(&a.detail))?;
+            if let Some(k) = &a.kev {
+                writeln!(
+                    out,
+                    "                            KEV required action: {}",
+                    terminal_safe(&k.required_action)
+                )?;
+            }
             writeln!(
                 out,
                 "                            mitigation: {} ({})",
