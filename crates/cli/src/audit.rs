@@ -224,7 +224,9 @@ pub fn audit(args: AuditArgs) -> Result<Exit, Failure> {
         return Ok(Exit::Success);
     }
     // The other forms are those of findings: one per action.
-    let findings = lasthop_audit::to_findings(&reports, chrono::Utc::now().timestamp_micros());
+    let mut findings = lasthop_audit::to_findings(&reports, chrono::Utc::now().timestamp_micros());
+    // Most urgent first, as hunt findings are, so the report's top list is the to-do list.
+    lasthop_findings::rank(&mut findings);
     let settings = SettingsArgs::default().resolve().map_err(|e| usage(format!("{e:#}")))?;
     let output = Output {
         format,
