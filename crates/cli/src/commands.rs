@@ -287,6 +287,8 @@ pub fn run_hunt(
             let session = SessionOptions {
                 internal: settings.internal.clone(),
                 network_types: settings.hunt.network_types.clone(),
+                memory_limit: settings.memory_limit,
+                spill_dir: settings.spill_dir.clone(),
                 ..Default::default()
             };
             let ctx = lasthop_detect::open_store(&store, &session).await?;

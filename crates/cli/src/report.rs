@@ -120,6 +120,8 @@ pub fn write_outputs(
             let store = Store::open(root).or_exit(Exit::StoreError)?;
             let options = lasthop_detect::SessionOptions {
                 internal: settings.internal.clone(),
+                memory_limit: settings.memory_limit,
+                spill_dir: settings.spill_dir.clone(),
                 ..Default::default()
             };
             runtime()

@@ -75,6 +75,13 @@ pub struct SettingsArgs {
     /// A folder of Sigma rules to run besides the bundled webserver and proxy rules (repeatable).
     #[arg(long = "rules", help_heading = "Analysis")]
     pub rules: Vec<PathBuf>,
+    /// Memory the query engine may hold (`512M`, `4G`; `none` for no limit); past it, sorts
+    /// and aggregations spill to disk. Default: half the machine's memory.
+    #[arg(long, value_name = "SIZE", help_heading = "Resources")]
+    pub memory_limit: Option<String>,
+    /// Where spills go [default: the OS's temporary directory].
+    #[arg(long, value_name = "DIR", help_heading = "Resources")]
+    pub spill_dir: Option<PathBuf>,
 }
 
 #[derive(Deserialize, Debug, Default)]
@@ -104,6 +111,49 @@ pub struct Settings {
     pub hunt: HuntOptions,
     pub internal: Networks,
     pub rules: Arc<RuleSet>,
+    /// Bytes the query engine may hold (`None`: no limit).
+    pub memory_limit: Option<usize>,
+    pub spill_dir: Option<PathBuf>,
+}
+
+/// `512M`, `4G`, `1.5G`, `1048576` → bytes; `none` or `0` → no limit.
+pub fn parse_size(text: &str) -> Result<Option<usize>, String> {
+    let t = text.trim().to_ascii_lowercase();
+    if t == "none" || t == "0" {
+        return Ok(None);
+    }
+    let (number, unit) = match t.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => (&t[..i], t[i..].trim_end_matches(['b', 'i'])),
+        None => (t.as_str(), ""),
+    };
+    let value: f64 =
+        number.trim().parse().map_err(|_| format!("{text:?} is not a size such as 512M or 4G"))?;
+    let scale = match unit {
+        "" => 1.0,
+        "k" => 1024.0,
+        "m" => 1024.0 * 1024.0,
+        "g" => 1024.0 * 1024.0 * 1024.0,
+        "t" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+        _ => return Err(format!("{text:?}: unknown unit (K, M, G or T)")),
+    };
+    let bytes = value * scale;
+    if !bytes.is_finite() || bytes < (16 << 20) as f64 {
+        return Err(format!("{text:?} is below the 16M the query engine needs"));
+    }
+    Ok(Some(bytes as usize))
+}
+
+/// Half the machine's memory, from /proc/meminfo; `None` where it cannot be read.
+fn default_memory_limit() -> Option<usize> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kb: usize = info
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    Some(kb * 1024 / 2)
 }
 
 impl SettingsArgs {
@@ -199,6 +249,35 @@ impl SettingsArgs {
                 terminal_safe(&r.reason)
             );
         }
-        Ok(Settings { hunt, internal, rules: Arc::new(rules) })
+        let memory_limit = match &self.memory_limit {
+            Some(text) => parse_size(text).map_err(|e| anyhow!("--memory-limit: {e}"))?,
+            None => default_memory_limit(),
+        };
+        if let Some(dir) = &self.spill_dir {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("--spill-dir: creating {}", dir.display()))?;
+        }
+        Ok(Settings {
+            hunt,
+            internal,
+            rules: Arc::new(rules),
+            memory_limit,
+            spill_dir: self.spill_dir.clone(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_with_units() {
+        assert_eq!(parse_size("512M"), Ok(Some(512 << 20)));
+        assert_eq!(parse_size("4G"), Ok(Some(4 << 30)));
+        assert_eq!(parse_size("1.5GiB"), Ok(Some(3 << 29)));
+        assert_eq!(parse_size("none"), Ok(None));
+        assert!(parse_size("1K").is_err(), "too small to run");
+        assert!(parse_size("lots").is_err());
     }
 }

@@ -66,6 +66,7 @@ fn help_version_and_usage_errors() {
     assert!(lookup.contains("AS7922") && lookup.contains("network type residential"), "{lookup}");
     assert_eq!(lasthop(&["intel", "lookup", "not-an-ip"]).status.code(), Some(2));
     assert_eq!(lasthop(&["hunt", "--format", "yaml", "x"]).status.code(), Some(2));
+    assert_eq!(lasthop(&["hunt", "--memory-limit", "lots", "x"]).status.code(), Some(2));
     assert_eq!(lasthop(&["frobnicate"]).status.code(), Some(2));
 }
 

@@ -10,6 +10,9 @@ use datafusion::datasource::listing::{
 };
 use datafusion::error::Result;
 use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::optimizer::Analyzer;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use lasthop_normalise::{LogType, Networks, schema};
@@ -27,6 +30,14 @@ pub struct SessionOptions {
     pub internal: Networks,
     /// What `network_type()` answers with.
     pub network_types: Arc<lasthop_intel::Classifier>,
+    /// Bytes the query engine may hold; past it, sorts and aggregations spill to disk instead
+    /// of failing. `None`: no limit.
+    pub memory_limit: Option<usize>,
+    /// Where spills go (default: the OS's temporary directory).
+    pub spill_dir: Option<std::path::PathBuf>,
+    /// Whether operators may spill to disk at all (tests turn it off to show that a limit
+    /// binds).
+    pub allow_spill: bool,
 }
 
 impl Default for SessionOptions {
@@ -35,20 +46,49 @@ impl Default for SessionOptions {
             threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
             internal: Networks::default(),
             network_types: Arc::new(lasthop_intel::Classifier::bundled().clone()),
+            memory_limit: None,
+            spill_dir: None,
+            allow_spill: true,
         }
     }
 }
 
 /// A session with lasthop's functions but no tables.
 pub fn new_context(options: &SessionOptions) -> SessionContext {
-    let config = SessionConfig::new()
+    let mut config = SessionConfig::new()
         .with_target_partitions(options.threads.max(1))
         .with_information_schema(true);
+    let pool = options.memory_limit.map(|limit| {
+        // A fair share per spilling operator, so one large sort cannot starve the others; the
+        // memory a sort keeps back for merging its spills must fit well inside the limit.
+        config.options_mut().execution.sort_spill_reservation_bytes =
+            (limit / 8).clamp(1024 * 1024, 16 * 1024 * 1024);
+        Arc::new(FairSpillPool::new(limit))
+    });
+    let mode = match (&options.spill_dir, options.allow_spill) {
+        (_, false) => DiskManagerMode::Disabled,
+        (Some(dir), true) => DiskManagerMode::Directories(vec![dir.clone()]),
+        (None, true) => DiskManagerMode::OsTmpDirectory,
+    };
+    let build = |mode: DiskManagerMode| {
+        let mut runtime = RuntimeEnvBuilder::new()
+            .with_disk_manager_builder(DiskManagerBuilder::default().with_mode(mode));
+        if let Some(pool) = &pool {
+            runtime = runtime.with_memory_pool(pool.clone());
+        }
+        runtime.build_arc()
+    };
+    // An unusable spill directory (the command line checks it first) falls back to the OS's
+    // temporary directory, keeping the memory limit.
+    let runtime = build(mode)
+        .or_else(|_| build(DiskManagerMode::OsTmpDirectory))
+        .unwrap_or_else(|_| Arc::new(RuntimeEnv::default()));
     let mut rules: Vec<Arc<dyn datafusion::optimizer::AnalyzerRule + Send + Sync>> =
         vec![Arc::new(IpLiteralRule)];
     rules.extend(Analyzer::new().rules);
     let state = SessionStateBuilder::new()
         .with_config(config)
+        .with_runtime_env(runtime)
         .with_default_features()
         .with_analyzer_rules(rules)
         .build();

@@ -5,6 +5,7 @@
 mod beyond_rita;
 mod charts;
 mod common;
+mod memory;
 mod rita_data;
 mod stratosphere;
 mod synthetic;
