@@ -289,6 +289,7 @@ pub fn run_hunt(
                 network_types: settings.hunt.network_types.clone(),
                 memory_limit: settings.memory_limit,
                 spill_dir: settings.spill_dir.clone(),
+                window_us: settings.window_us,
                 ..Default::default()
             };
             let ctx = lasthop_detect::open_store(&store, &session).await?;
@@ -339,7 +340,13 @@ pub fn hunt(args: HuntArgs) -> Result<Exit, Failure> {
     let min_severity: Severity = args.min_severity.parse().map_err(usage)?;
     let fail_on: Option<Severity> =
         args.fail_on.as_deref().map(str::parse).transpose().map_err(usage)?;
-    let settings = args.settings.resolve().map_err(|e| usage(format!("{e:#}")))?;
+    let mut settings = args.settings.resolve().map_err(|e| usage(format!("{e:#}")))?;
+    settings.window_us = args
+        .since
+        .as_deref()
+        .map(crate::settings::parse_window)
+        .transpose()
+        .map_err(|e| usage(format!("--since: {e}")))?;
     let temp;
     let root = match &args.store {
         Some(s) => s.clone(),

@@ -226,6 +226,10 @@ struct HuntArgs {
     /// Only report findings at or above this severity (info, low, medium, high, critical).
     #[arg(long, default_value = "info")]
     min_severity: String,
+    /// Hunt only the last part of the store: 24h, 7d, 30d … counted back from its latest record
+    /// (so an old capture and a live sensor read alike).
+    #[arg(long, value_name = "WINDOW")]
+    since: Option<String>,
     /// Exit with code 1 when a reported finding is at or above this severity (for automation:
     /// a pipeline step that fails on `--fail-on high`).
     #[arg(long, value_name = "SEVERITY")]

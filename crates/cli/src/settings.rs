@@ -114,6 +114,28 @@ pub struct Settings {
     /// Bytes the query engine may hold (`None`: no limit).
     pub memory_limit: Option<usize>,
     pub spill_dir: Option<PathBuf>,
+    /// Hunt only this much of the store, back from its latest record (µs; `hunt --since`).
+    pub window_us: Option<i64>,
+}
+
+/// `24h`, `7d`, `2w`, `90m` → microseconds.
+pub fn parse_window(text: &str) -> Result<i64, String> {
+    let t = text.trim().to_ascii_lowercase();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let n: i64 =
+        number.parse().map_err(|_| format!("{text:?} is not a window such as 24h, 7d or 30d"))?;
+    let unit_s = match unit {
+        "m" | "min" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        _ => return Err(format!("{text:?}: the unit must be m, h, d or w")),
+    };
+    if n <= 0 {
+        return Err(format!("{text:?}: the window must be longer than zero"));
+    }
+    Ok(n.saturating_mul(unit_s).saturating_mul(1_000_000))
 }
 
 /// `512M`, `4G`, `1.5G`, `1048576` → bytes; `none` or `0` → no limit.
@@ -263,6 +285,7 @@ impl SettingsArgs {
             rules: Arc::new(rules),
             memory_limit,
             spill_dir: self.spill_dir.clone(),
+            window_us: None,
         })
     }
 }
@@ -279,5 +302,17 @@ mod tests {
         assert_eq!(parse_size("none"), Ok(None));
         assert!(parse_size("1K").is_err(), "too small to run");
         assert!(parse_size("lots").is_err());
+    }
+
+    #[test]
+    fn windows_parse_with_units() {
+        assert_eq!(parse_window("24h"), Ok(24 * 3_600_000_000));
+        assert_eq!(parse_window("7d"), Ok(7 * 86_400_000_000));
+        assert_eq!(parse_window("2w"), Ok(14 * 86_400_000_000));
+        assert!(
+            parse_window("0d").is_err()
+                && parse_window("soon").is_err()
+                && parse_window("3y").is_err()
+        );
     }
 }

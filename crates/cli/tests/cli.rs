@@ -174,6 +174,26 @@ fn hunt_finds_ioc_contact_and_show_and_sql_explain_it() {
     let text = stdout(&show);
     assert!(text.contains("Cbeacon0") && text.contains("conn.log"), "{text}");
 
+    // A window of the store, counted back from its latest record: the last 12 of 46 hours.
+    let recent = findings_of(&lasthop(&[
+        "hunt",
+        "--store",
+        store.to_str().unwrap(),
+        "--ioc-file",
+        iocs.to_str().unwrap(),
+        "--since",
+        "12h",
+        "--format",
+        "json",
+    ]));
+    let windowed =
+        recent.iter().find(|g| g["id"] == f["id"]).expect("the contact is in the window");
+    assert_eq!(windowed["evidence"]["figures"]["records"], 7, "{windowed:#}");
+    assert_eq!(
+        lasthop(&["hunt", "--store", store.to_str().unwrap(), "--since", "soon"]).status.code(),
+        Some(2)
+    );
+
     let sql = lasthop(&[
         "sql",
         "SELECT count(*) AS n FROM conn WHERE dst = '45.63.1.9'",

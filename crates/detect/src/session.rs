@@ -35,6 +35,9 @@ pub struct SessionOptions {
     pub memory_limit: Option<usize>,
     /// Where spills go (default: the OS's temporary directory).
     pub spill_dir: Option<std::path::PathBuf>,
+    /// Hunt only the last this many microseconds of the store (`--since 7d`), counted back from
+    /// its latest record, so a week-old capture and a live sensor read alike.
+    pub window_us: Option<i64>,
     /// Whether operators may spill to disk at all (tests turn it off to show that a limit
     /// binds).
     pub allow_spill: bool,
@@ -49,6 +52,7 @@ impl Default for SessionOptions {
             memory_limit: None,
             spill_dir: None,
             allow_spill: true,
+            window_us: None,
         }
     }
 }
@@ -103,8 +107,21 @@ pub fn new_context(options: &SessionOptions) -> SessionContext {
 /// `files`, `open_conn`, `open_http`, `open_ssl`), empty where the store holds none.
 pub async fn open_store(store: &Store, options: &SessionOptions) -> Result<SessionContext> {
     let ctx = new_context(options);
+    let cutoff = options.window_us.and_then(|w| store.time_span().map(|(_, last)| last - w));
     for log_type in LogType::ALL {
-        register_table(&ctx, store, log_type)?;
+        match cutoff {
+            None => register_table(&ctx, log_type.name(), store.part_paths(log_type), log_type)?,
+            Some(cutoff) => {
+                // The parts that can hold the window, behind a view that keeps its records.
+                let all = format!("{}_in_store", log_type.name());
+                register_table(&ctx, &all, store.part_paths_since(log_type, cutoff), log_type)?;
+                ctx.sql(&format!(
+                    "CREATE VIEW {} AS SELECT * FROM {all} WHERE CAST(ts AS BIGINT) >= {cutoff}",
+                    log_type.name()
+                ))
+                .await?;
+            }
+        }
     }
     register_views(&ctx).await?;
     Ok(ctx)
@@ -128,12 +145,16 @@ pub async fn register_views(ctx: &SessionContext) -> Result<()> {
     Ok(())
 }
 
-fn register_table(ctx: &SessionContext, store: &Store, log_type: LogType) -> Result<()> {
+fn register_table(
+    ctx: &SessionContext,
+    name: &str,
+    paths: Vec<std::path::PathBuf>,
+    log_type: LogType,
+) -> Result<()> {
     let schema = schema(log_type);
-    let paths = store.part_paths(log_type);
     if paths.is_empty() {
         let empty = MemTable::try_new(schema, vec![vec![]])?;
-        ctx.register_table(log_type.name(), Arc::new(empty))?;
+        ctx.register_table(name, Arc::new(empty))?;
         return Ok(());
     }
     let urls = paths
@@ -145,7 +166,7 @@ fn register_table(ctx: &SessionContext, store: &Store, log_type: LogType) -> Res
     let config = ListingTableConfig::new_with_multi_paths(urls)
         .with_listing_options(options)
         .with_schema(schema);
-    ctx.register_table(log_type.name(), Arc::new(ListingTable::try_new(config)?))?;
+    ctx.register_table(name, Arc::new(ListingTable::try_new(config)?))?;
     Ok(())
 }
 
