@@ -101,6 +101,8 @@ for name, t in med.items():
     print(f"{name:8s} {t:7.2f} s  {records / t / 1e6:5.2f} M records/s  peak RSS {rss[name]} MiB")
 best = min(med["duckdb"], med["chdb"])
 print(f"lasthop is {best / med['lasthop']:.2f}x the faster of DuckDB and chdb")
+for name, t in med.items():
+    print(f"RESULT|per-pair gap statistics|{name}|{t:.3f}|{records}|{rss[name]}")
 hunt = open(f"{work}/hunt").read().split("\n")[-2].split()
 print(f"(lasthop hunt, every detector, on the imported store: {float(hunt[0]):.1f} s, peak RSS {int(hunt[1]) // 1024} MiB)")
 sys.exit(0 if ok else 1)

@@ -58,13 +58,26 @@ rm -rf "$work/store-check"
 echo "rows: lasthop $ours, duckdb $theirs"
 [ "$ours" = "$theirs" ] || { echo "ROW COUNTS DIFFER"; exit 1; }
 
+# Peak resident memory of each, one more run on the plain file.
+rm -rf "$work/store"
+/usr/bin/time -f "%M" -o "$work/rss-lasthop" "$lasthop" import "$work/conn.log" --store "$work/store" --threads 2 2>/dev/null
+/usr/bin/time -f "%M" -o "$work/rss-duckdb" python3 "$work/duck.py" "$work/conn.log" "$work/duck.parquet"
+rm -rf "$work/store"
+
 bytes=$(stat -c %s "$work/conn.log")
-python3 - "$work/results.json" "$records" "$bytes" <<'PY'
+python3 - "$work" "$records" "$bytes" <<'PY'
 import json, sys
-results, records, size = json.load(open(sys.argv[1]))["results"], int(sys.argv[2]), int(sys.argv[3])
+work, records, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+results = json.load(open(f"{work}/results.json"))["results"]
 med = {r["command"]: r["median"] for r in results}
+rss = {e: int(open(f"{work}/rss-{e}").read().split()[-1]) // 1024 for e in ("lasthop", "duckdb")}
 for name, t in med.items():
     print(f"{name:14s} median {t:7.2f} s  {records / t / 1e6:6.2f} M records/s  {size / t / 1e6:7.1f} MB/s")
 for kind in ("plain", "gzip"):
     print(f"{kind}: lasthop is {med['duckdb ' + kind] / med['lasthop ' + kind]:.2f}x DuckDB's speed")
+print(f"peak RSS (plain): lasthop {rss['lasthop']} MiB, duckdb {rss['duckdb']} MiB")
+# For scripts/bench/run_all.sh: benchmark|engine|seconds|records|peak MiB (plain runs only)
+for name, t in med.items():
+    engine, kind = name.split()
+    print(f"RESULT|import ({kind})|{engine}|{t:.3f}|{records}|{rss[engine] if kind == 'plain' else ''}")
 PY

@@ -31,19 +31,22 @@ events=$(wc -l < "$work/events.ndjson")
 rules=$(grep -c '^title:' "$work/rules.yml")
 echo "events: $events, webserver rules: $rules ($(du -h "$work/access.log" | cut -f1) of log, $(du -h "$work/events.ndjson" | cut -f1) as NDJSON)"
 
-seconds() { # command... → wall seconds, output to $work/out.txt
+seconds() { # command... → wall seconds, output to $work/out.txt, peak RSS (KiB) to $work/rss
     local start end
     start=$(date +%s.%N)
-    "$@" > "$work/out.txt" 2> "$work/err.txt"
+    /usr/bin/time -f "%M" -o "$work/rss" "$@" > "$work/out.txt" 2> "$work/err.txt"
     end=$(date +%s.%N)
     echo "$end - $start" | bc
 }
+rss_mib() { echo $(( $(tail -1 "$work/rss") / 1024 )); }
 
 # lasthop, one core, decoding off: the comparable run, with its matches kept.
 t_lasthop=$(seconds taskset -c 0 "$lasthop" rules match "$work/access.log" --threads 1 --no-decode --no-bundled --rules "$work/rules.yml")
+m_lasthop=$(rss_mib)
 awk -F'\t' '{ split($2, p, ":"); print $1 "\t" p[length(p)] }' "$work/out.txt" | sort > "$work/lasthop.matches"
 # rsigma, one core.
 t_rsigma=$(seconds taskset -c 0 rsigma engine eval -r "$work/rules.yml" -e "@$work/events.ndjson" --include-event --output-format ndjson --quiet)
+m_rsigma=$(rss_mib)
 python3 - "$work/out.txt" > "$work/rsigma.matches.unsorted" <<'PY'
 import json, sys
 for l in open(sys.argv[1]):
@@ -71,3 +74,7 @@ printf '%-44s %8s s %12s events/s\n' \
     "lasthop, 1 core, decoding on (as shipped)" "$t_decode" "$(rate "$t_decode")" \
     "lasthop, 2 cores, decoding on" "$t_two" "$(rate "$t_two")"
 echo "per-core ratio lasthop/rsigma: $(echo "scale=2; $t_rsigma / $t_lasthop" | bc)x (decoding off), $(echo "scale=2; $t_rsigma / $t_decode" | bc)x (decoding on)"
+echo "peak RSS (1 core, decoding off): lasthop $m_lasthop MiB, rsigma $m_rsigma MiB"
+# For scripts/bench/run_all.sh: benchmark|engine|seconds|events|peak MiB
+echo "RESULT|Sigma webserver rules (1 core)|lasthop|$t_lasthop|$events|$m_lasthop"
+echo "RESULT|Sigma webserver rules (1 core)|rsigma|$t_rsigma|$events|$m_rsigma"

@@ -121,6 +121,7 @@ fn run_import(paths: &[PathBuf], root: &Path, args: &ReadArgs) -> Result<ImportR
     bar.finish_and_clear();
     report.diagnostics.merge(discovery);
     print_import_summary(&report);
+    update_history(root)?;
     if args.strict && report.diagnostics.counts.keys().any(|r| *r != Reason::Duplicate) {
         return Err(Failure {
             exit: Exit::StrictSkips,
@@ -134,6 +135,21 @@ fn run_import(paths: &[PathBuf], root: &Path, args: &ReadArgs) -> Result<ImportR
         });
     }
     Ok(report)
+}
+
+/// Folds what the store has imported since the last update into its history of first and last
+/// seen.
+fn update_history(root: &Path) -> Result<(), Failure> {
+    let store = Store::open(root).or_exit(Exit::StoreError)?;
+    let update = runtime()
+        .block_on(lasthop_detect::history::update(&store))
+        .context("updating the store's history of first and last seen")
+        .or_exit(Exit::StoreError)?;
+    eprintln!(
+        "history: {} endpoints, pairs and domains known ({} new)",
+        update.entries, update.new_entries
+    );
+    Ok(())
 }
 
 fn print_import_summary(report: &ImportReport) {
@@ -174,6 +190,16 @@ fn print_import_summary(report: &ImportReport) {
 
 pub fn import(args: ImportArgs) -> Result<Exit, Failure> {
     run_import(&args.paths, &args.store, &args.read)?;
+    if let Some(days) = args.retention {
+        let dropped =
+            lasthop_store::apply_retention(&args.store, days).or_exit(Exit::StoreError)?;
+        if let Some(day) = dropped.first_day_kept {
+            eprintln!(
+                "retention: keeping {day} on; dropped {} part(s), {} record(s)",
+                dropped.parts_dropped, dropped.rows_dropped
+            );
+        }
+    }
     Ok(Exit::Success)
 }
 
@@ -293,6 +319,11 @@ pub fn run_hunt(
                 ..Default::default()
             };
             let ctx = lasthop_detect::open_store(&store, &session).await?;
+            #[cfg(feature = "cluster")]
+            let ctx = match &settings.cluster {
+                Some(url) => lasthop_cluster::remote_context(url, &ctx).await?,
+                None => ctx,
+            };
             let hunt = HuntContext {
                 ctx,
                 iocs,
@@ -309,11 +340,17 @@ pub fn run_hunt(
         eprintln!("error: detector {detector} failed: {}", terminal_safe(&e.to_string()));
         failures.push(format!("{detector}: {e}"));
     }
+    let mut findings = findings;
+    crate::triage::mark(root, &mut findings, output.save)
+        .context("reading the store's triage")
+        .or_exit(Exit::StoreError)?;
     if output.save {
         save_findings(root, &findings).or_exit(Exit::StoreError)?;
     }
-    let shown: Vec<Finding> =
-        findings.into_iter().filter(|f| f.severity >= output.min_severity).collect();
+    let shown: Vec<Finding> = crate::triage::reported(findings)
+        .into_iter()
+        .filter(|f| f.severity >= output.min_severity)
+        .collect();
     crate::report::write_outputs(root, shown.clone(), settings, &output, &failures)?;
     if !errors.is_empty() {
         return Err(Failure {
@@ -347,6 +384,12 @@ pub fn hunt(args: HuntArgs) -> Result<Exit, Failure> {
         .map(crate::settings::parse_window)
         .transpose()
         .map_err(|e| usage(format!("--since: {e}")))?;
+    settings.cluster = args.cluster.clone();
+    if settings.cluster.is_some() && !cfg!(feature = "cluster") {
+        return Err(usage(
+            "--cluster: this build of lasthop has no cluster support (build it with `--features cluster`)".into(),
+        ));
+    }
     let temp;
     let root = match &args.store {
         Some(s) => s.clone(),
@@ -385,7 +428,10 @@ pub fn hunt(args: HuntArgs) -> Result<Exit, Failure> {
         );
     }
     if let Some(threshold) = fail_on {
-        let over = findings.iter().filter(|f| f.severity >= threshold).count();
+        let over = findings
+            .iter()
+            .filter(|f| f.severity >= threshold && !crate::triage::acknowledged(f))
+            .count();
         if over > 0 {
             eprintln!("{over} finding(s) at or above {threshold} (--fail-on): exit code 1");
             return Ok(Exit::FindingsAtOrAbove);

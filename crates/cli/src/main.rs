@@ -2,11 +2,14 @@
 //! findings → sinks — and owns what only a command line needs: arguments, progress, exit codes.
 
 mod audit;
+#[cfg(feature = "cluster")]
+mod cluster;
 mod commands;
 mod intel;
 mod report;
 mod rules;
 mod settings;
+mod triage;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -63,6 +66,9 @@ enum Command {
     Sql(SqlArgs),
     /// Show one finding in full, with the records behind it.
     Show(ShowArgs),
+    /// Record an analyst's decision about a finding (acknowledge, suppress, reopen), honoured
+    /// and shown by every later run over the store.
+    Triage(triage::TriageArgs),
     /// Write the last hunt's findings again from the store: HTML report, STIX, ATT&CK layer,
     /// JSON Lines, CSV.
     Report(Box<report::ReportArgs>),
@@ -74,6 +80,11 @@ enum Command {
     /// Sigma rules: which compile, and why the others do not.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Run a scheduler or an executor of a lasthop cluster (Apache DataFusion Ballista with
+    /// lasthop's functions), for `hunt --cluster`.
+    #[cfg(feature = "cluster")]
+    #[command(subcommand)]
+    Cluster(cluster::ClusterCommand),
     /// Write a synthetic conn.log of a given size, for import benchmarks.
     #[command(hide = true)]
     BenchData(BenchDataArgs),
@@ -204,6 +215,10 @@ struct ImportArgs {
     /// The store directory (created if missing).
     #[arg(long)]
     store: PathBuf,
+    /// Keep only the last DAYS days of records (counted back from the latest record); older
+    /// days' files are deleted after the import. The history of first and last seen is kept.
+    #[arg(long, value_name = "DAYS")]
+    retention: Option<u32>,
     #[command(flatten)]
     read: ReadArgs,
 }
@@ -230,6 +245,10 @@ struct HuntArgs {
     /// (so an old capture and a live sensor read alike).
     #[arg(long, value_name = "WINDOW")]
     since: Option<String>,
+    /// Run the detectors' plans on a lasthop cluster (`df://HOST:PORT`, see `lasthop cluster`)
+    /// instead of in this process. Every executor must see the store at the same path.
+    #[arg(long, value_name = "URL")]
+    cluster: Option<String>,
     /// Exit with code 1 when a reported finding is at or above this severity (for automation:
     /// a pipeline step that fails on `--fail-on high`).
     #[arg(long, value_name = "SEVERITY")]
@@ -350,6 +369,8 @@ fn main() -> ExitCode {
     };
     let result = match command {
         Command::Intel(c) => intel::run(c),
+        #[cfg(feature = "cluster")]
+        Command::Cluster(c) => cluster::run(c),
         Command::Rules(RulesCommand::Check { dirs }) => commands::rules_check(&dirs),
         Command::Rules(RulesCommand::Match(a)) => rules::match_logs(a),
         Command::Import(a) => commands::import(a),
@@ -357,6 +378,7 @@ fn main() -> ExitCode {
         Command::Audit(a) => audit::audit(*a),
         Command::Sql(a) => commands::sql(a),
         Command::Report(a) => report::report(*a),
+        Command::Triage(a) => triage::triage(a),
         Command::Show(a) => commands::show(a),
         Command::Demo(a) => commands::demo(a),
         Command::BenchData(a) => commands::bench_data(a),

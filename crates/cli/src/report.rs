@@ -238,8 +238,14 @@ pub fn report(args: ReportArgs) -> Result<Exit, Failure> {
     let format = parse_format(&args.format)?;
     let min_severity: Severity = args.min_severity.parse().map_err(usage)?;
     let settings = args.settings.resolve().map_err(|e| usage(format!("{e:#}")))?;
-    let findings: Vec<Finding> =
-        stored_findings(&args.store)?.into_iter().filter(|f| f.severity >= min_severity).collect();
+    let mut findings = stored_findings(&args.store)?;
+    crate::triage::apply_decisions(&args.store, &mut findings)
+        .context("reading the store's triage")
+        .or_exit(Exit::StoreError)?;
+    let findings: Vec<Finding> = crate::triage::reported(findings)
+        .into_iter()
+        .filter(|f| f.severity >= min_severity)
+        .collect();
     let output = Output {
         format,
         path: args.output.as_deref(),

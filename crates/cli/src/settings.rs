@@ -116,6 +116,8 @@ pub struct Settings {
     pub spill_dir: Option<PathBuf>,
     /// Hunt only this much of the store, back from its latest record (µs; `hunt --since`).
     pub window_us: Option<i64>,
+    /// Run the plans on this cluster (`hunt --cluster df://host:port`).
+    pub cluster: Option<String>,
 }
 
 /// `24h`, `7d`, `2w`, `90m` → microseconds.
@@ -286,6 +288,7 @@ impl SettingsArgs {
             memory_limit,
             spill_dir: self.spill_dir.clone(),
             window_us: None,
+            cluster: None,
         })
     }
 }

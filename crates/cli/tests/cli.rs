@@ -972,3 +972,311 @@ fn intel_update_keeps_a_good_kev_catalogue_and_nothing_else() {
     assert_eq!(offline.status.code(), Some(3));
     assert!(stderr(&offline).contains("bundled catalogue stays in use"), "{}", stderr(&offline));
 }
+
+/// A lasthop cluster on loopback: a scheduler and two executors, each its own process, stopped
+/// when dropped.
+#[cfg(feature = "cluster")]
+struct LoopbackCluster {
+    processes: Vec<std::process::Child>,
+    scheduler_port: u16,
+    logs: tempfile::TempDir,
+}
+
+#[cfg(feature = "cluster")]
+impl LoopbackCluster {
+    fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    }
+
+    fn spawn(&mut self, name: &str, args: &[String]) {
+        let log = std::fs::File::create(self.logs.path().join(format!("{name}.log"))).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_lasthop"))
+            .args(args)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.processes.push(child);
+    }
+
+    fn start() -> LoopbackCluster {
+        let mut cluster = LoopbackCluster {
+            processes: Vec::new(),
+            scheduler_port: Self::free_port(),
+            logs: tempfile::tempdir().unwrap(),
+        };
+        let scheduler = format!("127.0.0.1:{}", cluster.scheduler_port);
+        cluster.spawn(
+            "scheduler",
+            &["cluster".into(), "scheduler".into(), "--bind".into(), scheduler.clone()],
+        );
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while std::net::TcpStream::connect(&scheduler).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the scheduler did not start: {}",
+                cluster.log("scheduler")
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        for i in 0..2 {
+            let work = cluster.logs.path().join(format!("work{i}"));
+            std::fs::create_dir_all(&work).unwrap();
+            let args: Vec<String> = [
+                "cluster",
+                "executor",
+                "--scheduler",
+                &scheduler,
+                "--port",
+                &Self::free_port().to_string(),
+                "--grpc-port",
+                &Self::free_port().to_string(),
+                "--concurrent-tasks",
+                "2",
+                "--work-dir",
+                work.to_str().unwrap(),
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+            cluster.spawn(&format!("executor{i}"), &args);
+        }
+        cluster
+    }
+
+    fn log(&self, name: &str) -> String {
+        std::fs::read_to_string(self.logs.path().join(format!("{name}.log"))).unwrap_or_default()
+    }
+
+    fn logs(&self) -> String {
+        ["scheduler", "executor0", "executor1"]
+            .iter()
+            .map(|n| format!("--- {n}\n{}", self.log(n)))
+            .collect()
+    }
+}
+
+#[cfg(feature = "cluster")]
+impl Drop for LoopbackCluster {
+    fn drop(&mut self) {
+        for p in &mut self.processes {
+            let _ = p.kill();
+            let _ = p.wait();
+        }
+    }
+}
+
+/// Runs `lasthop` with a time limit, so that a stuck cluster fails the test instead of hanging.
+#[cfg(feature = "cluster")]
+fn lasthop_within(args: &[&str], limit: std::time::Duration) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lasthop"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut stdout, &mut out).unwrap();
+        out
+    });
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("lasthop {args:?} did not finish within {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let mut output = child.wait_with_output().unwrap();
+    output.stdout = reader.join().unwrap();
+    output
+}
+
+#[cfg(feature = "cluster")]
+#[test]
+fn a_hunt_on_a_loopback_cluster_finds_what_the_embedded_hunt_finds() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let demo = lasthop(&["demo", "--out", out, "--hosts", "30", "--days", "4", "--format", "json"]);
+    assert!(demo.status.success(), "{}", stderr(&demo));
+    let store = dir.path().join("store");
+    let iocs = dir.path().join("logs/iocs.txt");
+    let hunt = |cluster: Option<String>| {
+        let mut args = vec![
+            "hunt".to_string(),
+            "--store".into(),
+            store.to_str().unwrap().into(),
+            "--ioc-file".into(),
+            iocs.to_str().unwrap().into(),
+            "--format".into(),
+            "json".into(),
+        ];
+        if let Some(url) = cluster {
+            args.extend(["--cluster".into(), url]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        lasthop_within(&args, std::time::Duration::from_secs(900))
+    };
+    let embedded = hunt(None);
+    assert!(embedded.status.success(), "{}", stderr(&embedded));
+
+    let cluster = LoopbackCluster::start();
+    let distributed = hunt(Some(format!("df://127.0.0.1:{}", cluster.scheduler_port)));
+    assert!(distributed.status.success(), "{}\n{}", stderr(&distributed), cluster.logs());
+    // The executors did the work: their shuffle files are in their work directories.
+    let logs = cluster.logs();
+    let files_under = |dir: &Path| -> usize {
+        let mut stack = vec![dir.to_path_buf()];
+        let mut n = 0;
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                if e.path().is_dir() { stack.push(e.path()) } else { n += 1 }
+            }
+        }
+        n
+    };
+    let shuffled: Vec<usize> =
+        (0..2).map(|i| files_under(&cluster.logs.path().join(format!("work{i}")))).collect();
+    assert!(shuffled.iter().sum::<usize>() > 0, "no executor wrote shuffle files\n{logs}");
+    eprintln!("shuffle files per executor: {shuffled:?}");
+
+    let by_id = |o: &Output| -> std::collections::BTreeMap<String, f64> {
+        findings_of(o)
+            .iter()
+            .map(|f| (f["id"].as_str().unwrap().to_string(), f["score"].as_f64().unwrap()))
+            .collect()
+    };
+    let (embedded, distributed) = (by_id(&embedded), by_id(&distributed));
+    assert!(embedded.len() >= 5, "{embedded:?}");
+    assert_eq!(
+        embedded.keys().collect::<Vec<_>>(),
+        distributed.keys().collect::<Vec<_>>(),
+        "same findings\n{logs}"
+    );
+    for (id, score) in &embedded {
+        assert!((score - distributed[id]).abs() < 1e-9, "{id}: {score} vs {}", distributed[id]);
+    }
+}
+
+#[test]
+fn rolling_imports_keep_history_and_triage_lasts_across_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let s = store.to_str().unwrap();
+    let week1 = dir.path().join("week1");
+    std::fs::create_dir_all(&week1).unwrap();
+    write_conn(&week1, 30, &[]);
+    let iocs = dir.path().join("iocs.txt");
+    std::fs::write(&iocs, "45.63.1.9\n").unwrap();
+    let imported = lasthop(&["import", week1.to_str().unwrap(), "--store", s]);
+    assert!(imported.status.success(), "{}", stderr(&imported));
+    assert!(stderr(&imported).contains("history:"), "{}", stderr(&imported));
+
+    let hunt = |extra: &[&str]| {
+        let mut args = vec!["hunt", "--store", s, "--ioc-file", iocs.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        lasthop(&args)
+    };
+    let ioc_finding = |o: &Output| {
+        findings_of(o)
+            .into_iter()
+            .find(|f| f["detector"] == "ioc-match" && f["entities"]["destination"] == "45.63.1.9")
+    };
+    let first = hunt(&["--format", "json"]);
+    let found = ioc_finding(&first).unwrap_or_else(|| panic!("{}", stdout(&first)));
+    assert_eq!(found["status"]["recurrence"], "new", "{found:#}");
+    let id = found["id"].as_str().unwrap().to_string();
+    let second = ioc_finding(&hunt(&["--format", "json"])).unwrap();
+    assert_eq!(
+        (second["status"]["recurrence"].as_str(), second["status"]["runs"].as_u64()),
+        (Some("recurring"), Some(2))
+    );
+
+    // Acknowledged by its id's first characters: still reported, marked, note in every format.
+    let ack = lasthop(&["triage", &id[..10], "--store", s, "--ack", "--note", "ticket <42> open"]);
+    assert!(ack.status.success(), "{}", stderr(&ack));
+    let third = ioc_finding(&hunt(&["--format", "json"])).unwrap();
+    assert_eq!(third["status"]["triage"]["decision"], "acknowledged");
+    assert_eq!(third["status"]["triage"]["note"], "ticket <42> open");
+    let table = hunt(&["--format", "table"]);
+    assert!(stdout(&table).contains("[ack]"), "{}", stdout(&table));
+    let csv = hunt(&["--format", "csv"]);
+    assert!(stdout(&csv).contains("acknowledged: ticket <42> open"), "{}", stdout(&csv));
+
+    // Suppressed until a day to come: gone from the hunt and from `report`, and counted.
+    let suppress = lasthop(&[
+        "triage",
+        &id,
+        "--store",
+        s,
+        "--suppress",
+        "--until",
+        "2999-12-31",
+        "--note",
+        "sinkholed",
+    ]);
+    assert!(suppress.status.success(), "{}", stderr(&suppress));
+    let hidden = hunt(&["--format", "json"]);
+    assert!(ioc_finding(&hidden).is_none(), "{}", stdout(&hidden));
+    assert!(stderr(&hidden).contains("1 finding(s) suppressed by triage"), "{}", stderr(&hidden));
+    let report = lasthop(&["report", "--store", s, "--format", "json"]);
+    assert!(ioc_finding(&report).is_none(), "{}", stdout(&report));
+    let listed = lasthop(&["triage", "--store", s, "--list"]);
+    assert!(
+        stdout(&listed).contains("suppressed") && stdout(&listed).contains("sinkholed"),
+        "{}",
+        stdout(&listed)
+    );
+    // A suppression whose day has passed no longer holds; a bad day or id is a usage error.
+    lasthop(&["triage", &id, "--store", s, "--suppress", "--until", "2000-01-01"]);
+    assert!(ioc_finding(&hunt(&["--format", "json"])).is_some());
+    assert_eq!(
+        lasthop(&["triage", &id, "--store", s, "--ack", "--until", "31/12/2999"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(lasthop(&["triage", "ffffffffffff", "--store", s, "--ack"]).status.code(), Some(2));
+
+    // A week later, with one day kept: the old records go, the history remembers them.
+    let week2 = dir.path().join("week2");
+    std::fs::create_dir_all(&week2).unwrap();
+    let mut later = String::from(CONN_HEADER);
+    for i in 0..5u64 {
+        later.push_str(&format!(
+            "{}.5\tClater{i}\t10.0.0.5\t4{i}000\t45.63.1.9\t443\ttcp\tssl\t1.5\t300\t1200\tSF\t-\n",
+            1_717_372_800 + 10 * 86_400 + i * 3600
+        ));
+    }
+    std::fs::write(week2.join("conn.log"), later).unwrap();
+    let rolled = lasthop(&["import", week2.to_str().unwrap(), "--store", s, "--retention", "1"]);
+    assert!(rolled.status.success(), "{}", stderr(&rolled));
+    assert!(stderr(&rolled).contains("retention: keeping 2024-06-13 on"), "{}", stderr(&rolled));
+    let query = |sql: &str| -> Vec<serde_json::Value> {
+        let o = lasthop(&["sql", sql, "--store", s, "--format", "json"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        serde_json::from_str(&stdout(&o)).unwrap()
+    };
+    assert_eq!(query("SELECT count(*) AS n FROM conn")[0]["n"], 5);
+    let remembered = query(
+        "SELECT first_seen, last_seen, records FROM history WHERE kind = 'endpoint' AND dst = '45.63.1.9'",
+    );
+    assert_eq!(remembered.len(), 1, "{remembered:?}");
+    assert!(
+        remembered[0]["first_seen"].as_str().unwrap().starts_with("2024-06-03"),
+        "{remembered:?}"
+    );
+    assert!(
+        remembered[0]["last_seen"].as_str().unwrap().starts_with("2024-06-13"),
+        "{remembered:?}"
+    );
+    assert_eq!(remembered[0]["records"], 35);
+    let new_names = query(
+        "SELECT count(*) AS n FROM history WHERE kind = 'pair' AND first_seen >= '2024-06-10'",
+    );
+    assert_eq!(new_names[0]["n"], 0, "the pair is not new this week: it was seen a week before");
+}

@@ -6,7 +6,8 @@
 use std::collections::BTreeMap;
 
 use lasthop_findings::{
-    Entities, Evidence, Finding, RemoteDevice, RemoteEnd, Severity, finding_id,
+    Decision, Entities, Evidence, Finding, Recurrence, RemoteDevice, RemoteEnd, Severity, Status,
+    Triage, finding_id,
 };
 use serde_json::json;
 
@@ -98,6 +99,23 @@ pub fn finding(canary: &str, index: usize) -> Finding {
             samples: vec![sample],
         },
         explanation: at(10),
+        // An analyst's note can hold whatever they pasted from a log.
+        status: Some(Status {
+            recurrence: if index % 2 == 0 { Recurrence::New } else { Recurrence::Recurring },
+            first_reported: 1_717_459_200_000_000,
+            runs: 1 + index as u32,
+            triage: Some(Triage {
+                decision: if index % 2 == 0 {
+                    Decision::Acknowledged
+                } else {
+                    Decision::Suppressed
+                },
+                note: at(11),
+                at: 1_717_459_200_000_000,
+                until: Some(at(12)),
+                by: Some(at(13)),
+            }),
+        }),
     }
 }
 

@@ -18,14 +18,7 @@ use lasthop_normalise::IP_WIDTH;
 
 pub fn register(ctx: &SessionContext, network_types: &Arc<Classifier>) {
     for kind in [AsnField::Number, AsnField::Organisation, AsnField::NetworkType] {
-        ctx.register_udf(ScalarUDF::from(AsnFunction {
-            field: kind,
-            classifier: ClassifierRef(network_types.clone()),
-            signature: Signature::exact(
-                vec![DataType::FixedSizeBinary(IP_WIDTH)],
-                Volatility::Immutable,
-            ),
-        }));
+        ctx.register_udf(ScalarUDF::from(AsnFunction::new(kind, network_types.clone())));
     }
 }
 
@@ -56,10 +49,35 @@ impl std::hash::Hash for ClassifierRef {
 }
 
 #[derive(Debug, PartialEq, Eq, Hash)]
-struct AsnFunction {
+pub(crate) struct AsnFunction {
     field: AsnField,
     classifier: ClassifierRef,
     signature: Signature,
+}
+
+impl AsnFunction {
+    fn new(field: AsnField, classifier: Arc<Classifier>) -> AsnFunction {
+        AsnFunction {
+            field,
+            classifier: ClassifierRef(classifier),
+            signature: Signature::exact(
+                vec![DataType::FixedSizeBinary(IP_WIDTH)],
+                Volatility::Immutable,
+            ),
+        }
+    }
+
+    /// The function called `name`, classifying with `classifier`.
+    pub(crate) fn named(name: &str, classifier: Arc<Classifier>) -> Option<AsnFunction> {
+        [AsnField::Number, AsnField::Organisation, AsnField::NetworkType]
+            .into_iter()
+            .map(|field| AsnFunction::new(field, classifier.clone()))
+            .find(|f| f.name() == name)
+    }
+
+    pub(crate) fn classifier(&self) -> &Classifier {
+        &self.classifier.0
+    }
 }
 
 impl ScalarUDFImpl for AsnFunction {

@@ -26,15 +26,13 @@ use lasthop_normalise::{IP_WIDTH, format_ip, is_special, parse_ip};
 
 /// Registers the address functions on a session; `is_internal` answers for `internal`.
 pub fn register(ctx: &SessionContext, internal: &Networks) {
-    for kind in
-        [IpKind::Parse, IpKind::Text, IpKind::CidrContains, IpKind::IsInternal, IpKind::IsSpecial]
-    {
+    for kind in IpFunction::KINDS {
         ctx.register_udf(ScalarUDF::from(IpFunction::new(kind, internal.clone())));
     }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum IpKind {
+pub(crate) enum IpKind {
     Parse,
     Text,
     CidrContains,
@@ -44,13 +42,28 @@ enum IpKind {
 }
 
 #[derive(Debug, PartialEq, Eq, Hash)]
-struct IpFunction {
+pub(crate) struct IpFunction {
     kind: IpKind,
     signature: Signature,
     internal: Networks,
 }
 
 impl IpFunction {
+    const KINDS: [IpKind; 5] =
+        [IpKind::Parse, IpKind::Text, IpKind::CidrContains, IpKind::IsInternal, IpKind::IsSpecial];
+
+    /// The function called `name`, answering `is_internal` for `internal`.
+    pub(crate) fn named(name: &str, internal: Networks) -> Option<IpFunction> {
+        Self::KINDS
+            .into_iter()
+            .map(|kind| IpFunction::new(kind, internal.clone()))
+            .find(|f| f.name() == name)
+    }
+
+    pub(crate) fn internal(&self) -> &Networks {
+        &self.internal
+    }
+
     fn new(kind: IpKind, internal: Networks) -> IpFunction {
         let ip = DataType::FixedSizeBinary(IP_WIDTH);
         let signature = match kind {

@@ -100,6 +100,7 @@ pub fn new_context(options: &SessionOptions) -> SessionContext {
     ip_functions::register(&ctx, &options.internal);
     intel_functions::register(&ctx, &options.network_types);
     crate::detectors::sigma_match::register_decode(&ctx);
+    crate::detectors::dns_tunnel::register_functions(&ctx);
     ctx
 }
 
@@ -123,6 +124,7 @@ pub async fn open_store(store: &Store, options: &SessionOptions) -> Result<Sessi
             }
         }
     }
+    crate::history::register(&ctx, store.root()).await?;
     register_views(&ctx).await?;
     Ok(ctx)
 }
@@ -145,7 +147,7 @@ pub async fn register_views(ctx: &SessionContext) -> Result<()> {
     Ok(())
 }
 
-fn register_table(
+pub(crate) fn register_table(
     ctx: &SessionContext,
     name: &str,
     paths: Vec<std::path::PathBuf>,

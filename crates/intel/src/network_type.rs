@@ -445,6 +445,9 @@ pub struct Classifier {
     by_asn: AsnMemo,
     asn_overrides: HashMap<u32, (NetworkType, String)>,
     prefix_overrides: Vec<(Cidr, NetworkType, String)>,
+    /// The overrides file (as named, and its text), so that another process can rebuild the
+    /// same classifier.
+    overrides_source: Option<(String, String)>,
 }
 
 impl Classifier {
@@ -501,7 +504,20 @@ impl Classifier {
             line: 0,
             message: e.to_string(),
         })?;
+        Classifier::with_override_text(&display, &text)
+    }
+
+    /// The overrides file this classifier was built with: its name and text.
+    pub fn overrides_source(&self) -> Option<(&str, &str)> {
+        self.overrides_source.as_ref().map(|(name, text)| (name.as_str(), text.as_str()))
+    }
+
+    /// The bundled lists plus overrides given as text (see [`Classifier::with_overrides`]);
+    /// `display` names the file in errors.
+    pub fn with_override_text(display: &str, text: &str) -> Result<Classifier, OverrideError> {
+        let display = display.to_string();
         let mut c = Classifier::from_bundled_lists();
+        c.overrides_source = Some((display.clone(), text.to_string()));
         for (n, line) in text.lines().enumerate() {
             let line = line.split('#').next().unwrap_or("").trim();
             if line.is_empty() {

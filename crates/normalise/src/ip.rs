@@ -143,6 +143,16 @@ impl Networks {
     pub fn contains(&self, addr: &[u8]) -> bool {
         self.cidrs.iter().any(|c| c.contains(addr))
     }
+
+    /// The prefixes, in the order they were given.
+    pub fn prefixes(&self) -> &[Cidr] {
+        &self.cidrs
+    }
+
+    /// Exactly these prefixes.
+    pub fn from_prefixes(cidrs: Vec<Cidr>) -> Networks {
+        Networks { cidrs }
+    }
 }
 
 /// Multicast, broadcast and unspecified addresses: no host to talk to.

@@ -69,6 +69,19 @@ pub struct RuleSet {
     /// Rules for log sources lasthop has no table for (Windows, Linux …): not errors, counted.
     pub other_logsources: usize,
     pools: Vec<Pool>,
+    /// What the set was built from, in order, so that another process (a cluster executor) can
+    /// build the identical set: rule indexes must agree on both sides.
+    sources: Vec<RuleSource>,
+}
+
+/// One step in building a [`RuleSet`]: replaying the steps in order gives the same rules with
+/// the same indexes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuleSource {
+    /// The rules lasthop ships.
+    Bundled,
+    /// One rule file's text.
+    Yaml { origin: String, text: String },
 }
 
 /// The SigmaHQ webserver and proxy rules lasthop ships (`data/`, DRL 1.1), one rule per document
@@ -84,22 +97,44 @@ impl RuleSet {
     /// The rules lasthop ships.
     pub fn bundled() -> RuleSet {
         let mut set = RuleSet::default();
-        set.add_bundle(BUNDLED_SIGMAHQ);
+        set.add_bundled();
+        set
+    }
+
+    fn add_bundled(&mut self) {
+        self.sources.push(RuleSource::Bundled);
+        self.compile_bundle(BUNDLED_SIGMAHQ);
         for bundle in BUNDLED_LASTHOP {
-            set.add_bundle(bundle);
+            self.compile_bundle(bundle);
+        }
+    }
+
+    /// The steps this set was built from (see [`RuleSet::from_sources`]).
+    pub fn sources(&self) -> &[RuleSource] {
+        &self.sources
+    }
+
+    /// Replays the steps another set was built from.
+    pub fn from_sources(sources: &[RuleSource]) -> RuleSet {
+        let mut set = RuleSet::default();
+        for source in sources {
+            match source {
+                RuleSource::Bundled => set.add_bundled(),
+                RuleSource::Yaml { origin, text } => set.add_yaml(origin, text),
+            }
         }
         set
     }
 
-    /// Adds the rules of a bundle file (documents separated by `\n---\n`, `# origin:` lines).
-    pub fn add_bundle(&mut self, bundle: &str) {
+    /// Compiles the rules of a bundle file (documents separated by `\n---\n`, `# origin:` lines).
+    fn compile_bundle(&mut self, bundle: &str) {
         for doc in bundle.split("\n---\n") {
             let origin = doc
                 .lines()
                 .find_map(|l| l.strip_prefix("# origin: "))
                 .unwrap_or("bundled")
                 .to_string();
-            self.add_yaml(&origin, doc);
+            self.compile_yaml(&origin, doc);
         }
     }
 
@@ -133,6 +168,11 @@ impl RuleSet {
 
     /// Parses one file's text and compiles its rules.
     pub fn add_yaml(&mut self, origin: &str, text: &str) {
+        self.sources.push(RuleSource::Yaml { origin: origin.to_string(), text: text.to_string() });
+        self.compile_yaml(origin, text);
+    }
+
+    fn compile_yaml(&mut self, origin: &str, text: &str) {
         let collection = match rsigma_parser::parse_sigma_yaml(text) {
             Ok(c) => c,
             Err(e) => {
@@ -225,3 +265,23 @@ pub fn json_events(table: Table, batch: &arrow_array::RecordBatch) -> Vec<serde_
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod source_tests {
+    use super::*;
+
+    #[test]
+    fn replaying_the_sources_gives_the_same_rules_at_the_same_indexes() {
+        let mut set = RuleSet::bundled();
+        set.add_yaml(
+            "mine.yml",
+            "title: Probe\nid: 0b1c\nlogsource:\n  category: webserver\ndetection:\n  sel:\n    cs-uri-query|contains: probe\n  condition: sel\nlevel: high\n",
+        );
+        let replayed = RuleSet::from_sources(set.sources());
+        assert_eq!(set.sources().len(), 2);
+        assert!(set.rules.len() > 300);
+        let ids = |s: &RuleSet| s.rules.iter().map(|r| (r.id.clone(), r.table)).collect::<Vec<_>>();
+        assert_eq!(ids(&replayed), ids(&set));
+        assert_eq!(replayed.rules.last().map(|r| r.title.as_str()), Some("Probe"));
+    }
+}

@@ -40,6 +40,7 @@ pub const CSV_COLUMNS: &[&str] = &[
     "lasthop.uids",
     "network.community_id",
     "lasthop.explanation",
+    "lasthop.status.label",
 ];
 
 /// ECS `event.severity` is a number: 1 (info) to 5 (critical).
@@ -136,6 +137,10 @@ pub fn document(f: &Finding) -> Value {
     });
     if let Some(r) = &e.remote {
         lasthop["remote"] = serde_json::to_value(r).unwrap_or(Value::Null);
+    }
+    if let Some(status) = &f.status {
+        lasthop["status"] = serde_json::to_value(status).unwrap_or(Value::Null);
+        lasthop["status"]["label"] = json!(status.label());
     }
     doc.insert("lasthop".into(), lasthop);
     Value::Object(doc)

@@ -359,6 +359,9 @@ fn finding(page: &mut String, f: &Finding, charts: &[Chart]) {
         time(f.first_seen),
         time(f.last_seen)
     );
+    if let Some(status) = &f.status {
+        let _ = write!(page, "<p class=\"status\">Status: {}</p>", escape(&status.label()));
+    }
     let _ = write!(page, "<p class=\"explanation\">{}</p>", escape(&f.explanation));
     page.push_str("<div class=\"grid\"><div><h3>Entities</h3><table>");
     let e = &f.entities;

@@ -344,13 +344,17 @@ pub fn bundle(findings: &[Finding], options: &StixOptions) -> Value {
         let (first, last) = window(f);
         let description = cap(
             format!(
-                "{}\n\n{}\n\nSeverity {}, score {:.2}. lasthop detector {}, finding {}.",
+                "{}\n\n{}\n\nSeverity {}, score {:.2}. lasthop detector {}, finding {}.{}",
                 clean_text(&f.title),
                 clean_text(&f.explanation),
                 f.severity,
                 if f.score.is_finite() { f.score.clamp(0.0, 1.0) } else { 0.0 },
                 clean_text(&f.detector),
                 clean_text(&f.id),
+                f.status
+                    .as_ref()
+                    .map(|s| format!(" Status: {}.", clean_text(&s.label())))
+                    .unwrap_or_default(),
             ),
             MAX_TEXT,
         );

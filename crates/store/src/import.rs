@@ -102,6 +102,51 @@ pub fn import(
     Ok(report)
 }
 
+/// What [`apply_retention`] dropped.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RetentionReport {
+    /// The first day kept (`YYYY-MM-DD`), when anything is stored.
+    pub first_day_kept: Option<String>,
+    pub parts_dropped: usize,
+    pub rows_dropped: u64,
+}
+
+/// Drops the parts of days older than the last `keep_days` days of the store, counted back from
+/// its latest record (as `hunt --since` counts), so an archived capture is not emptied by the
+/// wall clock. The ledger keeps its entries, so dropped source files are not imported again; the
+/// manifest is rewritten atomically before any file is removed.
+pub fn apply_retention(root: &Path, keep_days: u32) -> Result<RetentionReport, StoreError> {
+    let lock_path = root.join("lock");
+    let lock = File::create(&lock_path).map_err(|e| StoreError::io(&lock_path, e))?;
+    lock.lock().map_err(|e| StoreError::io(&lock_path, e))?;
+    let mut manifest = Manifest::load(root)?;
+    let Some(latest) = manifest.parts().map(|p| p.max_ts).max() else {
+        return Ok(RetentionReport::default());
+    };
+    let latest_day = latest.div_euclid(MICROS_PER_DAY);
+    let first_day_kept =
+        lasthop_normalise::format_day(latest_day - i64::from(keep_days.max(1)) + 1);
+    let mut report =
+        RetentionReport { first_day_kept: Some(first_day_kept.clone()), ..Default::default() };
+    let mut commits = manifest.commits.clone();
+    for commit in &mut commits {
+        commit.parts.retain(|p| {
+            let keep = p.day >= first_day_kept;
+            if !keep {
+                report.parts_dropped += 1;
+                report.rows_dropped += p.rows;
+            }
+            keep
+        });
+    }
+    if report.parts_dropped > 0 {
+        manifest.rewrite(root, commits)?;
+        sweep_uncommitted(root, &manifest)?;
+    }
+    drop(lock);
+    Ok(report)
+}
+
 /// Removes what a killed import left behind: anything in `tmp/`, and parts renamed into `data/`
 /// whose commit never reached the manifest.
 fn sweep_uncommitted(root: &Path, manifest: &Manifest) -> Result<(), StoreError> {

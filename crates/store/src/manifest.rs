@@ -135,6 +135,26 @@ impl Manifest {
         self.commits.iter().rev().find(|c| c.source.fingerprint == fingerprint)
     }
 
+    /// Replaces the manifest with `commits`, atomically: the new manifest is written beside the
+    /// old one, fsynced and renamed over it, so a crash leaves one or the other, whole.
+    pub fn rewrite(&mut self, root: &Path, commits: Vec<Commit>) -> Result<(), StoreError> {
+        let path = root.join(MANIFEST_FILE);
+        let tmp = root.join(format!("{MANIFEST_FILE}.rewrite"));
+        let mut text = Vec::new();
+        for c in &commits {
+            serde_json::to_writer(&mut text, c).expect("commits serialise");
+            text.push(b'\n');
+        }
+        let mut file = File::create(&tmp).map_err(|e| StoreError::io(&tmp, e))?;
+        file.write_all(&text).and_then(|_| file.sync_all()).map_err(|e| StoreError::io(&tmp, e))?;
+        std::fs::rename(&tmp, &path).map_err(|e| StoreError::io(&path, e))?;
+        sync_dir(root);
+        self.valid_len = text.len() as u64;
+        self.commits = commits;
+        self.corrupt_lines.clear();
+        Ok(())
+    }
+
     /// Every file the manifest references, relative to the root.
     pub fn referenced_files(&self) -> std::collections::HashSet<PathBuf> {
         self.parts().map(|p| PathBuf::from(&p.file)).collect()

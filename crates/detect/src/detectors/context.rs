@@ -12,7 +12,9 @@
 //!   the URI's extension (+0.1 when a program comes back for `/logo.png` or `/jquery.js`, +0.05
 //!   for other contradictions such as text for an image), the way implants disguise tasking and
 //!   payloads as static files;
-//! - **new**: the pair first appears more than a day into the data (+0.05);
+//! - **new**: the other end first appears more than a day after the store's history (or, in a
+//!   store without one, the data) begins (+0.05); an end the history knew before the data now
+//!   left in the store began is not new;
 //! - **scheduled by design**: NTP (time synchronisation polls on a timer, −0.3) and small ICMP
 //!   echoes (reachability probes and Internet measurement, −0.2), when they are all the pair
 //!   exchanges.
@@ -158,6 +160,27 @@ pub async fn adjust(hunt: &HuntContext, findings: &mut [Finding], data_start: i6
             }
         }
     }
+    // First seen by this store across every import, which outlives the records themselves.
+    let mut history_first: HashMap<String, u64> = HashMap::new();
+    let mut history_start = None;
+    if hunt.ctx.table_exist("history")? {
+        history_first = lookup(
+            hunt,
+            &format!(
+                "SELECT coalesce(ip_text(dst), name) AS k, CAST(min(first_seen) AS BIGINT) AS n
+                 FROM history
+                 WHERE (kind = 'endpoint' AND ip_text(dst) IN ({addresses}))
+                    OR (kind = 'domain' AND name IN ({names}))
+                 GROUP BY coalesce(ip_text(dst), name)"
+            ),
+        )
+        .await?;
+        history_start = table(hunt, "SELECT CAST(min(first_seen) AS BIGINT) AS n FROM history")
+            .await?
+            .first()
+            .and_then(|r| r.get("n")?.as_i64());
+    }
+    let baseline = history_start.map_or(data_start, |h| h.min(data_start));
     let protocols_by_pair: HashMap<(String, String), &serde_json::Map<String, Value>> =
         protocols.iter().map(|r| ((text(r, "s"), text(r, "d")), r)).collect();
     for f in findings.iter_mut() {
@@ -219,9 +242,17 @@ pub async fn adjust(hunt: &HuntContext, findings: &mut [Finding], data_start: i6
                 adjustments.push((-0.2, "small ICMP echoes only: reachability probes".to_string()));
             }
         }
-        if f.first_seen > data_start + 86_400_000_000 {
-            adjustments
-                .push((0.05, "new: first seen more than a day after the data begins".to_string()));
+        let remembered = history_first.get(&target).map(|&t| t as i64);
+        let first = remembered.map_or(f.first_seen, |h| h.min(f.first_seen));
+        if first > baseline + 86_400_000_000 {
+            let since = if history_start.is_some() { "the store's history" } else { "the data" };
+            adjustments.push((
+                0.05,
+                format!(
+                    "new: {target} first seen {}, more than a day after {since} begins",
+                    lasthop_normalise::format_day(first.div_euclid(86_400_000_000))
+                ),
+            ));
         }
         apply(f, &adjustments, hunt.options.scorer);
     }

@@ -100,8 +100,8 @@ fn domains_sql() -> String {
                avg(shannon_entropy(sub)) AS mean_entropy,
                avg(CASE WHEN qtype_name IN ('TXT', 'NULL') THEN 1.0 ELSE 0.0 END) AS txt_null_share,
                CAST(min(ts) AS BIGINT) AS first_us, CAST(max(ts) AS BIGINT) AS last_us,
-               array_to_string(array_slice(array_agg(DISTINCT ip_text(src)), 1, 10), ', ') AS sources,
-               first_value(name ORDER BY length(name) DESC) AS example
+               array_to_string(array_slice(array_sort(array_agg(DISTINCT ip_text(src))), 1, 10), ', ') AS sources,
+               first_value(name ORDER BY length(name) DESC, name) AS example
         FROM parts
         GROUP BY domain
         HAVING count(DISTINCT name) >= {MIN_SUBDOMAINS}

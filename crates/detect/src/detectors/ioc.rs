@@ -409,13 +409,25 @@ impl IocKind {
 /// `ioc_cert(fingerprint, ts)` and `ioc_tls(ja3_or_ja4, ts)`: the indicator in force at `ts`
 /// that the value matches, or null.
 #[derive(Debug)]
-struct IocFunction {
+pub(crate) struct IocFunction {
     kind: IocKind,
     set: Arc<IndicatorSet>,
     signature: Signature,
 }
 
 impl IocFunction {
+    /// The function called `name`, matching `set`.
+    pub(crate) fn named(name: &str, set: Arc<IndicatorSet>) -> Option<IocFunction> {
+        IocKind::ALL
+            .into_iter()
+            .map(|kind| IocFunction::new(kind, set.clone()))
+            .find(|f| f.name() == name)
+    }
+
+    pub(crate) fn indicators(&self) -> &IndicatorSet {
+        &self.set
+    }
+
     fn new(kind: IocKind, set: Arc<IndicatorSet>) -> IocFunction {
         let args = if kind == IocKind::Url { 3 } else { 2 };
         IocFunction { kind, set, signature: Signature::any(args, Volatility::Immutable) }

@@ -21,7 +21,7 @@ use datafusion::logical_expr::{
 };
 use datafusion::prelude::SessionContext;
 use lasthop_findings::{Entities, Finding};
-use lasthop_sigma::{MatchOptions, Rule, RuleSet, TableMatcher, decode::decode};
+use lasthop_sigma::{MatchOptions, Rule, RuleSet, RuleSource, TableMatcher, decode::decode};
 use serde_json::{Value, json};
 
 use super::{Detector, DetectorFuture, HuntContext, query, rows};
@@ -130,26 +130,63 @@ pub fn register_matcher(
     table: &str,
     options: MatchOptions,
 ) -> Option<String> {
-    let matcher = TableMatcher::new(rules, table, options)?;
-    let columns = matcher.columns();
-    let name = format!("sigma_rules_{table}");
-    let call = format!("{name}({})", columns.join(", "));
-    ctx.register_udf(ScalarUDF::new_from_impl(SigmaFunction {
-        name,
-        columns,
-        matcher: Arc::new(matcher),
-        signature: Signature::variadic_any(Volatility::Immutable),
-    }));
+    let function = SigmaFunction::new(Arc::new(rules.sources().to_vec()), rules, table, options)?;
+    let call = format!("{}({})", function.name, function.columns.join(", "));
+    ctx.register_udf(ScalarUDF::new_from_impl(function));
     Some(call)
 }
 
 /// Evaluates a table's Sigma rules over each batch DataFusion hands it.
 #[derive(Debug)]
-struct SigmaFunction {
+pub(crate) struct SigmaFunction {
     name: String,
     columns: Vec<&'static str>,
     matcher: Arc<TableMatcher>,
     signature: Signature,
+    /// What the rule set was built from, so that a cluster executor can build the same one.
+    sources: Arc<Vec<RuleSource>>,
+    options: MatchOptions,
+}
+
+impl SigmaFunction {
+    fn new(
+        sources: Arc<Vec<RuleSource>>,
+        rules: &RuleSet,
+        table: &str,
+        options: MatchOptions,
+    ) -> Option<SigmaFunction> {
+        let matcher = TableMatcher::new(rules, table, options)?;
+        Some(SigmaFunction {
+            name: format!("sigma_rules_{table}"),
+            columns: matcher.columns(),
+            matcher: Arc::new(matcher),
+            signature: Signature::variadic_any(Volatility::Immutable),
+            sources,
+            options,
+        })
+    }
+
+    /// Rebuilds the matcher of one table from the rule set's sources.
+    pub(crate) fn rebuild(
+        sources: Vec<RuleSource>,
+        table: &str,
+        options: MatchOptions,
+    ) -> Option<SigmaFunction> {
+        let rules = RuleSet::from_sources(&sources);
+        SigmaFunction::new(Arc::new(sources), &rules, table, options)
+    }
+
+    pub(crate) fn table(&self) -> &'static str {
+        self.matcher.table
+    }
+
+    pub(crate) fn sources(&self) -> &[RuleSource] {
+        &self.sources
+    }
+
+    pub(crate) fn options(&self) -> MatchOptions {
+        self.options
+    }
 }
 
 impl PartialEq for SigmaFunction {
