@@ -321,7 +321,10 @@ pub fn run_hunt(
             let ctx = lasthop_detect::open_store(&store, &session).await?;
             #[cfg(feature = "cluster")]
             let ctx = match &settings.cluster {
-                Some(url) => lasthop_cluster::remote_context(url, &ctx).await?,
+                Some(url) => {
+                    lasthop_cluster::init_logging();
+                    lasthop_cluster::remote_context(url, &ctx).await?
+                }
                 None => ctx,
             };
             let hunt = HuntContext {

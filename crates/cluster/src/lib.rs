@@ -15,17 +15,51 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use ballista::prelude::SessionContextExt;
+use ballista_core::JobId;
 use ballista_core::extension::SessionConfigExt;
 use ballista_core::registry::BallistaFunctionRegistry;
+use ballista_core::serde::protobuf::{
+    RuntimeStatsReport, ShuffleWritePartition, TaskColumnStats, WindowStateReport,
+};
 use ballista_core::serde::{BallistaLogicalExtensionCodec, BallistaPhysicalExtensionCodec};
+use ballista_executor::execution_engine::{
+    DefaultExecutionEngine, ExecutionEngine, QueryStageExecutor,
+};
 use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
 use ballista_scheduler::cluster::BallistaCluster;
 use ballista_scheduler::config::SchedulerConfig;
 use ballista_scheduler::scheduler_process::start_server;
 use datafusion::error::{DataFusionError, Result};
-use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::{SessionStateBuilder, TaskContext};
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::metrics::MetricsSet;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use lasthop_detect::codec::{LogicalCodec, PhysicalCodec, register_functions};
+
+/// Ballista reports through the `log` crate: its messages go to standard error at the level
+/// `LASTHOP_LOG` names (error, warn, info, debug; default warn).
+pub fn init_logging() {
+    struct Stderr;
+    impl log::Log for Stderr {
+        fn enabled(&self, metadata: &log::Metadata) -> bool {
+            metadata.level() <= log::max_level()
+        }
+        fn log(&self, record: &log::Record) {
+            if self.enabled(record.metadata()) {
+                eprintln!("{} {}: {}", record.level(), record.target(), record.args());
+            }
+        }
+        fn flush(&self) {}
+    }
+    static LOGGER: Stderr = Stderr;
+    let level = std::env::var("LASTHOP_LOG")
+        .ok()
+        .and_then(|l| l.parse::<log::LevelFilter>().ok())
+        .unwrap_or(log::LevelFilter::Warn);
+    if log::set_logger(&LOGGER).is_ok() {
+        log::set_max_level(level);
+    }
+}
 
 /// Plans carry the indicator sets and rule texts of lasthop's functions: allow messages far
 /// larger than gRPC's usual 16 MiB.
@@ -73,6 +107,73 @@ pub async fn run_scheduler(options: SchedulerOptions) -> Result<()> {
     start_server(cluster, options.bind, Arc::new(config)).await.map_err(ballista_error)
 }
 
+/// Ballista's default engine, except that tasks report no per-operator metrics. Ballista 55's
+/// scheduler requires every task of a stage to report as many operator metric sets as the
+/// first; when they differ it drops the task's status, and the job waits for ever. lasthop's
+/// stages sometimes differ (the plan a task runs is rebuilt from its encoding), so the metrics,
+/// which only feed the scheduler's display, are left out.
+struct WithoutOperatorMetrics(DefaultExecutionEngine);
+
+impl ExecutionEngine for WithoutOperatorMetrics {
+    fn create_query_stage_exec(
+        &self,
+        job_id: JobId,
+        stage_id: usize,
+        task_id: usize,
+        global_output_partition_ids: Vec<usize>,
+        plan: Arc<dyn ExecutionPlan>,
+        work_dir: &str,
+        config: &SessionConfig,
+    ) -> Result<Arc<dyn QueryStageExecutor>> {
+        let inner = self.0.create_query_stage_exec(
+            job_id,
+            stage_id,
+            task_id,
+            global_output_partition_ids,
+            plan,
+            work_dir,
+            config,
+        )?;
+        Ok(Arc::new(StageWithoutMetrics(inner)))
+    }
+}
+
+#[derive(Debug)]
+struct StageWithoutMetrics(Arc<dyn QueryStageExecutor>);
+
+impl std::fmt::Display for StageWithoutMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+#[async_trait::async_trait]
+impl QueryStageExecutor for StageWithoutMetrics {
+    async fn execute_query_stage(
+        &self,
+        task_id: usize,
+        context: Arc<TaskContext>,
+    ) -> Result<Vec<ShuffleWritePartition>> {
+        self.0.execute_query_stage(task_id, context).await
+    }
+
+    fn collect_plan_metrics(&self) -> Vec<MetricsSet> {
+        Vec::new()
+    }
+
+    fn collect_runtime_stats_reports(&self) -> Vec<RuntimeStatsReport> {
+        self.0.collect_runtime_stats_reports()
+    }
+
+    fn collect_window_state_reports(&self) -> Result<Vec<WindowStateReport>> {
+        self.0.collect_window_state_reports()
+    }
+
+    fn collect_column_stats(&self) -> Vec<TaskColumnStats> {
+        self.0.collect_column_stats()
+    }
+}
+
 /// How an executor runs.
 #[derive(Debug, Clone)]
 pub struct ExecutorOptions {
@@ -117,6 +218,9 @@ pub async fn run_executor(options: ExecutorOptions) -> Result<()> {
         // Executors report every few seconds, so a stopped one is noticed quickly.
         executor_heartbeat_interval_seconds: 5,
         override_function_registry: Some(Arc::new(registry)),
+        override_execution_engine: Some(Arc::new(WithoutOperatorMetrics(
+            DefaultExecutionEngine::new(),
+        ))),
         override_logical_codec: Some(logical_codec()),
         override_physical_codec: Some(physical_codec()),
         ..ExecutorProcessConfig::default()
@@ -128,12 +232,27 @@ pub async fn run_executor(options: ExecutorOptions) -> Result<()> {
 /// behind `url` (`df://host:port`).
 pub async fn remote_context(url: &str, local: &SessionContext) -> Result<SessionContext> {
     let state = local.state();
-    let config = state
-        .config()
-        .clone()
+    let mut config = state.config().clone();
+    // Ballista 55's adaptive planner re-runs join selection on stages whose hash joins already
+    // carry dynamic filters, which DataFusion refuses (the task's status is then lost and the
+    // job never ends): plan once, without dynamic filters.
+    config.options_mut().optimizer.enable_dynamic_filter_pushdown = false;
+    let config = config
+        .with_ballista_adaptive_query_planner(false)
         .with_ballista_logical_extension_codec(logical_codec())
         .with_ballista_physical_extension_codec(physical_codec())
-        .with_ballista_grpc_client_max_message_size(MAX_MESSAGE_BYTES as usize);
+        .with_ballista_grpc_client_max_message_size(MAX_MESSAGE_BYTES as usize)
+        // The local session's catalog already holds the store's tables: keep it.
+        .with_create_default_catalog_and_schema(false);
+    let functions = state.scalar_functions().clone();
     let state = SessionStateBuilder::new_from_existing(state).with_config(config).build();
-    SessionContext::remote_with_state(url, state).await
+    let remote = SessionContext::remote_with_state(url, state).await?;
+    // Ballista replaces the session's function list with its own: lasthop's go back in.
+    let known = remote.state().scalar_functions().clone();
+    for (name, udf) in functions {
+        if !known.contains_key(&name) {
+            remote.register_udf(udf.as_ref().clone());
+        }
+    }
+    Ok(remote)
 }

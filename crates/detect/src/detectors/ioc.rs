@@ -151,7 +151,7 @@ fn hits_sql(ctx: &datafusion::prelude::SessionContext) -> String {
     }
     if parts.is_empty() {
         parts.push(format!(
-            "SELECT CAST(NULL AS FIXED_SIZE_BINARY(16)) AS host, NULL AS peer, NULL AS name, NULL AS indicator, NULL AS via, {conn_cols} FROM (SELECT 1) WHERE false"
+            "SELECT arrow_cast(NULL, 'FixedSizeBinary(16)') AS host, NULL AS peer, NULL AS name, NULL AS indicator, NULL AS via, {conn_cols} FROM (SELECT 1) WHERE false"
         ));
     }
     parts.join("\n UNION ALL\n")

@@ -56,10 +56,21 @@ impl Detector for WebShell {
             if !hunt.ctx.table_exist("web")? {
                 return Ok(Vec::new());
             }
+            // The log's span first, as literals: a cross join with a one-row table plans
+            // badly on a Ballista cluster (its stages split the single row's side).
+            let span = rows(
+                &query(
+                    &hunt.ctx,
+                    "SELECT CAST(min(ts) AS BIGINT) AS log_start, CAST(max(ts) AS BIGINT) AS log_end FROM web",
+                )
+                .await?,
+            );
+            let bound = |k: &str| span.first().and_then(|r| r.get(k)?.as_i64());
+            let (Some(log_start), Some(log_end)) = (bound("log_start"), bound("log_end")) else {
+                return Ok(Vec::new());
+            };
             let sql = format!(
-                "WITH span AS (SELECT CAST(min(ts) AS BIGINT) AS log_start,
-                                      CAST(max(ts) AS BIGINT) AS log_end FROM web),
-                 scripts AS (
+                "WITH scripts AS (
                     SELECT lower(cs_uri_stem) AS path, cs_uri_stem, c_ip, upper(cs_method) AS method, sc_status,
                            sc_bytes, cs_referer, cs_host, s_ip, ts
                     FROM web
@@ -82,8 +93,9 @@ impl Detector for WebShell {
                            min(cs_host) AS host, min(ip_text(s_ip)) AS server,
                            CAST(min(ts) AS BIGINT) AS first_us, CAST(max(ts) AS BIGINT) AS last_us
                     FROM scripts GROUP BY path)
-                 SELECT p.*, m.modal_count, m.modal_size, s.log_start, s.log_end
-                 FROM per_path p JOIN modal m ON p.path = m.path CROSS JOIN span s
+                 SELECT p.*, m.modal_count, m.modal_size, CAST({log_start} AS BIGINT) AS log_start,
+                        CAST({log_end} AS BIGINT) AS log_end
+                 FROM per_path p JOIN modal m ON p.path = m.path
                  WHERE p.posts_ok >= 1 AND p.post_clients BETWEEN 1 AND {MAX_CLIENTS}
                  ORDER BY p.path"
             );
