@@ -279,7 +279,7 @@ mod source_tests {
         );
         let replayed = RuleSet::from_sources(set.sources());
         assert_eq!(set.sources().len(), 2);
-        assert!(set.rules.len() > 300);
+        assert!(set.rules.len() > 150);
         let ids = |s: &RuleSet| s.rules.iter().map(|r| (r.id.clone(), r.table)).collect::<Vec<_>>();
         assert_eq!(ids(&replayed), ids(&set));
         assert_eq!(replayed.rules.last().map(|r| r.title.as_str()), Some("Probe"));
