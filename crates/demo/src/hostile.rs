@@ -101,11 +101,15 @@ pub fn finding(canary: &str, index: usize) -> Finding {
         explanation: at(10),
         // An analyst's note can hold whatever they pasted from a log.
         status: Some(Status {
-            recurrence: if index % 2 == 0 { Recurrence::New } else { Recurrence::Recurring },
+            recurrence: if index.is_multiple_of(2) {
+                Recurrence::New
+            } else {
+                Recurrence::Recurring
+            },
             first_reported: 1_717_459_200_000_000,
             runs: 1 + index as u32,
             triage: Some(Triage {
-                decision: if index % 2 == 0 {
+                decision: if index.is_multiple_of(2) {
                     Decision::Acknowledged
                 } else {
                     Decision::Suppressed

@@ -34,8 +34,11 @@ use crate::common::import;
 #[derive(Debug, Default)]
 struct Recorder {
     current: Mutex<String>,
-    plans: Mutex<Vec<(String, LogicalPlan, Arc<dyn ExecutionPlan>, Result<Vec<u8>>)>>,
+    plans: Mutex<Vec<Recorded>>,
 }
+
+/// Detector, logical plan, physical plan, and the physical plan's encoding.
+type Recorded = (String, LogicalPlan, Arc<dyn ExecutionPlan>, Result<Vec<u8>>);
 
 #[async_trait]
 impl QueryPlanner for Recorder {
