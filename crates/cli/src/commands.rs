@@ -8,7 +8,7 @@ use anyhow::{Context, anyhow};
 use indicatif::{ProgressBar, ProgressStyle};
 use lasthop_detect::{HuntContext, SessionOptions};
 
-use crate::settings::{Settings, SettingsArgs};
+use crate::settings::{Settings, SettingsArgs, parse_size};
 use lasthop_findings::{Finding, Severity};
 use lasthop_intel::{IndicatorSet, WarningLists};
 use lasthop_sinks::{Format, terminal_safe};
@@ -80,7 +80,14 @@ pub fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// Imports `paths` into the store at `root`, with a progress bar on a terminal and a summary.
-fn run_import(paths: &[PathBuf], root: &Path, args: &ReadArgs) -> Result<ImportReport, Failure> {
+/// `history_memory` bounds the history update that follows the import (see [`update_history`]).
+fn run_import(
+    paths: &[PathBuf],
+    root: &Path,
+    args: &ReadArgs,
+    history_memory: usize,
+    spill_dir: Option<&Path>,
+) -> Result<ImportReport, Failure> {
     let options = import_options(args)?;
     let mut discovery = Diagnostics::default();
     let files = find_files(paths, &mut discovery);
@@ -121,7 +128,7 @@ fn run_import(paths: &[PathBuf], root: &Path, args: &ReadArgs) -> Result<ImportR
     bar.finish_and_clear();
     report.diagnostics.merge(discovery);
     print_import_summary(&report);
-    update_history(root)?;
+    update_history(root, history_memory, spill_dir)?;
     if args.strict && report.diagnostics.counts.keys().any(|r| *r != Reason::Duplicate) {
         return Err(Failure {
             exit: Exit::StrictSkips,
@@ -137,12 +144,25 @@ fn run_import(paths: &[PathBuf], root: &Path, args: &ReadArgs) -> Result<ImportR
     Ok(report)
 }
 
+/// The history update's bound within a hunt: the hunt's memory limit, but never more than the
+/// import's default, since the hunt that follows needs the memory more.
+fn history_memory(hunt_limit: Option<usize>) -> usize {
+    hunt_limit.map_or(lasthop_detect::history::DEFAULT_MEMORY_LIMIT, |limit| {
+        limit.min(lasthop_detect::history::DEFAULT_MEMORY_LIMIT)
+    })
+}
+
 /// Folds what the store has imported since the last update into its history of first and last
-/// seen.
-fn update_history(root: &Path) -> Result<(), Failure> {
+/// seen, within `memory_limit` bytes (past it the aggregation spills), so that an import's memory
+/// does not grow with the number of distinct endpoints and pairs in its input.
+fn update_history(
+    root: &Path,
+    memory_limit: usize,
+    spill_dir: Option<&Path>,
+) -> Result<(), Failure> {
     let store = Store::open(root).or_exit(Exit::StoreError)?;
     let update = runtime()
-        .block_on(lasthop_detect::history::update(&store))
+        .block_on(lasthop_detect::history::update(&store, memory_limit, spill_dir))
         .context("updating the store's history of first and last seen")
         .or_exit(Exit::StoreError)?;
     eprintln!(
@@ -189,7 +209,13 @@ fn print_import_summary(report: &ImportReport) {
 }
 
 pub fn import(args: ImportArgs) -> Result<Exit, Failure> {
-    run_import(&args.paths, &args.store, &args.read)?;
+    let memory_limit = match &args.memory_limit {
+        Some(text) => parse_size(text)
+            .map_err(|e| usage(format!("--memory-limit: {e}")))?
+            .unwrap_or(usize::MAX),
+        None => lasthop_detect::history::DEFAULT_MEMORY_LIMIT,
+    };
+    run_import(&args.paths, &args.store, &args.read, memory_limit, args.spill_dir.as_deref())?;
     if let Some(days) = args.retention {
         let dropped =
             lasthop_store::apply_retention(&args.store, days).or_exit(Exit::StoreError)?;
@@ -407,7 +433,13 @@ pub fn hunt(args: HuntArgs) -> Result<Exit, Failure> {
         }
     };
     if !args.paths.is_empty() {
-        run_import(&args.paths, &root, &args.read)?;
+        run_import(
+            &args.paths,
+            &root,
+            &args.read,
+            history_memory(settings.memory_limit),
+            settings.spill_dir.as_deref(),
+        )?;
     } else if !root.join(lasthop_store::manifest::MANIFEST_FILE).exists() {
         return Err(Failure {
             exit: Exit::UnreadableInput,
@@ -542,7 +574,13 @@ pub fn demo(args: DemoArgs) -> Result<Exit, Failure> {
         max_line_bytes: 16 << 20,
         web_json_fields: None,
     };
-    run_import(std::slice::from_ref(&logs), &store, &read)?;
+    run_import(
+        std::slice::from_ref(&logs),
+        &store,
+        &read,
+        lasthop_detect::history::DEFAULT_MEMORY_LIMIT,
+        None,
+    )?;
     let intel = IntelArgs { ioc_files: vec![summary.ioc_file.clone()], ..Default::default() };
     let iocs = load_iocs(&intel, Some(&store))?;
     let settings = SettingsArgs::default().resolve().map_err(|e| usage(format!("{e:#}")))?;

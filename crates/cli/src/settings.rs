@@ -14,6 +14,7 @@
 //! strobe_threshold = 86400
 //! min_beacon_score = 0.6
 //! rules = ["sigma/"]                 # Sigma rule folders, besides the bundled ones
+//! assets = ["assets.csv"]            # which machine had which address (CSV: address,host,…)
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -27,6 +28,7 @@ use lasthop_intel::Classifier;
 use lasthop_normalise::{Cidr, Networks};
 use lasthop_sinks::terminal_safe;
 use lasthop_sources::Diagnostics;
+use lasthop_sources::assets::Assets;
 use lasthop_sources::safelist::Safelist;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -54,6 +56,11 @@ pub struct SettingsArgs {
     /// Network-type overrides: lines of `AS64500 residential` or `203.0.113.0/24 hosting`.
     #[arg(long, help_heading = "Analysis")]
     pub network_types: Option<PathBuf>,
+    /// Asset list: CSV of address,host[,mac,from,until] naming the machine behind an internal
+    /// address, so its findings keep their ids when its address changes (repeatable; DHCP
+    /// leases in the store are used without it).
+    #[arg(long, help_heading = "Analysis")]
+    pub assets: Vec<PathBuf>,
     /// Beacon scorer: lasthop (default) or rita (RITA v5's score over the last 24 hours).
     #[arg(long, help_heading = "Analysis")]
     pub scorer: Option<String>,
@@ -104,6 +111,8 @@ struct ConfigFile {
     network_types: Option<PathBuf>,
     #[serde(default)]
     rules: Vec<PathBuf>,
+    #[serde(default)]
+    assets: Vec<PathBuf>,
 }
 
 /// Settings resolved from flags, file and defaults.
@@ -208,6 +217,10 @@ impl SettingsArgs {
                 .with_context(|| format!("reading safelist {}", path.display()))?;
             safelist.extend(one);
         }
+        let mut assets = Assets::default();
+        for path in file.assets.iter().map(|p| base.join(p)).chain(self.assets.iter().cloned()) {
+            assets.add_file(&path, &mut diagnostics).map_err(|e| anyhow!("--assets: {e}"))?;
+        }
         for w in &diagnostics.samples {
             eprintln!("warning: {}", terminal_safe(&w.to_string()));
         }
@@ -247,6 +260,7 @@ impl SettingsArgs {
             safelist,
             builtin_safelist: !self.no_builtin_safelist && file.builtin_safelist != Some(false),
             proxies,
+            assets: Arc::new(assets),
             ..HuntOptions::default()
         };
         if let Some(n) = self.strobe_threshold.or(file.strobe_threshold) {

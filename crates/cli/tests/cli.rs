@@ -1291,3 +1291,103 @@ fn rolling_imports_keep_history_and_triage_lasts_across_runs() {
     );
     assert_eq!(new_names[0]["n"], 0, "the pair is not new this week: it was seen a week before");
 }
+
+const DHCP_HEADER: &str = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tdhcp\n\
+#fields\tts\tuids\tclient_addr\tserver_addr\tmac\thost_name\tclient_fqdn\tdomain\trequested_addr\tassigned_addr\tlease_time\tclient_message\tserver_message\tmsg_types\tduration\n\
+#types\ttime\tset[string]\taddr\taddr\tstring\tstring\tstring\tstring\taddr\taddr\tinterval\tstring\tstring\tvector[string]\tinterval\n";
+
+/// A folder with a dhcp.log of the given (time, mac, host name, address) leases and a conn.log
+/// of connections (time, source) to the indicator 45.63.1.9.
+fn write_week(dir: &Path, leases: &[(u64, &str, &str, &str)], contacts: &[(u64, &str)]) {
+    std::fs::create_dir_all(dir).unwrap();
+    let mut dhcp = String::from(DHCP_HEADER);
+    for (i, (ts, mac, name, address)) in leases.iter().enumerate() {
+        dhcp.push_str(&format!(
+            "{ts}.1\tCdhcp{ts}{i}\t-\t10.0.0.1\t{mac}\t{name}\t-\t-\t-\t{address}\t86400.0\t-\t-\tDISCOVER,OFFER,REQUEST,ACK\t0.01\n"
+        ));
+    }
+    std::fs::write(dir.join("dhcp.log"), dhcp).unwrap();
+    let mut conn = String::from(CONN_HEADER);
+    for (ts, src) in contacts {
+        conn.push_str(&format!(
+            "{ts}.5\tC{ts}\t{src}\t40000\t45.63.1.9\t443\ttcp\tssl\t1.5\t300\t1200\tSF\t-\n"
+        ));
+    }
+    std::fs::write(dir.join("conn.log"), conn).unwrap();
+}
+
+#[test]
+fn a_machine_keeps_its_findings_and_triage_when_dhcp_gives_it_another_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let s = store.to_str().unwrap();
+    let iocs = dir.path().join("iocs.txt");
+    std::fs::write(&iocs, "45.63.1.9\n").unwrap();
+    let day = 86_400u64;
+    let monday = 1_717_372_800u64; // 2024-06-03
+    // Week one: the laptop (a hostile host name, as DHCP clients send what they like) holds
+    // 10.0.0.5 and contacts the indicator.
+    let laptop = "08:00:27:5e:9a:a6";
+    write_week(
+        &dir.path().join("week1"),
+        &[(monday, laptop, "NWin3\u{1b}[2J<b>", "10.0.0.5")],
+        &[(monday + 3600, "10.0.0.5"), (monday + 7200, "10.0.0.5")],
+    );
+    let import = |week: &str| {
+        let o = lasthop(&["import", dir.path().join(week).to_str().unwrap(), "--store", s]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    };
+    import("week1");
+    let hunt = |extra: &[&str]| {
+        let mut args = vec!["hunt", "--store", s, "--ioc-file", iocs.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        lasthop(&args)
+    };
+    let ioc_findings = |o: &Output| -> Vec<serde_json::Value> {
+        findings_of(o).into_iter().filter(|f| f["detector"] == "ioc-match").collect()
+    };
+    let first = ioc_findings(&hunt(&["--format", "json"]));
+    assert_eq!(first.len(), 1, "{first:#?}");
+    let host = &first[0]["entities"]["host"];
+    assert_eq!(host["id"], format!("mac:{laptop}"), "{host:#}");
+    assert_eq!((host["address"].as_str(), host["via"].as_str()), (Some("10.0.0.5"), Some("dhcp")));
+    let id = first[0]["id"].as_str().unwrap().to_string();
+    let ack = lasthop(&["triage", &id, "--store", s, "--ack", "--note", "reimage booked"]);
+    assert!(ack.status.success(), "{}", stderr(&ack));
+
+    // Week two: the laptop now holds 10.0.0.77, and a phone was given 10.0.0.5.
+    let later = monday + 9 * day;
+    write_week(
+        &dir.path().join("week2"),
+        &[(later, laptop, "NWin3", "10.0.0.77"), (later, "aa:bb:cc:00:00:01", "phone", "10.0.0.5")],
+        &[(later + 3600, "10.0.0.77"), (later + 7200, "10.0.0.5")],
+    );
+    import("week2");
+    let second = ioc_findings(&hunt(&["--format", "json", "--since", "2d"]));
+    let of = |address: &str| {
+        second
+            .iter()
+            .find(|f| f["entities"]["source"] == address)
+            .unwrap_or_else(|| panic!("no finding for {address}: {second:#?}"))
+    };
+    let moved = of("10.0.0.77");
+    assert_eq!(moved["id"], id.as_str(), "the laptop's finding keeps its id: {moved:#}");
+    assert_eq!(moved["status"]["recurrence"], "recurring");
+    assert_eq!(moved["status"]["triage"]["note"], "reimage booked");
+    let phone = of("10.0.0.5");
+    assert_ne!(phone["id"], id.as_str(), "the address's new holder is another finding");
+    assert_eq!(phone["entities"]["host"]["id"], "mac:aa:bb:cc:00:00:01");
+
+    // An asset list names the laptop; the hostile DHCP name never reaches the terminal raw.
+    let assets = dir.path().join("assets.csv");
+    std::fs::write(&assets, format!("ip,hostname,mac\n10.9.9.9,fin-laptop-07,{laptop}\n")).unwrap();
+    let named = hunt(&["--format", "json", "--since", "2d", "--assets", assets.to_str().unwrap()]);
+    let named = ioc_findings(&named);
+    let laptop_finding = named.iter().find(|f| f["entities"]["source"] == "10.0.0.77").unwrap();
+    assert_eq!(laptop_finding["entities"]["host"]["name"], "fin-laptop-07");
+    assert_eq!(laptop_finding["id"], id.as_str());
+    let detail = lasthop(&["show", &id, "--store", s]);
+    assert!(detail.status.success(), "{}", stderr(&detail));
+    assert!(stdout(&detail).contains("host"), "{}", stdout(&detail));
+    assert!(!stdout(&detail).contains('\u{1b}'), "{}", stdout(&detail));
+}

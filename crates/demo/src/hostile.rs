@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 
 use lasthop_findings::{
-    Decision, Entities, Evidence, Finding, Recurrence, RemoteDevice, RemoteEnd, Severity, Status,
-    Triage, finding_id,
+    Decision, Entities, Evidence, Finding, LocalHost, Recurrence, RemoteDevice, RemoteEnd,
+    Severity, Status, Triage, finding_id,
 };
 use serde_json::json;
 
@@ -73,6 +73,14 @@ pub fn finding(canary: &str, index: usize) -> Finding {
             }),
             names: vec![at(14), at(15)],
         }),
+        // DHCP host names are whatever the client sent.
+        host: Some(LocalHost {
+            id: format!("name:{}", at(17)),
+            name: Some(at(18)),
+            mac: Some(at(19)),
+            address: at(0),
+            via: "dhcp".into(),
+        }),
     };
     let detector = at(16);
     let mut figures = BTreeMap::new();
@@ -99,6 +107,7 @@ pub fn finding(canary: &str, index: usize) -> Finding {
             samples: vec![sample],
         },
         explanation: at(10),
+        identity_key: String::new(),
         // An analyst's note can hold whatever they pasted from a log.
         status: Some(Status {
             recurrence: if index.is_multiple_of(2) {

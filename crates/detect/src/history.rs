@@ -73,9 +73,19 @@ pub struct HistoryUpdate {
 /// ever appended (retention empties their parts but keeps them), so the count names a prefix.
 const COVERS_FILE: &str = "history.covers";
 
+/// Memory the history update may hold by default before its aggregations spill: the distinct
+/// endpoints, pairs and domains grow with the data, so an unbounded update would make an
+/// import's memory grow with its input.
+pub const DEFAULT_MEMORY_LIMIT: usize = 256 << 20;
+
 /// Folds the commits the history has not yet seen (those of the imports since the last update)
-/// into the store's history.
-pub async fn update(store: &Store) -> Result<HistoryUpdate> {
+/// into the store's history, holding at most `memory_limit` bytes in its aggregations (past it
+/// they spill to `spill_dir`, or the OS's temporary directory).
+pub async fn update(
+    store: &Store,
+    memory_limit: usize,
+    spill_dir: Option<&Path>,
+) -> Result<HistoryUpdate> {
     let covers = store.root().join(COVERS_FILE);
     let first_commit: usize =
         std::fs::read_to_string(&covers).ok().and_then(|t| t.trim().parse().ok()).unwrap_or(0);
@@ -87,7 +97,12 @@ pub async fn update(store: &Store) -> Result<HistoryUpdate> {
         let entries = count(&ctx, "SELECT count(*) FROM history").await?;
         return Ok(HistoryUpdate { entries: entries as u64, new_entries: 0 });
     }
-    let ctx = new_context(&SessionOptions { threads: 2, ..Default::default() });
+    let ctx = new_context(&SessionOptions {
+        threads: 2,
+        memory_limit: Some(memory_limit),
+        spill_dir: spill_dir.map(Path::to_path_buf),
+        ..Default::default()
+    });
     let new_parts = |log_type: LogType| -> Vec<PathBuf> {
         store.manifest().commits[first_commit.min(store.manifest().commits.len())..]
             .iter()
@@ -126,6 +141,15 @@ pub async fn update(store: &Store) -> Result<HistoryUpdate> {
         http = domain("host"),
         ssl = domain("server_name"),
     );
+    // The Parquet writer holds a whole row group before writing it (a million rows by default,
+    // with its columns encoded in parallel): smaller groups keep that part of the memory small
+    // and independent of the history's size.
+    for setting in [
+        "SET datafusion.execution.parquet.max_row_group_size = 65536",
+        "SET datafusion.execution.parquet.allow_single_file_parallelism = false",
+    ] {
+        ctx.sql(setting).await?.collect().await?;
+    }
     let before: i64 = count(&ctx, "SELECT count(*) FROM before").await?;
     let tmp = store.root().join(format!("{HISTORY_FILE}.partial"));
     let _ = std::fs::remove_file(&tmp);

@@ -24,10 +24,12 @@ pub enum LogType {
     /// Web-server access logs (Apache/Nginx combined and common, IIS W3C), in the Sigma
     /// webserver taxonomy's field names.
     Web,
+    /// DHCP leases: which machine (MAC address, host name) held which address when.
+    Dhcp,
 }
 
 impl LogType {
-    pub const ALL: [LogType; 10] = [
+    pub const ALL: [LogType; 11] = [
         LogType::Conn,
         LogType::OpenConn,
         LogType::Dns,
@@ -38,6 +40,7 @@ impl LogType {
         LogType::X509,
         LogType::Files,
         LogType::Web,
+        LogType::Dhcp,
     ];
 
     /// The table name, which is also Zeek's `#path`.
@@ -52,6 +55,7 @@ impl LogType {
             LogType::OpenSsl => "open_ssl",
             LogType::X509 => "x509",
             LogType::Files => "files",
+            LogType::Dhcp => "dhcp",
             LogType::Web => "web",
         }
     }
@@ -73,6 +77,9 @@ impl LogType {
             LogType::Http | LogType::OpenHttp => &["uid", "trans_depth"],
             LogType::X509 => &["fingerprint", "id"],
             LogType::Files => &["fuid"],
+            // A DHCP exchange is logged once, with the uids of its packets' connections (Zeek 3
+            // on) or, before, one record per acknowledgement with its transaction id.
+            LogType::Dhcp => &["uids", "uid", "trans_id", "mac"],
             // An access log has no ids: the same line at the same time is the same request.
             LogType::Web => &["raw"],
         }
@@ -87,6 +94,7 @@ impl LogType {
             LogType::X509 => X509,
             LogType::Web => WEB,
             LogType::Files => FILES,
+            LogType::Dhcp => DHCP,
         }
     }
 }
@@ -437,6 +445,36 @@ const FILES: &[(&str, ColumnKind)] = &[
     ("extracted", Str),
     ("extracted_cutoff", Bool),
     ("extracted_size", Count),
+];
+
+/// Zeek's dhcp.log: Zeek 3 and later log one record per exchange; Zeek 2 logged each
+/// acknowledgement with its connection and `assigned_ip` (kept as its own column; queries take
+/// whichever is present).
+const DHCP: &[(&str, ColumnKind)] = &[
+    ("ts", Time),
+    ("uids", StrList),
+    ("client_addr", Addr),
+    ("server_addr", Addr),
+    ("client_port", Port),
+    ("server_port", Port),
+    ("mac", Str),
+    ("host_name", Str),
+    ("client_fqdn", Str),
+    ("domain", Str),
+    ("requested_addr", Addr),
+    ("assigned_addr", Addr),
+    ("lease_time", Interval),
+    ("client_message", Str),
+    ("server_message", Str),
+    ("msg_types", StrList),
+    ("duration", Interval),
+    ("uid", Str),
+    ("id.orig_h", Addr),
+    ("id.orig_p", Port),
+    ("id.resp_h", Addr),
+    ("id.resp_p", Port),
+    ("assigned_ip", Addr),
+    ("trans_id", Count),
 ];
 
 #[cfg(test)]

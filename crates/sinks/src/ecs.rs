@@ -33,6 +33,8 @@ pub const CSV_COLUMNS: &[&str] = &[
     "lasthop.remote.network_type",
     "lasthop.remote.device.description",
     "user.name",
+    "host.name",
+    "host.id",
     "threat.indicator.name",
     "threat.technique.id",
     "event.start",
@@ -116,6 +118,16 @@ pub fn document(f: &Finding) -> Value {
     }
     if let Some(u) = &e.user {
         doc.insert("user".into(), json!({ "name": u }));
+    }
+    if let Some(h) = &e.host {
+        let mut host = json!({ "id": h.id, "ip": [h.address] });
+        if let Some(name) = &h.name {
+            host["name"] = json!(name);
+        }
+        if let Some(mac) = &h.mac {
+            host["mac"] = json!([mac]);
+        }
+        doc.insert("host".into(), host);
     }
     let mut threat = json!({ "framework": "MITRE ATT&CK" });
     if !f.techniques.is_empty() {

@@ -365,16 +365,8 @@ fn finding(page: &mut String, f: &Finding, charts: &[Chart]) {
     let _ = write!(page, "<p class=\"explanation\">{}</p>", escape(&f.explanation));
     page.push_str("<div class=\"grid\"><div><h3>Entities</h3><table>");
     let e = &f.entities;
-    for (k, v) in [
-        ("source", &e.source),
-        ("destination", &e.destination),
-        ("domain", &e.domain),
-        ("user", &e.user),
-        ("indicator", &e.indicator),
-    ] {
-        if let Some(v) = v {
-            row(page, k, v);
-        }
+    for (k, v) in e.labelled() {
+        row(page, k, &v);
     }
     if let Some(r) = &e.remote {
         remote_rows(page, r);

@@ -170,6 +170,15 @@ impl Redactor {
         if let Some(r) = &mut e.remote {
             r.names = r.names.iter().map(|n| self.text(n)).collect();
         }
+        if let Some(h) = &mut e.host {
+            // A machine's name and MAC identify it as surely as its address.
+            h.address = self.text(&h.address);
+            for v in [&mut h.name, &mut h.mac].into_iter().flatten() {
+                let token = self.token(v, Kind::Host);
+                *v = token;
+            }
+            h.id = self.token(&h.id, Kind::Host);
+        }
         f.title = self.text(&f.title);
         f.explanation = self.text(&f.explanation);
         for v in f.evidence.figures.values_mut() {

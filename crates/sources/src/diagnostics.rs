@@ -43,6 +43,8 @@ pub enum Reason {
     /// A well-formed indicator of a kind lasthop cannot match in network logs (a YARA or Snort
     /// pattern, a STIX pattern joining several observations, a registry key); skipped.
     UnsupportedIndicator,
+    /// A row of a list the user keeps (an asset list) that cannot be read; skipped.
+    BadRow,
 }
 
 impl Reason {
@@ -63,6 +65,7 @@ impl Reason {
             Reason::Duplicate => "duplicate record",
             Reason::BadIndicator => "malformed indicator (skipped)",
             Reason::UnsupportedIndicator => "indicator lasthop cannot match (skipped)",
+            Reason::BadRow => "unreadable row (skipped)",
         }
     }
 

@@ -4,6 +4,7 @@
 //! This crate only reads; it knows nothing of the store or of queries, so it builds without
 //! DataFusion.
 
+pub mod assets;
 pub mod batch;
 pub mod diagnostics;
 pub mod discover;

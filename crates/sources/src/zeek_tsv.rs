@@ -290,6 +290,13 @@ pub fn short(line: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_log_types_identity_fits_the_fixed_array() {
+        for t in LogType::ALL {
+            assert!(identity_columns(t).len() <= MAX_IDENTITY, "{t}: raise MAX_IDENTITY");
+        }
+    }
+
     use super::*;
     use arrow_array::cast::AsArray;
     use arrow_array::types::{TimestampMicrosecondType, UInt16Type, UInt64Type};

@@ -74,6 +74,8 @@ pub struct HuntOptions {
     pub min_beacon_score: f64,
     /// Classifies the other end's network (bundled lists plus the user's overrides).
     pub network_types: std::sync::Arc<lasthop_intel::Classifier>,
+    /// Which machine had which address, from the site's asset list (see [`crate::hosts`]).
+    pub assets: std::sync::Arc<lasthop_sources::assets::Assets>,
 }
 
 impl HuntOptions {
@@ -104,6 +106,7 @@ impl Default for HuntOptions {
             strobe_threshold: 86_400,
             min_beacon_score: 0.6,
             network_types: std::sync::Arc::new(lasthop_intel::Classifier::bundled().clone()),
+            assets: Default::default(),
         }
     }
 }
