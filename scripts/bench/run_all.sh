@@ -22,9 +22,10 @@ grep -h '^RESULT|' "$work/import.txt" "$work/beacon.txt" "$work/sigma.txt" | pyt
 import sys
 rows = [l.rstrip("\n").split("|")[1:] for l in sys.stdin]
 ours = {r[0]: float(r[2]) for r in rows if r[1] == "lasthop"}
-print(f"{\"benchmark\":34s} {\"engine\":8s} {\"seconds\":>8s} {\"M items/s\":>10s} {\"peak MiB\":>9s} {\"lasthop speed-up\":>17s}")
+header = ("benchmark", "engine", "seconds", "M items/s", "peak MiB", "lasthop speed-up")
+print("%-34s %-8s %8s %10s %9s %17s" % header)
 for bench, engine, secs, items, mib in rows:
     t = float(secs)
-    ratio = "" if engine == "lasthop" else f"{t / ours[bench]:.2f}x"
-    print(f"{bench:34s} {engine:8s} {t:8.2f} {int(items) / t / 1e6:10.2f} {mib or \"-\":>9s} {ratio:>17s}")
+    ratio = "" if engine == "lasthop" else "%.2fx" % (t / ours[bench])
+    print("%-34s %-8s %8.2f %10.2f %9s %17s" % (bench, engine, t, int(items) / t / 1e6, mib or "-", ratio))
 '

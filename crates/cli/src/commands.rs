@@ -80,14 +80,9 @@ pub fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// Imports `paths` into the store at `root`, with a progress bar on a terminal and a summary.
-/// `history_memory` bounds the history update that follows the import (see [`update_history`]).
-fn run_import(
-    paths: &[PathBuf],
-    root: &Path,
-    args: &ReadArgs,
-    history_memory: usize,
-    spill_dir: Option<&Path>,
-) -> Result<ImportReport, Failure> {
+/// The history of first and last seen is folded later, by the next hunt or before retention
+/// drops anything, so that an hourly import does only the import.
+fn run_import(paths: &[PathBuf], root: &Path, args: &ReadArgs) -> Result<ImportReport, Failure> {
     let options = import_options(args)?;
     let mut discovery = Diagnostics::default();
     let files = find_files(paths, &mut discovery);
@@ -128,7 +123,6 @@ fn run_import(
     bar.finish_and_clear();
     report.diagnostics.merge(discovery);
     print_import_summary(&report);
-    update_history(root, history_memory, spill_dir)?;
     if args.strict && report.diagnostics.counts.keys().any(|r| *r != Reason::Duplicate) {
         return Err(Failure {
             exit: Exit::StrictSkips,
@@ -145,7 +139,7 @@ fn run_import(
 }
 
 /// The history update's bound within a hunt: the hunt's memory limit, but never more than the
-/// import's default, since the hunt that follows needs the memory more.
+/// import's default, since the detectors that follow need the memory more.
 fn history_memory(hunt_limit: Option<usize>) -> usize {
     hunt_limit.map_or(lasthop_detect::history::DEFAULT_MEMORY_LIMIT, |limit| {
         limit.min(lasthop_detect::history::DEFAULT_MEMORY_LIMIT)
@@ -215,8 +209,15 @@ pub fn import(args: ImportArgs) -> Result<Exit, Failure> {
             .unwrap_or(usize::MAX),
         None => lasthop_detect::history::DEFAULT_MEMORY_LIMIT,
     };
-    run_import(&args.paths, &args.store, &args.read, memory_limit, args.spill_dir.as_deref())?;
+    if let Some(dir) = &args.spill_dir {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("--spill-dir: creating {}", dir.display()))
+            .or_exit(Exit::UnreadableInput)?;
+    }
+    run_import(&args.paths, &args.store, &args.read)?;
     if let Some(days) = args.retention {
+        // What retention drops must reach the history first.
+        update_history(&args.store, memory_limit, args.spill_dir.as_deref())?;
         let dropped =
             lasthop_store::apply_retention(&args.store, days).or_exit(Exit::StoreError)?;
         if let Some(day) = dropped.first_day_kept {
@@ -332,6 +333,7 @@ pub fn run_hunt(
     output: Output<'_>,
     detectors: &[Box<dyn lasthop_detect::detectors::Detector>],
 ) -> Result<Vec<Finding>, Failure> {
+    update_history(root, history_memory(settings.memory_limit), settings.spill_dir.as_deref())?;
     let store = Store::open(root).or_exit(Exit::StoreError)?;
     let rt = runtime();
     let (findings, errors) = rt
@@ -433,13 +435,7 @@ pub fn hunt(args: HuntArgs) -> Result<Exit, Failure> {
         }
     };
     if !args.paths.is_empty() {
-        run_import(
-            &args.paths,
-            &root,
-            &args.read,
-            history_memory(settings.memory_limit),
-            settings.spill_dir.as_deref(),
-        )?;
+        run_import(&args.paths, &root, &args.read)?;
     } else if !root.join(lasthop_store::manifest::MANIFEST_FILE).exists() {
         return Err(Failure {
             exit: Exit::UnreadableInput,
@@ -477,6 +473,12 @@ pub fn hunt(args: HuntArgs) -> Result<Exit, Failure> {
 
 pub fn sql(args: SqlArgs) -> Result<Exit, Failure> {
     let format = parse_format(&args.format)?;
+    // A store the user may only read still answers, with the history as it stands.
+    if let Err(failure) =
+        update_history(&args.store, lasthop_detect::history::DEFAULT_MEMORY_LIMIT, None)
+    {
+        eprintln!("warning: the history table may be out of date: {:#}", failure.error);
+    }
     let store = Store::open(&args.store).or_exit(Exit::StoreError)?;
     let mut internal = lasthop_normalise::Networks::default();
     for list in &args.internal {
@@ -574,13 +576,7 @@ pub fn demo(args: DemoArgs) -> Result<Exit, Failure> {
         max_line_bytes: 16 << 20,
         web_json_fields: None,
     };
-    run_import(
-        std::slice::from_ref(&logs),
-        &store,
-        &read,
-        lasthop_detect::history::DEFAULT_MEMORY_LIMIT,
-        None,
-    )?;
+    run_import(std::slice::from_ref(&logs), &store, &read)?;
     let intel = IntelArgs { ioc_files: vec![summary.ioc_file.clone()], ..Default::default() };
     let iocs = load_iocs(&intel, Some(&store))?;
     let settings = SettingsArgs::default().resolve().map_err(|e| usage(format!("{e:#}")))?;

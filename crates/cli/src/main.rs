@@ -219,8 +219,9 @@ struct ImportArgs {
     /// days' files are deleted after the import. The history of first and last seen is kept.
     #[arg(long, value_name = "DAYS")]
     retention: Option<u32>,
-    /// Memory the history update after the import may hold (`256M`, `1G`; `none` for no
-    /// limit); past it, its aggregations spill to disk [default: 256M].
+    /// With --retention: memory the history update before old days are dropped may hold
+    /// (`256M`, `1G`; `none` for no limit); past it, its aggregations spill [default: 256M].
+    /// Without retention the history is brought up to date by the next hunt.
     #[arg(long, value_name = "SIZE")]
     memory_limit: Option<String>,
     /// Where spills go [default: the OS's temporary directory].

@@ -86,6 +86,11 @@ pub async fn update(
     memory_limit: usize,
     spill_dir: Option<&Path>,
 ) -> Result<HistoryUpdate> {
+    // Concurrent hunts (and an import's retention) must not write the history at once.
+    let _lock = lasthop_store::lock(store.root())
+        .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
+    let store = &Store::open(store.root())
+        .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
     let covers = store.root().join(COVERS_FILE);
     let first_commit: usize =
         std::fs::read_to_string(&covers).ok().and_then(|t| t.trim().parse().ok()).unwrap_or(0);

@@ -84,9 +84,7 @@ pub fn import(
     for dir in [root.to_path_buf(), root.join("data"), root.join("tmp")] {
         std::fs::create_dir_all(&dir).map_err(|e| StoreError::io(&dir, e))?;
     }
-    let lock_path = root.join("lock");
-    let lock = File::create(&lock_path).map_err(|e| StoreError::io(&lock_path, e))?;
-    lock.lock().map_err(|e| StoreError::io(&lock_path, e))?;
+    let lock = crate::lock(root)?;
 
     let mut manifest = Manifest::load(root)?;
     sweep_uncommitted(root, &manifest)?;
@@ -116,9 +114,7 @@ pub struct RetentionReport {
 /// wall clock. The ledger keeps its entries, so dropped source files are not imported again; the
 /// manifest is rewritten atomically before any file is removed.
 pub fn apply_retention(root: &Path, keep_days: u32) -> Result<RetentionReport, StoreError> {
-    let lock_path = root.join("lock");
-    let lock = File::create(&lock_path).map_err(|e| StoreError::io(&lock_path, e))?;
-    lock.lock().map_err(|e| StoreError::io(&lock_path, e))?;
+    let lock = crate::lock(root)?;
     let mut manifest = Manifest::load(root)?;
     let Some(latest) = manifest.parts().map(|p| p.max_ts).max() else {
         return Ok(RetentionReport::default());
