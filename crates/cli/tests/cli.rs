@@ -1361,12 +1361,14 @@ fn a_machine_keeps_its_findings_and_triage_when_dhcp_gives_it_another_address() 
     let ack = lasthop(&["triage", &id, "--store", s, "--ack", "--note", "reimage booked"]);
     assert!(ack.status.success(), "{}", stderr(&ack));
 
-    // Week two: the laptop now holds 10.0.0.77, and a phone was given 10.0.0.5.
+    // Week two: the laptop now holds 10.0.0.77, and a phone was given 10.0.0.5. The leases
+    // date from before the `--since 2d` window, and still say who holds the addresses in it.
     let later = monday + 9 * day;
+    let contacts = later + 3 * day;
     write_week(
         &dir.path().join("week2"),
         &[(later, laptop, "NWin3", "10.0.0.77"), (later, "aa:bb:cc:00:00:01", "phone", "10.0.0.5")],
-        &[(later + 3600, "10.0.0.77"), (later + 7200, "10.0.0.5")],
+        &[(contacts + 3600, "10.0.0.77"), (contacts + 7200, "10.0.0.5")],
     );
     import("week2");
     let second = ioc_findings(&hunt(&["--format", "json", "--since", "2d"]));

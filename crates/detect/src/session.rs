@@ -110,7 +110,9 @@ pub async fn open_store(store: &Store, options: &SessionOptions) -> Result<Sessi
     let ctx = new_context(options);
     let cutoff = options.window_us.and_then(|w| store.time_span().map(|(_, last)| last - w));
     for log_type in LogType::ALL {
-        match cutoff {
+        // A lease granted before the window still says who holds an address inside it.
+        let window = cutoff.filter(|_| log_type != LogType::Dhcp);
+        match window {
             None => register_table(&ctx, log_type.name(), store.part_paths(log_type), log_type)?,
             Some(cutoff) => {
                 // The parts that can hold the window, behind a view that keeps its records.
