@@ -1,7 +1,7 @@
-//! Any bytes, as a threat-intelligence feed (STIX, MISP, CSV, list or report text) and as a MISP
-//! warning list: the readers must not panic, and every indicator must survive storage.
+//! Any bytes as a threat-intelligence feed, its format sniffed as `--intel` does, and as a MISP
+//! warning list.
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    lasthop_intel::feeds::fuzz_feed(data);
+    lasthop_intel::fuzzing::read_any_feed(data);
 });

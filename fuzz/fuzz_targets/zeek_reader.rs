@@ -1,4 +1,4 @@
-//! Any bytes, as a Zeek log (TSV or JSON, plain or compressed): the reader must not panic, hang
+//! Any bytes as a Zeek log (TSV or JSON, plain or compressed): the reader must not panic, hang
 //! or lose count of lines.
 #![no_main]
 

@@ -12,6 +12,7 @@
 
 pub mod eol;
 pub mod fixes;
+pub mod fuzzing;
 pub mod identify;
 pub mod inventory;
 pub mod kev;

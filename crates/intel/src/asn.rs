@@ -80,6 +80,13 @@ struct Ranges<T> {
 }
 
 impl<T: Copy + Ord> Ranges<T> {
+    fn push(&mut self, start: T, end: T, asn: u32, org: u32) {
+        self.starts.push(start);
+        self.ends.push(end);
+        self.asns.push(asn);
+        self.orgs.push(org);
+    }
+
     fn find(&self, addr: T) -> Option<usize> {
         let i = self.starts.partition_point(|s| *s <= addr).checked_sub(1)?;
         (self.ends[i] >= addr).then_some(i)
@@ -239,64 +246,27 @@ impl AsnDb {
     /// Builds the database from `@ip-location-db/asn` CSV files (`first,last,asn,organisation`,
     /// no header; plain or gzip). A line that cannot be read is an error naming file and line.
     pub fn from_csv_files(v4: &Path, v6: &Path, source: &str) -> Result<AsnDb, AsnError> {
-        let mut db = AsnDb { source: source.to_string(), ..AsnDb::default() };
-        let mut names: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
-        for (path, is_v4) in [(v4, true), (v6, false)] {
-            let display = path.display().to_string();
-            let io = |source| AsnError::Io { path: display.clone(), source };
-            let file = std::fs::File::open(path).map_err(io)?;
-            let reader: Box<dyn Read> = if path.extension().is_some_and(|e| e == "gz") {
+        let open = |path: &Path| -> Result<Box<dyn Read>, AsnError> {
+            let file = std::fs::File::open(path)
+                .map_err(|source| AsnError::Io { path: path.display().to_string(), source })?;
+            Ok(if path.extension().is_some_and(|e| e == "gz") {
                 Box::new(flate2::read::MultiGzDecoder::new(file))
             } else {
                 Box::new(file)
-            };
-            for (n, line) in BufReader::new(reader).lines().enumerate() {
-                let line = line.map_err(io)?;
-                if line.trim().is_empty() {
-                    continue;
-                }
-                let bad = |message: String| AsnError::BadLine {
-                    path: display.clone(),
-                    line: n as u64 + 1,
-                    message,
-                };
-                let (first, last, asn, org) = split_line(&line)
-                    .ok_or_else(|| bad("expected first,last,asn,organisation".to_string()))?;
-                let asn: u32 =
-                    asn.parse().map_err(|_| bad(format!("ASN {asn:?} is not a number")))?;
-                let next = names.len() as u32;
-                let org_index = *names.entry(org.clone()).or_insert_with(|| {
-                    db.organisations.push(org);
-                    next
-                });
-                let (first, last): (IpAddr, IpAddr) = match (first.parse(), last.parse()) {
-                    (Ok(a), Ok(b)) => (a, b),
-                    _ => return Err(bad(format!("{first:?} – {last:?} is not an address range"))),
-                };
-                match (first, last, is_v4) {
-                    (IpAddr::V4(a), IpAddr::V4(b), true) if a <= b => {
-                        db.v4.starts.push(a.into());
-                        db.v4.ends.push(b.into());
-                        db.v4.asns.push(asn);
-                        db.v4.orgs.push(org_index);
-                    }
-                    (IpAddr::V6(a), IpAddr::V6(b), false) if a <= b => {
-                        db.v6.starts.push(a.into());
-                        db.v6.ends.push(b.into());
-                        db.v6.asns.push(asn);
-                        db.v6.orgs.push(org_index);
-                    }
-                    _ => {
-                        return Err(bad(format!(
-                            "{first} – {last} is not an ordered range of the file's family"
-                        )));
-                    }
-                }
-            }
-        }
-        db.v4.normalise(|s| s.checked_sub(1));
-        db.v6.normalise(|s| s.checked_sub(1));
-        Ok(db)
+            })
+        };
+        let mut builder = CsvBuilder::new(source);
+        builder.add(open(v4)?, &v4.display().to_string(), true)?;
+        builder.add(open(v6)?, &v6.display().to_string(), false)?;
+        Ok(builder.finish())
+    }
+
+    /// [`AsnDb::from_csv_files`] over readers already open (the files' contents).
+    pub fn from_csv_readers(v4: impl Read, v6: impl Read, source: &str) -> Result<AsnDb, AsnError> {
+        let mut builder = CsvBuilder::new(source);
+        builder.add(v4, "IPv4 ranges", true)?;
+        builder.add(v6, "IPv6 ranges", false)?;
+        Ok(builder.finish())
     }
 
     /// The compact binary form (zstd-compressed).
@@ -377,6 +347,69 @@ fn split_line(line: &str) -> Option<(&str, &str, &str, String)> {
         None => org.to_string(),
     };
     Some((first.trim(), last.trim(), asn.trim(), org))
+}
+
+/// An ASN database being built from CSV ranges, organisation names interned as they come.
+struct CsvBuilder {
+    db: AsnDb,
+    names: std::collections::HashMap<String, u32>,
+}
+
+impl CsvBuilder {
+    fn new(source: &str) -> CsvBuilder {
+        CsvBuilder {
+            db: AsnDb { source: source.to_string(), ..AsnDb::default() },
+            names: std::collections::HashMap::new(),
+        }
+    }
+
+    fn add(&mut self, reader: impl Read, display: &str, is_v4: bool) -> Result<(), AsnError> {
+        let io = |source| AsnError::Io { path: display.to_string(), source };
+        for (n, line) in BufReader::new(reader).lines().enumerate() {
+            let line = line.map_err(io)?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let bad = |message: String| AsnError::BadLine {
+                path: display.to_string(),
+                line: n as u64 + 1,
+                message,
+            };
+            let (first, last, asn, org) = split_line(&line)
+                .ok_or_else(|| bad("expected first,last,asn,organisation".to_string()))?;
+            let asn: u32 = asn.parse().map_err(|_| bad(format!("ASN {asn:?} is not a number")))?;
+            let next = self.names.len() as u32;
+            let db = &mut self.db;
+            let org_index = *self.names.entry(org.clone()).or_insert_with(|| {
+                db.organisations.push(org);
+                next
+            });
+            let (first, last): (IpAddr, IpAddr) = match (first.parse(), last.parse()) {
+                (Ok(a), Ok(b)) => (a, b),
+                _ => return Err(bad(format!("{first:?} – {last:?} is not an address range"))),
+            };
+            match (first, last, is_v4) {
+                (IpAddr::V4(a), IpAddr::V4(b), true) if a <= b => {
+                    db.v4.push(a.into(), b.into(), asn, org_index)
+                }
+                (IpAddr::V6(a), IpAddr::V6(b), false) if a <= b => {
+                    db.v6.push(a.into(), b.into(), asn, org_index)
+                }
+                _ => {
+                    return Err(bad(format!(
+                        "{first} – {last} is not an ordered range of the file's family"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> AsnDb {
+        self.db.v4.normalise(|s| s.checked_sub(1));
+        self.db.v6.normalise(|s| s.checked_sub(1));
+        self.db
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 pub mod asn;
 pub mod feeds;
 pub mod fingerprints;
+pub mod fuzzing;
 pub mod indicators;
 pub mod network_type;
 pub mod stored;

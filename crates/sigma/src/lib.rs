@@ -27,6 +27,7 @@
 
 mod compile;
 pub mod decode;
+pub mod fuzzing;
 mod matcher;
 mod tables;
 

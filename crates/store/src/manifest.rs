@@ -71,13 +71,19 @@ impl Manifest {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Manifest::default()),
             Err(e) => return Err(StoreError::io(&path, e)),
         };
+        Manifest::read(BufReader::new(file)).map_err(|e| StoreError::io(&path, e))
+    }
+
+    /// Reads a manifest's lines. A torn last line is cut off; a line that is not a commit, or
+    /// names a part outside the store (an absolute path or `..`), is counted corrupt and
+    /// ignored, so a damaged manifest never points a reader elsewhere.
+    pub fn read(mut reader: impl BufRead) -> std::io::Result<Manifest> {
         let mut manifest = Manifest::default();
-        let mut reader = BufReader::new(file);
         let mut line = Vec::new();
         let mut number = 0u64;
         loop {
             line.clear();
-            let n = reader.read_until(b'\n', &mut line).map_err(|e| StoreError::io(&path, e))?;
+            let n = reader.read_until(b'\n', &mut line)?;
             if n == 0 {
                 break;
             }
@@ -87,8 +93,8 @@ impl Manifest {
                 break;
             }
             match serde_json::from_slice::<Commit>(&line) {
-                Ok(c) => manifest.commits.push(c),
-                Err(_) => manifest.corrupt_lines.push(number),
+                Ok(c) if c.parts.iter().all(|p| inside_store(&p.file)) => manifest.commits.push(c),
+                _ => manifest.corrupt_lines.push(number),
             }
             manifest.valid_len += n as u64;
         }
@@ -159,6 +165,12 @@ impl Manifest {
     pub fn referenced_files(&self) -> std::collections::HashSet<PathBuf> {
         self.parts().map(|p| PathBuf::from(&p.file)).collect()
     }
+}
+
+/// Whether a part's path stays inside the store: relative, and never through `..`.
+pub fn inside_store(file: &str) -> bool {
+    let path = Path::new(file);
+    !file.is_empty() && path.components().all(|c| matches!(c, std::path::Component::Normal(_)))
 }
 
 /// Makes a rename or a new file in `dir` durable. Best effort: some filesystems refuse to open

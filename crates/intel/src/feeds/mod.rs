@@ -6,10 +6,10 @@
 //! the rest of the feed is kept. Indicators that a warning list names as known-benign (MISP
 //! warning lists: resolvers, top sites, empty-file hashes) are set aside, not matched.
 
-mod misp;
-mod stix;
-mod table;
-mod text;
+pub(crate) mod misp;
+pub(crate) mod stix;
+pub(crate) mod table;
+pub(crate) mod text;
 mod warninglist;
 
 use std::io::Read;
@@ -358,21 +358,6 @@ pub fn bundled() -> FeedReport {
     }
     all.indicators.suppress(WarningLists::bundled());
     all
-}
-
-/// The entry point of the `intel_feed` fuzz target and its corpus-replay test: any bytes as a
-/// feed file and as a warning list. Panics only on a broken invariant.
-pub fn fuzz_feed(data: &[u8]) {
-    let text = String::from_utf8_lossy(data);
-    let mut report = read_feed(Path::new("fuzz/feed"), "fuzz", &text);
-    let before = report.indicators.len();
-    report.indicators.suppress(WarningLists::bundled());
-    assert_eq!(report.indicators.len() + report.indicators.suppressed.len(), before);
-    for i in report.indicators.iter() {
-        let line = serde_json::to_string(i).expect("indicators serialise");
-        assert_eq!(&serde_json::from_str::<Indicator>(&line).expect("and read back"), i);
-    }
-    let _ = WarningList::from_json(&text);
 }
 
 #[cfg(test)]
