@@ -56,6 +56,7 @@ fn import_options(args: &ReadArgs) -> Result<ImportOptions, Failure> {
     options.read = ReadOptions {
         threads,
         max_line_bytes: args.max_line_bytes,
+        max_expansion: args.max_expansion,
         web_json,
         ..ReadOptions::default()
     };
@@ -574,6 +575,7 @@ pub fn demo(args: DemoArgs) -> Result<Exit, Failure> {
         compression: "zstd".into(),
         strict: false,
         max_line_bytes: 16 << 20,
+        max_expansion: lasthop_sources::reader::DEFAULT_MAX_EXPANSION,
         web_json_fields: None,
     };
     run_import(std::slice::from_ref(&logs), &store, &read)?;

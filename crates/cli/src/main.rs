@@ -201,6 +201,10 @@ struct ReadArgs {
     /// Lines longer than this many bytes are skipped and reported.
     #[arg(long, default_value_t = 16 << 20)]
     max_line_bytes: usize,
+    /// A compressed file that expands to more than this many times its size is cut off there
+    /// and reported as a likely decompression bomb (0: no limit).
+    #[arg(long, default_value_t = lasthop_sources::reader::DEFAULT_MAX_EXPANSION)]
+    max_expansion: u64,
     /// JSON access logs: TOML table of web column = [JSON keys] tried before the built-in ones
     /// (e.g. `c-ip = ["clientAddress"]`, `time-taken = ["elapsed:ms"]`).
     #[arg(long, value_name = "FILE")]

@@ -4,6 +4,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod hostile;
+
 fn lasthop(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_lasthop"))
         .args(args)
@@ -1088,12 +1090,16 @@ fn lasthop_within(args: &[&str], limit: std::time::Duration) -> Output {
         .spawn()
         .unwrap();
     let start = std::time::Instant::now();
-    let mut stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut out = Vec::new();
-        std::io::Read::read_to_end(&mut stdout, &mut out).unwrap();
-        out
-    });
+    // Both pipes drained as the child writes: a full pipe would block it and look like a hang.
+    let drain = |mut pipe: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut out = Vec::new();
+            std::io::Read::read_to_end(&mut pipe, &mut out).unwrap();
+            out
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
     loop {
         if child.try_wait().unwrap().is_some() {
             break;
@@ -1105,7 +1111,8 @@ fn lasthop_within(args: &[&str], limit: std::time::Duration) -> Output {
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
     let mut output = child.wait_with_output().unwrap();
-    output.stdout = reader.join().unwrap();
+    output.stdout = stdout.join().unwrap();
+    output.stderr = stderr.join().unwrap();
     output
 }
 

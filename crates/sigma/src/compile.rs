@@ -338,8 +338,18 @@ fn regex_test(pattern: &str, mods: &[Modifier]) -> Result<Test, String> {
     regex::RegexBuilder::new(&full)
         .size_limit(REGEX_SIZE_LIMIT)
         .build()
-        .map_err(|e| format!("regular expression {pattern:?}: {e}"))?;
+        .map_err(|e| format!("regular expression {:?}: {}", clip(pattern), clip(&e.to_string())))?;
     Ok(Test::Regex(full))
+}
+
+/// At most a few hundred characters of a pattern or of the regex engine's message (which quotes
+/// the pattern), so that a rule's megabyte of regex does not become a megabyte of error.
+fn clip(text: &str) -> String {
+    const MAX: usize = 300;
+    match text.char_indices().nth(MAX) {
+        Some((at, _)) => format!("{}… ({} bytes)", &text[..at], text.len()),
+        None => text.to_string(),
+    }
 }
 
 /// A Sigma string (with `*`/`?` wildcards) placed by `how`: a literal when no wildcard is left

@@ -31,6 +31,9 @@ pub struct ReadOptions {
     pub chunk_bytes: usize,
     /// Longest line accepted; longer ones are skipped and reported.
     pub max_line_bytes: usize,
+    /// How many times its own size a compressed file may expand to (0: no limit); past it,
+    /// reading stops with the file reported as a likely decompression bomb.
+    pub max_expansion: u64,
     /// Where JSON access logs keep each web column.
     pub web_json: Arc<WebJsonMap>,
 }
@@ -41,6 +44,7 @@ impl Default for ReadOptions {
             threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
             chunk_bytes: 4 << 20,
             max_line_bytes: 16 << 20,
+            max_expansion: DEFAULT_MAX_EXPANSION,
             web_json: Arc::default(),
         }
     }
@@ -101,23 +105,93 @@ pub fn open_decompressed(path: &Path) -> io::Result<Box<dyn Read + Send>> {
     decompress(File::open(path)?)
 }
 
-/// Wraps a byte stream in the decompressor its first bytes call for.
+/// The default of [`ReadOptions::max_expansion`]. Zeek and web logs compress 5–15× with gzip
+/// and rarely past 50× with zstd at its highest level; a decompression bomb expands thousands
+/// of times (deflate up to 1032×, zstd without bound).
+pub const DEFAULT_MAX_EXPANSION: u64 = 250;
+
+/// Decompressed bytes always allowed, whatever the ratio: a small file of repetitive lines is
+/// not a bomb, and judging a ratio on a few kilobytes would be noise.
+const EXPANSION_GRACE: u64 = 64 << 20;
+
+/// Wraps a byte stream in the decompressor its first bytes call for, expanding at most
+/// [`DEFAULT_MAX_EXPANSION`] times.
 pub fn decompress<R: Read + Send + 'static>(input: R) -> io::Result<Box<dyn Read + Send>> {
-    let mut file = BufReader::with_capacity(1 << 20, input);
+    decompress_bounded(input, DEFAULT_MAX_EXPANSION)
+}
+
+/// [`decompress`] with the expansion limit given (0: none). Past it, the reader fails with
+/// `InvalidData` naming the ratio, which the file's reader reports as it does a truncated file:
+/// what was read before stays.
+pub fn decompress_bounded<R: Read + Send + 'static>(
+    input: R,
+    max_expansion: u64,
+) -> io::Result<Box<dyn Read + Send>> {
+    let consumed = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counted = Counted { inner: input, consumed: consumed.clone() };
+    // A small buffer keeps the count of compressed bytes close to what the decoder has used.
+    let mut file = BufReader::with_capacity(64 << 10, counted);
     let magic = {
         use std::io::BufRead;
         let buf = file.fill_buf()?;
         [buf.first().copied(), buf.get(1).copied(), buf.get(2).copied(), buf.get(3).copied()]
     };
-    Ok(match magic {
+    let decoder: Box<dyn Read + Send> = match magic {
         [Some(0x1f), Some(0x8b), _, _] => {
             Box::new(BufReader::with_capacity(1 << 20, flate2::bufread::MultiGzDecoder::new(file)))
         }
         [Some(0x28), Some(0xb5), Some(0x2f), Some(0xfd)] => {
             Box::new(zstd::stream::read::Decoder::with_buffer(file)?)
         }
-        _ => Box::new(file),
-    })
+        _ => return Ok(Box::new(file)),
+    };
+    Ok(Box::new(ExpansionGuard { inner: decoder, consumed, produced: 0, max_expansion }))
+}
+
+/// Counts the compressed bytes a decoder has taken.
+struct Counted<R> {
+    inner: R,
+    consumed: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.consumed.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Stops a decoder whose output outgrows its input by more than the limit.
+struct ExpansionGuard {
+    inner: Box<dyn Read + Send>,
+    consumed: Arc<std::sync::atomic::AtomicU64>,
+    produced: u64,
+    max_expansion: u64,
+}
+
+impl Read for ExpansionGuard {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.produced += n as u64;
+        let consumed = self.consumed.load(std::sync::atomic::Ordering::Relaxed).max(1);
+        if self.max_expansion > 0
+            && self.produced > EXPANSION_GRACE
+            && self.produced / consumed > self.max_expansion
+        {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "expands more than {}× ({} MiB from {} KiB): a decompression bomb? \
+                     (--max-expansion sets the limit)",
+                    self.max_expansion,
+                    self.produced >> 20,
+                    consumed >> 10
+                ),
+            ));
+        }
+        Ok(n)
+    }
 }
 
 /// Reads one Zeek log file (TSV or JSON lines, plain or compressed), handing each batch to
@@ -128,7 +202,7 @@ pub fn read_file<E>(
     on_batch: impl FnMut(LogType, RecordBatch) -> Result<(), E>,
 ) -> Result<FileSummary, E> {
     let before = FileStamp::of(path).ok();
-    let input = match open_decompressed(path) {
+    let input = match File::open(path).and_then(|f| decompress_bounded(f, options.max_expansion)) {
         Ok(r) => r,
         Err(e) => {
             let mut summary = FileSummary::default();

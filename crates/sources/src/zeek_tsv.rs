@@ -171,9 +171,12 @@ impl TsvHeader {
             ));
         }
         let field = |i: usize| &line[spans[i].0..spans[i].1];
-        let ts = match layout.ts_field.map(|i| self.convert(field(i), ColumnKind::Time)) {
-            Some(Some(ts @ Value::Time(_))) => ts,
-            _ => return Err((Reason::BadTimestamp, format!("ts is {:?}", short(line)))),
+        let ts = match layout.ts_field.map(|i| (i, self.convert(field(i), ColumnKind::Time))) {
+            Some((_, Some(ts @ Value::Time(_)))) => ts,
+            Some((i, _)) => {
+                return Err((Reason::BadTimestamp, format!("ts is {:?}", short(field(i)))));
+            }
+            None => return Err((Reason::BadTimestamp, "no ts column".into())),
         };
 
         let mut identity: [Value<'a>; MAX_IDENTITY] = std::array::from_fn(|_| Value::Null);
