@@ -429,3 +429,135 @@ fn stix_bundles_with_cycles_and_huge_arrays_load_what_they_can() {
     );
     assert!(peak_child_mib() < 800, "peak {} MiB", peak_child_mib());
 }
+
+/// Every file under `dir`, relative to `root`.
+fn files_under(root: &Path, dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            if e.path().is_dir() {
+                stack.push(e.path());
+            } else {
+                out.push(e.path().strip_prefix(root).unwrap().display().to_string());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// What a store holds, independent of file names: every table's rows in a fixed order, and the
+/// sources its manifest committed.
+fn store_content(store: &Path) -> String {
+    let mut content = String::new();
+    for table in ["conn", "dns"] {
+        let out = lasthop(&[
+            "sql",
+            &format!("SELECT * FROM {table} ORDER BY uid, ts"),
+            "--store",
+            store.to_str().unwrap(),
+            "--format",
+            "csv",
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        content.push_str(&stdout(&out));
+    }
+    let manifest = std::fs::read_to_string(store.join("manifest.jsonl")).unwrap_or_default();
+    let mut sources: Vec<String> = manifest
+        .lines()
+        .map(|l| {
+            let commit: serde_json::Value =
+                serde_json::from_str(l).expect("no torn or corrupt line");
+            format!("{} {}", commit["source"]["path"], commit["records"])
+        })
+        .collect();
+    sources.sort();
+    content + &sources.join("\n")
+}
+
+#[test]
+fn an_import_killed_at_random_points_leaves_the_store_an_uninterrupted_import_makes() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    // Eight hourly files and a rotated gzip copy of one of them (the same records twice).
+    for hour in 0..8u64 {
+        let mut text = CONN_HEADER.to_string();
+        for i in 0..3000 {
+            text.push_str(&good(&format!("C{hour}x{i:05}"), hour * 3600 + i));
+            text.push('\n');
+        }
+        let name = format!("conn.{hour:02}:00:00-{:02}:00:00.log", hour + 1);
+        std::fs::write(logs.join(&name), &text).unwrap();
+        if hour == 3 {
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            gz.write_all(text.as_bytes()).unwrap();
+            std::fs::write(logs.join(format!("{name}.gz")), gz.finish().unwrap()).unwrap();
+        }
+    }
+    let spawn_import = |store: &Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_lasthop"))
+            .args(["import", logs.to_str().unwrap(), "--store", store.to_str().unwrap()])
+            .args(["--threads", "2"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let reference = dir.path().join("reference");
+    let started = std::time::Instant::now();
+    assert!(spawn_import(&reference).wait().unwrap().success());
+    let full_run = started.elapsed();
+    let expected = store_content(&reference);
+    assert!(expected.lines().count() > 8 * 3000, "the reference holds every record");
+
+    let mut seed =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+            as u64
+            | 1;
+    eprintln!("kill points seeded with {seed}, full import {full_run:?}");
+    let mut next_kill_point = || {
+        // xorshift: a point anywhere in a full run's length.
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        full_run.mul_f64((seed % 1000) as f64 / 1000.0)
+    };
+    let mut interrupted = 0;
+    let mut killed = PathBuf::new();
+    for run in 0..20 {
+        // Each run on a fresh store: killed once, re-run and killed again, then finished.
+        killed = dir.path().join(format!("killed{run}"));
+        for _ in 0..2 {
+            let mut child = spawn_import(&killed);
+            std::thread::sleep(next_kill_point());
+            if child.try_wait().unwrap().is_none() {
+                interrupted += 1;
+            }
+            let _ = child.kill(); // SIGKILL
+            let _ = child.wait();
+        }
+        assert!(spawn_import(&killed).wait().unwrap().success());
+        assert_eq!(store_content(&killed), expected, "run {run}");
+    }
+    eprintln!("{interrupted} of 40 kills landed while the import ran");
+    assert!(interrupted >= 15, "too few kills interrupted an import: {interrupted}");
+    // Nothing half-written is left: no temporary parts, no part the manifest does not name.
+    assert_eq!(files_under(&killed, &killed.join("tmp")), Vec::<String>::new());
+    let manifest = std::fs::read_to_string(killed.join("manifest.jsonl")).unwrap();
+    let mut named: Vec<String> = manifest
+        .lines()
+        .flat_map(|l| {
+            let commit: serde_json::Value = serde_json::from_str(l).unwrap();
+            commit["parts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["file"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    named.sort();
+    assert_eq!(files_under(&killed, &killed.join("data")), named);
+}
