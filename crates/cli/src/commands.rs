@@ -57,6 +57,10 @@ fn import_options(args: &ReadArgs) -> Result<ImportOptions, Failure> {
         threads,
         max_line_bytes: args.max_line_bytes,
         max_expansion: args.max_expansion,
+        limits: lasthop_sources::RecordLimits {
+            max_extra_fields: args.max_fields,
+            max_set_items: args.max_set_items,
+        },
         web_json,
         ..ReadOptions::default()
     };
@@ -576,6 +580,8 @@ pub fn demo(args: DemoArgs) -> Result<Exit, Failure> {
         strict: false,
         max_line_bytes: 16 << 20,
         max_expansion: lasthop_sources::reader::DEFAULT_MAX_EXPANSION,
+        max_fields: lasthop_sources::RecordLimits::default().max_extra_fields,
+        max_set_items: lasthop_sources::RecordLimits::default().max_set_items,
         web_json_fields: None,
     };
     run_import(std::slice::from_ref(&logs), &store, &read)?;
@@ -665,11 +671,12 @@ fn write_web_log(args: &BenchDataArgs) -> std::io::Result<u64> {
 }
 
 /// `lasthop rules check`: every rule that does not compile, then the counts.
-pub fn rules_check(dirs: &[PathBuf]) -> Result<Exit, Failure> {
+pub fn rules_check(dirs: &[PathBuf], max_regex_bytes: usize) -> Result<Exit, Failure> {
     let mut set = lasthop_detect::sigma::RuleSet::default();
     if dirs.is_empty() {
         set = lasthop_detect::sigma::RuleSet::bundled();
     }
+    set.set_regex_size_limit(max_regex_bytes);
     for d in dirs {
         set.add_dir(d)
             .with_context(|| format!("reading rules {}", d.display()))

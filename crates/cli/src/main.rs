@@ -175,7 +175,12 @@ enum IntelCommand {
 enum RulesCommand {
     /// Compile the rules under DIR (or, with none, the bundled SigmaHQ webserver and proxy
     /// rules) and list each rule that does not compile, with its id and the reason.
-    Check { dirs: Vec<PathBuf> },
+    Check {
+        dirs: Vec<PathBuf>,
+        /// Largest compiled program (bytes) a regular expression of these rules may have.
+        #[arg(long, default_value_t = lasthop_detect::sigma::REGEX_SIZE_LIMIT)]
+        max_regex_bytes: usize,
+    },
     /// Run the rules over web-server or Zeek http logs directly, without a store: one line per
     /// match (rule id, file:line, title), matching spread over all cores.
     Match(rules::MatchArgs),
@@ -205,6 +210,13 @@ struct ReadArgs {
     /// and reported as a likely decompression bomb (0: no limit).
     #[arg(long, default_value_t = lasthop_sources::reader::DEFAULT_MAX_EXPANSION)]
     max_expansion: u64,
+    /// Fields a record may carry beyond its log type's schema (kept in `_extra`); the rest are
+    /// dropped and reported.
+    #[arg(long, default_value_t = lasthop_sources::RecordLimits::default().max_extra_fields)]
+    max_fields: usize,
+    /// Items one set or vector field may hold; the rest are dropped and reported.
+    #[arg(long, default_value_t = lasthop_sources::RecordLimits::default().max_set_items)]
+    max_set_items: usize,
     /// JSON access logs: TOML table of web column = [JSON keys] tried before the built-in ones
     /// (e.g. `c-ip = ["clientAddress"]`, `time-taken = ["elapsed:ms"]`).
     #[arg(long, value_name = "FILE")]
@@ -383,7 +395,9 @@ fn main() -> ExitCode {
         Command::Intel(c) => intel::run(c),
         #[cfg(feature = "cluster")]
         Command::Cluster(c) => cluster::run(c),
-        Command::Rules(RulesCommand::Check { dirs }) => commands::rules_check(&dirs),
+        Command::Rules(RulesCommand::Check { dirs, max_regex_bytes }) => {
+            commands::rules_check(&dirs, max_regex_bytes)
+        }
         Command::Rules(RulesCommand::Match(a)) => rules::match_logs(a),
         Command::Import(a) => commands::import(a),
         Command::Hunt(a) => commands::hunt(*a),

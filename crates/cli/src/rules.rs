@@ -42,6 +42,9 @@ pub struct MatchArgs {
     pub threads: Option<usize>,
     #[arg(long, value_enum, default_value_t = MatchFormat::Tsv)]
     pub format: MatchFormat,
+    /// Largest compiled program (bytes) a regular expression of the --rules may have.
+    #[arg(long, default_value_t = lasthop_detect::sigma::REGEX_SIZE_LIMIT)]
+    pub max_regex_bytes: usize,
 }
 
 /// A batch to match, and where it came from.
@@ -52,6 +55,7 @@ struct Work {
 
 pub fn match_logs(args: MatchArgs) -> Result<Exit, Failure> {
     let mut set = if args.no_bundled { RuleSet::default() } else { RuleSet::bundled() };
+    set.set_regex_size_limit(args.max_regex_bytes);
     for d in &args.rule_dirs {
         set.add_dir(d)
             .map_err(|e| anyhow!("reading rules {}: {e}", d.display()))

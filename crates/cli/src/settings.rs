@@ -82,6 +82,10 @@ pub struct SettingsArgs {
     /// A folder of Sigma rules to run besides the bundled webserver and proxy rules (repeatable).
     #[arg(long = "rules", help_heading = "Analysis")]
     pub rules: Vec<PathBuf>,
+    /// Largest compiled program (bytes) a regular expression of the --rules may have; larger
+    /// ones are reported and their rules not run [default: 1 MiB].
+    #[arg(long, help_heading = "Resources")]
+    pub max_regex_bytes: Option<usize>,
     /// Memory the query engine may hold (`512M`, `4G`; `none` for no limit); past it, sorts
     /// and aggregations spill to disk. Default: half the machine's memory.
     #[arg(long, value_name = "SIZE", help_heading = "Resources")]
@@ -276,6 +280,9 @@ impl SettingsArgs {
             hunt.min_beacon_score = s;
         }
         let mut rules = RuleSet::bundled();
+        if let Some(bytes) = self.max_regex_bytes {
+            rules.set_regex_size_limit(bytes);
+        }
         for dir in file.rules.iter().map(|p| base.join(p)).chain(self.rules.iter().cloned()) {
             rules.add_dir(&dir).with_context(|| format!("reading rules {}", dir.display()))?;
         }

@@ -61,6 +61,7 @@ enum Recipe {
 enum SigmaSource {
     Bundled,
     Yaml { origin: String, text: String },
+    RegexSizeLimit { bytes: usize },
 }
 
 fn recipe_of(udf: &ScalarUDF) -> Option<Recipe> {
@@ -90,6 +91,7 @@ fn recipe_of(udf: &ScalarUDF) -> Option<Recipe> {
                 RuleSource::Yaml { origin, text } => {
                     SigmaSource::Yaml { origin: origin.clone(), text: text.clone() }
                 }
+                RuleSource::RegexSizeLimit(bytes) => SigmaSource::RegexSizeLimit { bytes: *bytes },
             })
             .collect();
         return Some(Recipe::Sigma {
@@ -136,6 +138,7 @@ fn rebuild(recipe: Recipe) -> Result<ScalarUDF> {
                 .map(|s| match s {
                     SigmaSource::Bundled => RuleSource::Bundled,
                     SigmaSource::Yaml { origin, text } => RuleSource::Yaml { origin, text },
+                    SigmaSource::RegexSizeLimit { bytes } => RuleSource::RegexSizeLimit(bytes),
                 })
                 .collect();
             let f = SigmaFunction::rebuild(sources, &table, MatchOptions { decode })

@@ -80,11 +80,22 @@ pub struct Pool {
     pub slots: Vec<(Source, Kind)>,
     pub atoms: Vec<Atom>,
     index: HashMap<Atom, usize>,
+    /// Largest compiled program a rule's regular expression may have (bytes).
+    pub regex_size_limit: usize,
+    /// The largest limit any accepted rule compiled under: what the matcher allows.
+    pub largest_regex_limit: usize,
 }
 
 impl Pool {
     pub fn new(table: Table) -> Pool {
-        Pool { table, slots: Vec::new(), atoms: Vec::new(), index: HashMap::new() }
+        Pool {
+            table,
+            slots: Vec::new(),
+            atoms: Vec::new(),
+            index: HashMap::new(),
+            regex_size_limit: REGEX_SIZE_LIMIT,
+            largest_regex_limit: REGEX_SIZE_LIMIT,
+        }
     }
 
     fn slot(&mut self, source: Source, kind: Kind) -> usize {
@@ -278,7 +289,7 @@ impl Pool {
                         let text = plain_text(&s);
                         Test::Cidr(Cidr::parse(&text).ok_or(format!("{text:?} is not a network"))?)
                     } else if has(Modifier::Re) {
-                        regex_test(&s.original, mods)?
+                        regex_test(&s.original, mods, self.regex_size_limit)?
                     } else {
                         let how = if has(Modifier::Contains) || keyword {
                             How::Contains
@@ -289,7 +300,14 @@ impl Pool {
                         } else {
                             How::Exact
                         };
-                        pattern_test(&s, how, has(Modifier::Cased))
+                        let test = pattern_test(&s, how, has(Modifier::Cased));
+                        if let Test::Regex(re) = &test {
+                            // Wildcards become a regular expression: bounded like a written one.
+                            fits(re, self.regex_size_limit).map_err(|e| {
+                                format!("wildcard value {:?}: {e}", clip(&s.original))
+                            })?;
+                        }
+                        test
                     }
                 }
             };
@@ -323,10 +341,20 @@ fn comparison(mods: &[Modifier]) -> Option<Op> {
     })
 }
 
-/// Largest compiled regular expression accepted from a rule (bytes of program).
+/// Largest compiled regular expression accepted from a rule by default (bytes of program;
+/// `--max-regex-bytes` changes it).
 pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
-fn regex_test(pattern: &str, mods: &[Modifier]) -> Result<Test, String> {
+/// Whether a regular expression compiles within `limit` bytes of program.
+pub(crate) fn fits(pattern: &str, limit: usize) -> Result<(), String> {
+    regex::RegexBuilder::new(pattern)
+        .size_limit(limit)
+        .build()
+        .map(|_| ())
+        .map_err(|e| clip(&e.to_string()))
+}
+
+fn regex_test(pattern: &str, mods: &[Modifier], limit: usize) -> Result<Test, String> {
     let mut flags = String::new();
     for (m, f) in [(Modifier::IgnoreCase, 'i'), (Modifier::Multiline, 'm'), (Modifier::DotAll, 's')]
     {
@@ -335,10 +363,7 @@ fn regex_test(pattern: &str, mods: &[Modifier]) -> Result<Test, String> {
         }
     }
     let full = if flags.is_empty() { pattern.to_string() } else { format!("(?{flags}){pattern}") };
-    regex::RegexBuilder::new(&full)
-        .size_limit(REGEX_SIZE_LIMIT)
-        .build()
-        .map_err(|e| format!("regular expression {:?}: {}", clip(pattern), clip(&e.to_string())))?;
+    fits(&full, limit).map_err(|e| format!("regular expression {:?}: {e}", clip(pattern)))?;
     Ok(Test::Regex(full))
 }
 

@@ -73,6 +73,8 @@ pub struct RuleSet {
     /// What the set was built from, in order, so that another process (a cluster executor) can
     /// build the identical set: rule indexes must agree on both sides.
     sources: Vec<RuleSource>,
+    /// Set by [`RuleSet::set_regex_size_limit`]; `None`: [`REGEX_SIZE_LIMIT`].
+    regex_size_limit: Option<usize>,
 }
 
 /// One step in building a [`RuleSet`]: replaying the steps in order gives the same rules with
@@ -83,6 +85,8 @@ pub enum RuleSource {
     Bundled,
     /// One rule file's text.
     Yaml { origin: String, text: String },
+    /// The regular-expression size limit for the rules added after it (bytes).
+    RegexSizeLimit(usize),
 }
 
 /// The SigmaHQ webserver and proxy rules lasthop ships (`data/`, DRL 1.1), one rule per document
@@ -122,6 +126,7 @@ impl RuleSet {
             match source {
                 RuleSource::Bundled => set.add_bundled(),
                 RuleSource::Yaml { origin, text } => set.add_yaml(origin, text),
+                RuleSource::RegexSizeLimit(bytes) => set.set_regex_size_limit(*bytes),
             }
         }
         set
@@ -167,6 +172,13 @@ impl RuleSet {
         Ok(())
     }
 
+    /// Sets the largest compiled program (bytes) a regular expression of the rules added from
+    /// now on may have; larger ones are rejected with the reason.
+    pub fn set_regex_size_limit(&mut self, bytes: usize) {
+        self.sources.push(RuleSource::RegexSizeLimit(bytes));
+        self.regex_size_limit = Some(bytes);
+    }
+
     /// Parses one file's text and compiles its rules.
     pub fn add_yaml(&mut self, origin: &str, text: &str) {
         self.sources.push(RuleSource::Yaml { origin: origin.to_string(), text: text.to_string() });
@@ -196,7 +208,13 @@ impl RuleSet {
                     self.pools.last_mut().expect("just pushed")
                 }
             };
-            match pool.compile(rule) {
+            let limit = self.regex_size_limit.unwrap_or(REGEX_SIZE_LIMIT);
+            pool.regex_size_limit = limit;
+            let compiled = pool.compile(rule);
+            if compiled.is_ok() {
+                pool.largest_regex_limit = pool.largest_regex_limit.max(limit);
+            }
+            match compiled {
                 Ok(condition) => self.rules.push(Rule {
                     id: rule.id.clone().unwrap_or_default(),
                     title: rule.title.clone(),

@@ -19,8 +19,6 @@ use arrow_buffer::{BooleanBuffer, Buffer, OffsetBuffer, bit_util};
 use arrow_schema::{DataType, Field};
 use regex::RegexSet;
 
-use crate::compile::REGEX_SIZE_LIMIT;
-
 use crate::compile::{Expr, How, Op, Test};
 use crate::decode::decode;
 use crate::tables::{Kind, Source};
@@ -103,20 +101,20 @@ impl Literals {
 /// regex engine's size limit (many large user rules) — never silently none.
 enum Regexes {
     Set(RegexSet),
-    Each(Vec<regex::Regex>),
+    /// Indexed like the patterns: a pattern that will not compile stays a hole, so that the
+    /// patterns after it keep their atoms.
+    Each(Vec<Option<regex::Regex>>),
 }
 
 impl Regexes {
-    fn build(patterns: &[&str]) -> Regexes {
+    fn build(patterns: &[&str], limit: usize) -> Regexes {
         match regex::RegexSetBuilder::new(patterns).size_limit(REGEX_SET_SIZE_LIMIT).build() {
             Ok(set) => Regexes::Set(set),
             // Each pattern compiled alone when its rule was accepted.
             Err(_) => Regexes::Each(
                 patterns
                     .iter()
-                    .filter_map(|p| {
-                        regex::RegexBuilder::new(p).size_limit(REGEX_SIZE_LIMIT).build().ok()
-                    })
+                    .map(|p| regex::RegexBuilder::new(p).size_limit(limit).build().ok())
                     .collect(),
             ),
         }
@@ -125,9 +123,12 @@ impl Regexes {
     fn matching(&self, value: &str) -> Vec<usize> {
         match self {
             Regexes::Set(set) => set.matches(value).into_iter().collect(),
-            Regexes::Each(each) => {
-                each.iter().enumerate().filter(|(_, r)| r.is_match(value)).map(|(i, _)| i).collect()
-            }
+            Regexes::Each(each) => each
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.as_ref().is_some_and(|r| r.is_match(value)))
+                .map(|(i, _)| i)
+                .collect(),
         }
     }
 }
@@ -208,7 +209,10 @@ impl TableMatcher {
                     options.decode && pool.atoms.iter().any(|a| a.slot == slot && a.decoded);
                 let regexes = (!regexes.is_empty()).then(|| {
                     let patterns: Vec<&str> = regexes.iter().map(|(r, _, _)| r.as_str()).collect();
-                    (Regexes::build(&patterns), regexes.iter().map(|&(_, id, d)| (id, d)).collect())
+                    (
+                        Regexes::build(&patterns, pool.largest_regex_limit),
+                        regexes.iter().map(|&(_, id, d)| (id, d)).collect(),
+                    )
                 });
                 SlotMatcher {
                     source,

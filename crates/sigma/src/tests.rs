@@ -335,3 +335,38 @@ fn decoding_never_widens_a_filter_and_modifiers_must_agree() {
     assert_eq!(matches(&rule(&format!("{d}  condition: all of sel*_a"))), ["10.9.8.7"]);
     assert_eq!(matches(&rule(&format!("{d}  condition: 1 of s*_*_b"))).len(), 6);
 }
+
+#[test]
+fn the_regex_size_limit_is_a_setting_that_replays() {
+    let rule = |id: u32| {
+        format!(
+            "title: r{id}\nid: 6f0d3a7e-0000-4000-8000-{id:012}\nlogsource:\n  category: webserver\n\
+             detection:\n  sel:\n    cs-uri-query|re: 'a{{200}}b'\n  condition: sel\nlevel: high\n"
+        )
+    };
+    let mut set = RuleSet::default();
+    set.add_yaml("default", &rule(1));
+    set.set_regex_size_limit(1000);
+    set.add_yaml("small", &rule(2));
+    assert_eq!(set.rules.len(), 1, "{:?}", set.rejected);
+    assert!(set.rejected[0].reason.contains("size limit"), "{:?}", set.rejected);
+    assert_eq!(set.rejected[0].origin, "small");
+    let again = RuleSet::from_sources(set.sources());
+    assert_eq!(again.rules.len(), 1);
+    assert_eq!(again.rejected.len(), 1);
+    // Wildcards turn into regular expressions too, and are bounded the same way.
+    let mut wild = RuleSet::default();
+    wild.set_regex_size_limit(1000);
+    wild.add_yaml(
+        "wild",
+        &rule(3).replace(
+            "cs-uri-query|re: 'a{200}b'",
+            &format!("cs-uri-query: '{}'", "*a?".repeat(500)),
+        ),
+    );
+    assert!(
+        wild.rules.is_empty() && wild.rejected[0].reason.contains("wildcard"),
+        "{:?}",
+        wild.rejected
+    );
+}

@@ -153,7 +153,8 @@ impl ColumnBuilder {
 
     /// Appends a value; the parsers only produce values of the column's kind, so a mismatch is a
     /// bug and is stored as null rather than trusted.
-    fn append(&mut self, value: &Value<'_>) {
+    /// Appends a value, a set or vector cut to `max_items`.
+    fn append(&mut self, value: &Value<'_>, max_items: usize) {
         match (self, value) {
             (ColumnBuilder::Time(b), Value::Time(t)) => b.append_value(*t),
             (ColumnBuilder::Str(b), Value::Str(s)) => b.append_value(s),
@@ -166,19 +167,19 @@ impl ColumnBuilder {
             (ColumnBuilder::Float(b), Value::Float(f)) => b.append_value(*f),
             (ColumnBuilder::Bool(b), Value::Bool(v)) => b.append_value(*v),
             (ColumnBuilder::StrList(b), Value::StrList(items)) => {
-                for item in items {
+                for item in items.iter().take(max_items) {
                     b.values().append_value(item);
                 }
                 b.append(true);
             }
             (ColumnBuilder::AddrList(b), Value::AddrList(items)) => {
-                for item in items {
+                for item in items.iter().take(max_items) {
                     b.values().append_value(item).expect("addresses are 16 bytes");
                 }
                 b.append(true);
             }
             (ColumnBuilder::FloatList(b), Value::FloatList(items)) => {
-                for item in items {
+                for item in items.iter().take(max_items) {
                     b.values().append_value(*item);
                 }
                 b.append(true);
@@ -221,8 +222,28 @@ impl ColumnBuilder {
 }
 
 /// Collects rows of one log type into a [`RecordBatch`] of its fixed schema.
+/// Bounds on one record, so that a crafted line within the line-length limit cannot make one
+/// record enormous: what is over them is dropped and the record kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordLimits {
+    /// Fields beyond the log type's schema (kept in the `extra` map).
+    pub max_extra_fields: usize,
+    /// Items of one set or vector field.
+    pub max_set_items: usize,
+}
+
+impl Default for RecordLimits {
+    fn default() -> Self {
+        RecordLimits { max_extra_fields: 1024, max_set_items: 10_000 }
+    }
+}
+
 pub struct BatchBuilder {
     log_type: LogType,
+    limits: RecordLimits,
+    /// What the row being built lost to the limits, and then (line, detail) per such row.
+    row_trimmed: Option<String>,
+    trimmed: Vec<(u64, String)>,
     columns: Vec<ColumnBuilder>,
     extra: MapBuilder<StringBuilder, StringBuilder>,
     source: StringBuilder,
@@ -234,8 +255,15 @@ pub struct BatchBuilder {
 
 impl BatchBuilder {
     pub fn new(log_type: LogType, capacity: usize) -> BatchBuilder {
+        BatchBuilder::with_limits(log_type, capacity, RecordLimits::default())
+    }
+
+    pub fn with_limits(log_type: LogType, capacity: usize, limits: RecordLimits) -> BatchBuilder {
         BatchBuilder {
             log_type,
+            limits,
+            row_trimmed: None,
+            trimmed: Vec::new(),
             columns: columns(log_type)
                 .iter()
                 .map(|c| ColumnBuilder::new(c.kind, capacity))
@@ -262,8 +290,8 @@ impl BatchBuilder {
     }
 
     pub fn append(&mut self, row: &Row<'_>, source: &str, line: u64) {
-        for (builder, value) in self.columns.iter_mut().zip(&row.values) {
-            builder.append(value);
+        for column in 0..self.columns.len() {
+            self.append_field(column, &row.values[column]);
         }
         let key = identity_key(self.log_type, self.identity.iter().map(|i| &row.values[*i]));
         self.end_row(&row.extras, source, line, key);
@@ -273,7 +301,25 @@ impl BatchBuilder {
     /// once), for readers that convert straight into the builders. [`BatchBuilder::end_row`]
     /// completes the row.
     pub fn append_field(&mut self, column: usize, value: &Value<'_>) {
-        self.columns[column].append(value);
+        let items = match value {
+            Value::StrList(items) => items.len(),
+            Value::AddrList(items) => items.len(),
+            Value::FloatList(items) => items.len(),
+            _ => 0,
+        };
+        let max = self.limits.max_set_items;
+        if items > max {
+            self.row_trimmed = Some(format!(
+                "{}: {items} set items, kept {max}",
+                columns(self.log_type)[column].zeek
+            ));
+        }
+        self.columns[column].append(value, max);
+    }
+
+    /// The rows that lost something to the limits since the last call: (line, what).
+    pub fn take_trimmed(&mut self) -> Vec<(u64, String)> {
+        std::mem::take(&mut self.trimmed)
     }
 
     pub fn append_null_field(&mut self, column: usize) {
@@ -282,6 +328,14 @@ impl BatchBuilder {
 
     /// Completes a row whose every column has had one value appended.
     pub fn end_row(&mut self, extras: &[Extra<'_>], source: &str, line: u64, key: u64) {
+        let max = self.limits.max_extra_fields;
+        if extras.len() > max {
+            self.row_trimmed = Some(format!("{} extra fields, kept {max}", extras.len()));
+        }
+        if let Some(detail) = self.row_trimmed.take() {
+            self.trimmed.push((line, detail));
+        }
+        let extras = &extras[..extras.len().min(max)];
         if extras.is_empty() {
             self.extra.append(false).expect("map builder keys and values stay aligned");
         } else {

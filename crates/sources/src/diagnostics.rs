@@ -45,6 +45,9 @@ pub enum Reason {
     UnsupportedIndicator,
     /// A row of a list the user keeps (an asset list) that cannot be read; skipped.
     BadRow,
+    /// A record with more extra fields or a set with more items than the limits allow
+    /// (`--max-fields`, `--max-set-items`); kept with the excess dropped.
+    Truncated,
 }
 
 impl Reason {
@@ -66,12 +69,13 @@ impl Reason {
             Reason::BadIndicator => "malformed indicator (skipped)",
             Reason::UnsupportedIndicator => "indicator lasthop cannot match (skipped)",
             Reason::BadRow => "unreadable row (skipped)",
+            Reason::Truncated => "over a record limit (excess dropped)",
         }
     }
 
     /// True when the record itself was lost, as opposed to kept with a repair.
     pub fn drops_record(self) -> bool {
-        !matches!(self, Reason::BadValue | Reason::InvalidUtf8)
+        !matches!(self, Reason::BadValue | Reason::InvalidUtf8 | Reason::Truncated)
     }
 }
 

@@ -17,6 +17,7 @@ pub mod web_json;
 pub mod zeek_json;
 pub mod zeek_tsv;
 
+pub use batch::RecordLimits;
 pub use diagnostics::{Diagnostics, Reason, Warning};
 pub use discover::{find_files, log_type_from_file_name};
 pub use reader::{FileStamp, FileSummary, ReadOptions, open_decompressed, read_file, read_stream};

@@ -14,7 +14,7 @@ use arrow_array::RecordBatch;
 use crossbeam_channel::{Receiver, Sender, bounded};
 use lasthop_normalise::LogType;
 
-use crate::batch::{BatchBuilder, Row};
+use crate::batch::{BatchBuilder, RecordLimits, Row};
 use crate::diagnostics::{Diagnostics, Reason};
 use crate::discover::log_name_from_file_name;
 use crate::web::W3cHeader;
@@ -34,6 +34,8 @@ pub struct ReadOptions {
     /// How many times its own size a compressed file may expand to (0: no limit); past it,
     /// reading stops with the file reported as a likely decompression bomb.
     pub max_expansion: u64,
+    /// Bounds on one record's extra fields and set items.
+    pub limits: RecordLimits,
     /// Where JSON access logs keep each web column.
     pub web_json: Arc<WebJsonMap>,
 }
@@ -45,6 +47,7 @@ impl Default for ReadOptions {
             chunk_bytes: 4 << 20,
             max_line_bytes: 16 << 20,
             max_expansion: DEFAULT_MAX_EXPANSION,
+            limits: RecordLimits::default(),
             web_json: Arc::default(),
         }
     }
@@ -271,11 +274,12 @@ pub fn read_stream<E>(
             let path = path.to_path_buf();
             let spare_tx = spare_tx.clone();
             let web_json = options.web_json.clone();
+            let limits = options.limits;
             scope.spawn(move || {
                 let mut json = JsonFields::new(web_json);
                 for chunk in chunk_rx {
-                    let parsed =
-                        parse_chunk(&path, &source, file_name_type.as_deref(), &mut json, &chunk);
+                    let names = (path.as_path(), source.as_ref(), file_name_type.as_deref());
+                    let parsed = parse_chunk(names, &mut json, &chunk, limits);
                     let _ = spare_tx.try_send(chunk.data);
                     if parsed_tx.send(parsed).is_err() {
                         break;
@@ -618,11 +622,10 @@ fn count_lines(data: &[u8]) -> u64 {
 
 /// A parser thread's work on one chunk.
 fn parse_chunk(
-    path: &Path,
-    source: &str,
-    file_name_type: Option<&str>,
+    (path, source, file_name_type): (&Path, &str, Option<&str>),
     json: &mut JsonFields,
     chunk: &Chunk,
+    limits: RecordLimits,
 ) -> Parsed {
     let mut diagnostics = Diagnostics::default();
     let mut builders: Vec<BatchBuilder> = Vec::new();
@@ -661,7 +664,7 @@ fn parse_chunk(
                     diagnostics.warn(&path, this_line, Reason::NoHeader, short(text));
                     continue;
                 };
-                let builder = builder_for(&mut builders, log_type);
+                let builder = builder_for(&mut builders, log_type, limits);
                 let mut bad_fields = Vec::new();
                 let outcome = header.append_line(
                     text,
@@ -686,9 +689,8 @@ fn parse_chunk(
                     _ => crate::web::parse_access_line(text, &mut row, &mut bad),
                 };
                 match parsed {
-                    Ok(()) => {
-                        builder_for(&mut builders, LogType::Web).append(&row, source, this_line)
-                    }
+                    Ok(()) => builder_for(&mut builders, LogType::Web, limits)
+                        .append(&row, source, this_line),
                     Err((reason, detail)) => diagnostics.warn(&path, this_line, reason, detail),
                 }
                 for f in bad {
@@ -699,7 +701,7 @@ fn parse_chunk(
                 bad_json_fields.clear();
                 match json.parse_line(text, file_name_type, &mut bad_json_fields) {
                     Ok(JsonRecord::Parsed(log_type, row)) => {
-                        builder_for(&mut builders, log_type).append(&row, source, this_line)
+                        builder_for(&mut builders, log_type, limits).append(&row, source, this_line)
                     }
                     Ok(JsonRecord::Unsupported(name)) => {
                         diagnostics.count(Reason::UnsupportedLogType, 1);
@@ -711,6 +713,11 @@ fn parse_chunk(
                     diagnostics.warn(&path, this_line, Reason::BadValue, format!("field {f}"));
                 }
             }
+        }
+    }
+    for builder in &mut builders {
+        for (line, detail) in builder.take_trimmed() {
+            diagnostics.warn(&path, line, Reason::Truncated, detail);
         }
     }
     let batches = builders.iter_mut().map(|b| (b.log_type(), b.finish())).collect();
@@ -733,11 +740,15 @@ fn lines(data: &[u8]) -> impl Iterator<Item = &[u8]> {
     })
 }
 
-fn builder_for(builders: &mut Vec<BatchBuilder>, log_type: LogType) -> &mut BatchBuilder {
+fn builder_for(
+    builders: &mut Vec<BatchBuilder>,
+    log_type: LogType,
+    limits: RecordLimits,
+) -> &mut BatchBuilder {
     match builders.iter().position(|b| b.log_type() == log_type) {
         Some(i) => &mut builders[i],
         None => {
-            builders.push(BatchBuilder::new(log_type, 8192));
+            builders.push(BatchBuilder::with_limits(log_type, 8192, limits));
             builders.last_mut().expect("just pushed")
         }
     }

@@ -561,3 +561,48 @@ fn an_import_killed_at_random_points_leaves_the_store_an_uninterrupted_import_ma
     named.sort();
     assert_eq!(files_under(&killed, &killed.join("data")), named);
 }
+
+#[test]
+fn records_with_thousands_of_fields_or_set_items_are_cut_to_the_limits_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let mut conn = serde_json::json!({"_path": "conn", "ts": 1717372800.5, "uid": "Cwide",
+        "id.orig_h": "10.0.0.5", "id.orig_p": 40000, "id.resp_h": "45.63.1.9", "id.resp_p": 443,
+        "proto": "tcp"});
+    for i in 0..5000 {
+        conn[format!("custom_{i}")] = serde_json::json!(i);
+    }
+    let answers: Vec<String> =
+        (0..20_000).map(|i| format!("10.{}.{}.1", i >> 8, i & 255)).collect();
+    let dns = serde_json::json!({"_path": "dns", "ts": 1717372801.5, "uid": "Cdeep",
+        "id.orig_h": "10.0.0.5", "id.orig_p": 40001, "id.resp_h": "10.0.0.53", "id.resp_p": 53,
+        "proto": "udp", "query": "x.example", "answers": answers});
+    std::fs::write(logs.join("mixed.log"), format!("{conn}\n{dns}\n")).unwrap();
+    let count = |store: &Path, sql: &str| {
+        let out = lasthop(&["sql", sql, "--store", store.to_str().unwrap(), "--format", "csv"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out).lines().nth(1).unwrap_or_default().to_string()
+    };
+    let extras = "SELECT array_length(map_keys(_extra)) FROM conn";
+    let items = "SELECT array_length(answers) FROM dns";
+    // Defaults: 1,024 extra fields and 10,000 set items.
+    let (out, store) = import(dir.path(), &logs, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("mixed.log:1: over a record limit") && err.contains("5000 extra fields"),
+        "{err}"
+    );
+    assert!(
+        err.contains("mixed.log:2: over a record limit") && err.contains("20000 set items"),
+        "{err}"
+    );
+    assert_eq!((count(&store, extras), count(&store, items)), ("1024".into(), "10000".into()));
+    // The flags move them.
+    let narrow = dir.path().join("narrow");
+    std::fs::create_dir(&narrow).unwrap();
+    let (out, store) = import(&narrow, &logs, &["--max-fields", "2", "--max-set-items", "3"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!((count(&store, extras), count(&store, items)), ("2".into(), "3".into()));
+}
