@@ -50,7 +50,8 @@ pub struct ExecutorArgs {
     /// Where shuffle files go (default: a temporary directory).
     #[arg(long)]
     work_dir: Option<String>,
-    /// Memory the executor's tasks may hold before they spill (e.g. 4G).
+    /// Memory the executor may use in all (e.g. 4G); its tasks spill past the query engine's
+    /// share of it (as for `hunt --memory-limit`).
     #[arg(long, value_name = "SIZE")]
     memory_limit: Option<String>,
 }
@@ -85,7 +86,7 @@ pub fn run(command: ClusterCommand) -> Result<Exit, Failure> {
             let memory_limit = match &args.memory_limit {
                 Some(text) => crate::settings::parse_size(text)
                     .map_err(|e| usage(format!("--memory-limit: {e}")))?
-                    .map(|b| b as u64),
+                    .map(|b| crate::settings::query_pool(b) as u64),
                 None => None,
             };
             let concurrent_tasks = args.concurrent_tasks.unwrap_or_else(|| {

@@ -211,7 +211,7 @@ pub fn import(args: ImportArgs) -> Result<Exit, Failure> {
     let memory_limit = match &args.memory_limit {
         Some(text) => parse_size(text)
             .map_err(|e| usage(format!("--memory-limit: {e}")))?
-            .unwrap_or(usize::MAX),
+            .map_or(usize::MAX, crate::settings::query_pool),
         None => lasthop_detect::history::DEFAULT_MEMORY_LIMIT,
     };
     if let Some(dir) = &args.spill_dir {

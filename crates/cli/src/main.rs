@@ -11,6 +11,10 @@ mod rules;
 mod settings;
 mod triage;
 
+/// Returns freed memory to the system where glibc's arenas kept it (see Cargo.toml).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -235,8 +239,9 @@ struct ImportArgs {
     /// days' files are deleted after the import. The history of first and last seen is kept.
     #[arg(long, value_name = "DAYS")]
     retention: Option<u32>,
-    /// With --retention: memory the history update before old days are dropped may hold
-    /// (`256M`, `1G`; `none` for no limit); past it, its aggregations spill [default: 256M].
+    /// With --retention: memory the import may use in all while it brings the history up to
+    /// date before old days are dropped (`1G`; `none` for no limit); past the query engine's
+    /// share of it (as for `hunt --memory-limit`), aggregations spill [default: a 256M share].
     /// Without retention the history is brought up to date by the next hunt.
     #[arg(long, value_name = "SIZE")]
     memory_limit: Option<String>,
