@@ -373,7 +373,10 @@ pub fn run_hunt(
         .or_exit(Exit::StoreError)?;
     let mut failures = Vec::new();
     for (detector, e) in &errors {
-        eprintln!("error: detector {detector} failed: {}", terminal_safe(&e.to_string()));
+        eprintln!(
+            "error: detector {detector} failed: {}",
+            terminal_safe(&crate::tidy_error(&e.to_string()))
+        );
         failures.push(format!("{detector}: {e}"));
     }
     let mut findings = findings;

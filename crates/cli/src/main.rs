@@ -419,13 +419,41 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code as u8),
         Err(failure) => {
-            eprintln!("lasthop: {}", lasthop_sinks::terminal_safe(&format!("{:#}", failure.error)));
+            let message = tidy_error(&format!("{:#}", failure.error));
+            eprintln!("lasthop: {}", lasthop_sinks::terminal_safe(&message));
             ExitCode::from(failure.exit as u8)
         }
     }
 }
 
 /// An error with the exit code it maps to.
+/// An error chain as a person reads it: the query engine wraps an I/O error in four or five
+/// layers that each repeat it ("Arrow error: Io error: IO error: No space left …"); each
+/// message is kept once, and a full disk says what to do.
+pub(crate) fn tidy_error(chain: &str) -> String {
+    const WRAPPERS: [&str; 6] = [
+        "Arrow error",
+        "Io error",
+        "IO error",
+        "External error",
+        "Execution error",
+        "Parquet error",
+    ];
+    let mut kept: Vec<&str> = Vec::new();
+    for part in chain.split(": ") {
+        if !WRAPPERS.contains(&part.trim()) && !kept.contains(&part) {
+            kept.push(part);
+        }
+    }
+    let mut message = kept.join(": ");
+    if chain.contains("(os error 28)") {
+        message.push_str(
+            " — the disk is full: free space, or point --spill-dir (spills) or --store elsewhere",
+        );
+    }
+    message
+}
+
 pub struct Failure {
     pub exit: Exit,
     pub error: anyhow::Error,
@@ -438,5 +466,23 @@ pub trait OrExit<T> {
 impl<T, E: Into<anyhow::Error>> OrExit<T> for Result<T, E> {
     fn or_exit(self, exit: Exit) -> Result<T, Failure> {
         self.map_err(|e| Failure { exit, error: e.into() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn engine_errors_read_once_and_a_full_disk_says_what_to_do() {
+        let chain = "updating the store's history: Arrow error: Io error: IO error: No space left \
+                     on device (os error 28): Arrow error: Io error: No space left on device (os \
+                     error 28): No space left on device (os error 28)";
+        let tidy = super::tidy_error(chain);
+        assert!(
+            tidy.starts_with(
+                "updating the store's history: No space left on device (os error 28) — the disk is full"
+            ),
+            "{tidy}"
+        );
+        assert_eq!(super::tidy_error("reading x.log: not found"), "reading x.log: not found");
     }
 }

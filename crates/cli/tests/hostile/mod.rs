@@ -606,3 +606,121 @@ fn records_with_thousands_of_fields_or_set_items_are_cut_to_the_limits_and_repor
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!((count(&store, extras), count(&store, items)), ("2".into(), "3".into()));
 }
+
+/// A tmpfs of `size` mounted at `at`, unmounted when dropped; `None` where this test may not
+/// mount (not root, or a container without the capability).
+struct SmallDisk(PathBuf);
+
+impl SmallDisk {
+    fn mount(at: &Path, size: &str) -> Option<SmallDisk> {
+        std::fs::create_dir_all(at).unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs", at.to_str().unwrap()])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| SmallDisk(at.to_path_buf()))
+    }
+
+    fn grow(&self, size: &str) {
+        let status = std::process::Command::new("mount")
+            .args(["-o", &format!("remount,size={size}"), self.0.to_str().unwrap()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_during_import_or_spilling_is_a_clear_error_and_the_store_stays_consistent() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(disk) = SmallDisk::mount(&dir.path().join("disk"), "1m") else {
+        eprintln!("SKIPPED: cannot mount a small tmpfs here (needs root)");
+        return;
+    };
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    // Six hourly files of distinct, poorly compressible records: more than a megabyte of store.
+    for hour in 0..6u64 {
+        let mut text = CONN_HEADER.to_string();
+        for i in 0..6000u64 {
+            let n = (hour * 6000 + i).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            text.push_str(&format!(
+                "{}.{:06}\tC{n:016x}\t10.{}.{}.{}\t{}\t45.{}.{}.9\t443\ttcp\tssl\t{}.5\t{}\t{}\tSF\t-\n",
+                1_717_372_800 + hour * 3600 + i % 3600,
+                n % 1_000_000,
+                n >> 56,
+                (n >> 48) & 255,
+                (n >> 40) & 255,
+                1024 + (n >> 20) % 60000,
+                (n >> 12) & 255,
+                (n >> 4) & 255,
+                n % 97,
+                n % 100_003,
+                n % 1_000_033
+            ));
+        }
+        std::fs::write(logs.join(format!("conn.{hour:02}:00:00-{:02}:00:00.log", hour + 1)), text)
+            .unwrap();
+    }
+    let reference = dir.path().join("reference");
+    let out = lasthop(&["import", logs.to_str().unwrap(), "--store", reference.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let store = disk.0.join("store");
+    let full = lasthop_within(
+        &["import", logs.to_str().unwrap(), "--store", store.to_str().unwrap()],
+        LIMIT,
+    );
+    let err = stderr(&full);
+    assert!(!full.status.success(), "a full disk is not success: {err}");
+    assert!(err.contains("No space left on device") && err.contains("the disk is full"), "{err}");
+    assert_eq!(err.matches("No space left").count(), 1, "said once: {err}");
+    // What was committed reads whole: each committed file's records, nothing half-written.
+    let content = store_content(&store);
+    let committed = std::fs::read_to_string(store.join("manifest.jsonl")).unwrap_or_default();
+    assert!(content.lines().count() < store_content(&reference).lines().count());
+    for line in committed.lines() {
+        let commit: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(commit["records"], 6000, "{commit}");
+    }
+    // Room again: the re-run completes the store to what an uninterrupted import makes.
+    disk.grow("64m");
+    let again = lasthop(&["import", logs.to_str().unwrap(), "--store", store.to_str().unwrap()]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(store_content(&store), store_content(&reference));
+
+    // Spilling onto a full disk: a clear error, and the store as it was.
+    let spill = dir.path().join("spill");
+    let Some(_spill_disk) = SmallDisk::mount(&spill, "64k") else { return };
+    let before = store_content(&reference);
+    let hunt = lasthop_within(
+        &[
+            "hunt",
+            "--store",
+            reference.to_str().unwrap(),
+            "--memory-limit",
+            "16M",
+            "--spill-dir",
+            spill.to_str().unwrap(),
+        ],
+        LIMIT,
+    );
+    let err = stderr(&hunt);
+    if hunt.status.success() {
+        eprintln!("the hunt fitted in 16M without spilling; nothing to show: {err}");
+    } else {
+        // Each detector that needed to spill says so once, and what could not run is counted.
+        for line in err.lines().filter(|l| l.contains("No space left")) {
+            assert!(line.contains("the disk is full"), "{line}");
+            assert_eq!(line.matches("No space left").count(), 1, "said once: {line}");
+        }
+        assert!(err.contains("No space left") && err.contains("detector(s) failed"), "{err}");
+    }
+    assert_eq!(store_content(&reference), before);
+}
