@@ -99,6 +99,27 @@ def main():
         for n in (5, 50, 300):
             put("asn_data", head(v4, n) + b"\0" + head(v6, n))
     put("asn_data", (ROOT / "crates/intel/tests/fixtures/asn_labels.csv").read_bytes())
+    # The stored database's own layout (before zstd), small: magic, source, organisations, then
+    # per family the ranges as (start delta, span), their ASNs and organisation indexes.
+    import struct
+    def text(t):
+        return struct.pack("<I", len(t)) + t
+    def ranges(width, rows):
+        out = struct.pack("<I", len(rows))
+        previous = 0
+        for start, end, _, _ in rows:
+            out += (start - previous).to_bytes(width, "little") + (end - start).to_bytes(width, "little")
+            previous = start
+        out += b"".join(struct.pack("<I", asn) for _, _, asn, _ in rows)
+        return out + b"".join(struct.pack("<I", org) for _, _, _, org in rows)
+    for n in (1, 3):
+        orgs = [b"EXAMPLE-NET", b"HOME-BROADBAND", b"\xe2\x80\xaeEVIL"][:n]
+        v4 = [(0x0A000000 + i * 256, 0x0A000000 + i * 256 + 255, 64500 + i, i) for i in range(n)]
+        v6 = [((0x2001_0db8 << 96) + (i << 64), (0x2001_0db8 << 96) + (i << 64) + 0xFFFF, 64510 + i, i)
+              for i in range(n)]
+        db = b"LHASN\x00\x00\x01" + text(b"fuzz seed") + struct.pack("<I", len(orgs))
+        db += b"".join(text(o) for o in orgs) + ranges(4, v4) + ranges(16, v6)
+        put("asn_data", db)
 
     # Inventories: the audit fixtures, real KEV and SoHo end-of-life entries.
     put("inventory_csv", (ROOT / "crates/audit/tests/fixtures/edge_inventory.csv").read_bytes())

@@ -59,7 +59,10 @@ pub fn read_asn(data: &[u8]) {
         None => (data, &[][..]),
     };
     let csv = AsnDb::from_csv_readers(v4, v6, "fuzz");
-    for db in [csv.ok(), AsnDb::decode(data).ok()].into_iter().flatten() {
+    // The stored form is zstd-compressed: compressing the input reaches the decoder behind it.
+    let stored = zstd::encode_all(data, 1).expect("compressing to memory cannot fail");
+    let decoded = [AsnDb::decode(data).ok(), AsnDb::decode(&stored).ok()];
+    for db in std::iter::once(csv.ok()).chain(decoded).flatten() {
         let (v4_ranges, _) = db.ranges();
         assert!(db.v4_ranges().count() == v4_ranges);
         for probe in ["0.0.0.0", "10.1.2.3", "255.255.255.255", "::1", "2001:db8::1"] {
@@ -96,5 +99,21 @@ mod tests {
         ] {
             assert_replayed(target, replay(target, run));
         }
+    }
+
+    #[test]
+    fn the_stored_database_seeds_decode_so_the_fuzzer_starts_inside_the_decoder() {
+        let seeds = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fuzz/corpus/seed/asn_data");
+        let mut decoded = 0;
+        for entry in std::fs::read_dir(seeds).unwrap().flatten() {
+            let data = std::fs::read(entry.path()).unwrap();
+            if data.starts_with(b"LHASN") {
+                let db = AsnDb::decode(&zstd::encode_all(&data[..], 1).unwrap()).unwrap();
+                assert!(db.lookup("10.0.0.1".parse().unwrap()).is_some());
+                decoded += 1;
+            }
+        }
+        assert!(decoded >= 2, "{decoded}");
     }
 }
