@@ -50,6 +50,7 @@ rm -f "$work/sample.log"
 echo "input: $(( $(stat -c %s "$log") / 1000000 )) MB, $records conn records; memory held to $limit"
 
 rm -rf "$work/store" "$work/spill"; mkdir -p "$work/spill"
+export LASTHOP_TRACE=1  # each detector's time and peak memory, in the log
 start=$(date +%s)
 set +e
 sh -c 'echo $$ > "$1/cgroup.procs"; shift; exec /usr/bin/time -f "%M" -o "$0" "$@"' \
@@ -58,9 +59,13 @@ sh -c 'echo $$ > "$1/cgroup.procs"; shift; exec /usr/bin/time -f "%M" -o "$0" "$
 status=$?
 set -e
 secs=$(( $(date +%s) - start ))
-tail -3 "$work/err"
+grep -E "^(trace|imported|history)" "$work/err" || true; tail -2 "$work/err"
 peak=$(cat "$peak_file")
-echo "exit $status after ${secs} s; cgroup peak $(( peak / 1048576 )) MiB (page cache included), process peak RSS $(( $(cat "$work/rss" 2>/dev/null || echo 0) / 1024 )) MiB"
+# /usr/bin/time writes "Command terminated by signal 9" before the figure when the OOM killer
+# ended the hunt.
+rss_kib=$(tail -1 "$work/rss" 2>/dev/null || echo 0)
+grep -q "signal" "$work/rss" 2>/dev/null && echo "the hunt was killed: $(head -1 "$work/rss")"
+echo "exit $status after ${secs} s; cgroup peak $(( peak / 1048576 )) MiB (page cache included), process peak RSS $(( rss_kib / 1024 )) MiB"
 [ "$status" -eq 0 ] || { echo "the hunt did not complete under $limit" >&2; exit 1; }
 python3 -c 'import json,sys,collections; f=json.load(open(sys.argv[1])); print(len(f), "findings:", dict(collections.Counter(x["detector"] for x in f)))' "$work/findings.json"
 rm -rf "$work/store" "$work/spill"

@@ -69,7 +69,16 @@ impl Detector for Beacons {
                     &hunt.ctx,
                     &name_series_sql(&proxies, &hunt.options.proxies),
                     hunt.options.strobe_threshold as usize,
-                    move |s| assess(s, Kind::Name, window, &options, &proxies),
+                    move |s| {
+                        // Every name pair is kept (its addresses are its own, reported or
+                        // not), but only a reported one keeps its sample of records: millions
+                        // of pairs must not each hold one.
+                        let mut a = assess(s, Kind::Name, window, &options, &proxies)?;
+                        if !a.reportable(&options) {
+                            a.uids = Vec::new();
+                        }
+                        Some(a)
+                    },
                 )
                 .await?
             };
@@ -86,6 +95,7 @@ impl Detector for Beacons {
                             return None;
                         }
                         assess(s, Kind::Address, window, &options, &proxies)
+                            .filter(|a| a.reportable(&options))
                     },
                 )
                 .await?
