@@ -47,18 +47,17 @@ fn import(dir: &Path, path: &Path, extra: &[&str]) -> (Output, PathBuf) {
     (out, store)
 }
 
+/// `lasthop sql` over `store`, as CSV with its header line.
+fn sql_csv(store: &Path, sql: &str) -> String {
+    let out = lasthop(&["sql", sql, "--store", store.to_str().unwrap(), "--format", "csv"]);
+    assert!(out.status.success(), "{sql}: {}", stderr(&out));
+    stdout(&out)
+}
+
 /// The uids the store holds in `table`.
 fn stored_uids(store: &Path, table: &str) -> Vec<String> {
-    let out = lasthop(&[
-        "sql",
-        &format!("SELECT uid FROM {table} ORDER BY uid"),
-        "--store",
-        store.to_str().unwrap(),
-        "--format",
-        "csv",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    stdout(&out).lines().skip(1).map(str::to_string).collect()
+    let csv = sql_csv(store, &format!("SELECT uid FROM {table} ORDER BY uid"));
+    csv.lines().skip(1).map(str::to_string).collect()
 }
 
 fn expect_uids(store: &Path, table: &str, expected: &[&str]) {
@@ -214,15 +213,8 @@ fn far_timestamps_and_ipv6_zone_ids() {
         assert!(uids.contains(&uid.to_string()), "{uid}: {uids:?}\n{err}");
     }
     // The zone is not part of the address: both rows are fe80::1.
-    let zone = lasthop(&[
-        "sql",
-        "SELECT count(*) AS n FROM conn WHERE src = 'fe80::1'",
-        "--store",
-        store.to_str().unwrap(),
-        "--format",
-        "csv",
-    ]);
-    assert_eq!(stdout(&zone).lines().nth(1), Some("2"), "{}{}", stdout(&zone), stderr(&zone));
+    let zone = sql_csv(&store, "SELECT count(*) AS n FROM conn WHERE src = 'fe80::1'");
+    assert_eq!(zone.lines().nth(1), Some("2"), "{zone}");
     // And a hunt over all of it runs.
     let hunt = lasthop_within(&["hunt", "--store", store.to_str().unwrap()], LIMIT);
     assert!(hunt.status.success(), "{}", stderr(&hunt));
@@ -452,16 +444,7 @@ fn files_under(root: &Path, dir: &Path) -> Vec<String> {
 fn store_content(store: &Path) -> String {
     let mut content = String::new();
     for table in ["conn", "dns"] {
-        let out = lasthop(&[
-            "sql",
-            &format!("SELECT * FROM {table} ORDER BY uid, ts"),
-            "--store",
-            store.to_str().unwrap(),
-            "--format",
-            "csv",
-        ]);
-        assert!(out.status.success(), "{}", stderr(&out));
-        content.push_str(&stdout(&out));
+        content.push_str(&sql_csv(store, &format!("SELECT * FROM {table} ORDER BY uid, ts")));
     }
     let manifest = std::fs::read_to_string(store.join("manifest.jsonl")).unwrap_or_default();
     let mut sources: Vec<String> = manifest
@@ -580,9 +563,7 @@ fn records_with_thousands_of_fields_or_set_items_are_cut_to_the_limits_and_repor
         "proto": "udp", "query": "x.example", "answers": answers});
     std::fs::write(logs.join("mixed.log"), format!("{conn}\n{dns}\n")).unwrap();
     let count = |store: &Path, sql: &str| {
-        let out = lasthop(&["sql", sql, "--store", store.to_str().unwrap(), "--format", "csv"]);
-        assert!(out.status.success(), "{}", stderr(&out));
-        stdout(&out).lines().nth(1).unwrap_or_default().to_string()
+        sql_csv(store, sql).lines().nth(1).unwrap_or_default().to_string()
     };
     let extras = "SELECT array_length(map_keys(_extra)) FROM conn";
     let items = "SELECT array_length(answers) FROM dns";
