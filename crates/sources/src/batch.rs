@@ -151,9 +151,8 @@ impl ColumnBuilder {
         }
     }
 
-    /// Appends a value; the parsers only produce values of the column's kind, so a mismatch is a
-    /// bug and is stored as null rather than trusted.
-    /// Appends a value, a set or vector cut to `max_items`.
+    /// Appends a value, a set or vector cut to `max_items`; the parsers only produce values of
+    /// the column's kind, so a mismatch is a bug and is stored as null rather than trusted.
     fn append(&mut self, value: &Value<'_>, max_items: usize) {
         match (self, value) {
             (ColumnBuilder::Time(b), Value::Time(t)) => b.append_value(*t),
@@ -221,7 +220,6 @@ impl ColumnBuilder {
     }
 }
 
-/// Collects rows of one log type into a [`RecordBatch`] of its fixed schema.
 /// Bounds on one record, so that a crafted line within the line-length limit cannot make one
 /// record enormous: what is over them is dropped and the record kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -238,6 +236,7 @@ impl Default for RecordLimits {
     }
 }
 
+/// Collects rows of one log type into a [`RecordBatch`] of its fixed schema.
 pub struct BatchBuilder {
     log_type: LogType,
     limits: RecordLimits,
