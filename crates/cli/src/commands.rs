@@ -424,6 +424,8 @@ pub fn hunt(args: HuntArgs) -> Result<Exit, Failure> {
         .transpose()
         .map_err(|e| usage(format!("--since: {e}")))?;
     settings.cluster = args.cluster.clone();
+    let detectors = lasthop_detect::detectors::select(&args.detectors)
+        .map_err(|e| usage(format!("--detector: {e}")))?;
     if settings.cluster.is_some() && !cfg!(feature = "cluster") {
         return Err(usage(
             "--cluster: this build of lasthop has no cluster support (build it with `--features cluster`)".into(),
@@ -460,7 +462,7 @@ pub fn hunt(args: HuntArgs) -> Result<Exit, Failure> {
         title: crate::report::HUNT_REPORT,
         hunted: true,
     };
-    let findings = run_hunt(&root, iocs, &settings, output, &lasthop_detect::detectors::all())?;
+    let findings = run_hunt(&root, iocs, &settings, output, &detectors)?;
     if args.store.is_none() {
         eprintln!(
             "(hunted in a temporary store; use --store DIR to keep it for `lasthop show` and `lasthop sql`)"

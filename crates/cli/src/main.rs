@@ -11,7 +11,9 @@ mod rules;
 mod settings;
 mod triage;
 
-/// Returns freed memory to the system where glibc's arenas kept it (see Cargo.toml).
+/// Returns freed memory to the system where glibc's arenas kept it (see Cargo.toml). The
+/// `system-allocator` feature leaves it out, for heap profilers that hook `malloc` (heaptrack).
+#[cfg(not(feature = "system-allocator"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -282,6 +284,10 @@ struct HuntArgs {
     /// a pipeline step that fails on `--fail-on high`).
     #[arg(long, value_name = "SEVERITY")]
     fail_on: Option<String>,
+    /// Run only these detectors (repeatable or comma-separated ids: beacon, ioc-match …; an
+    /// unknown id lists the valid ones). Default: all of them.
+    #[arg(long = "detector", value_name = "ID", value_delimiter = ',')]
+    detectors: Vec<String>,
     #[command(flatten)]
     share: report::ShareArgs,
     #[command(flatten)]

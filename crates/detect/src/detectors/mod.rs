@@ -137,6 +137,17 @@ pub fn all() -> Vec<Box<dyn Detector>> {
     ]
 }
 
+/// The detectors named by `ids` (all of them when `ids` is empty), in their usual order; an
+/// unknown id is an error that lists the valid ones.
+pub fn select(ids: &[String]) -> std::result::Result<Vec<Box<dyn Detector>>, String> {
+    let every = all();
+    if let Some(unknown) = ids.iter().find(|id| !every.iter().any(|d| d.id() == id.as_str())) {
+        let valid: Vec<_> = every.iter().map(|d| d.id()).collect();
+        return Err(format!("no detector `{unknown}`; the detectors are {}", valid.join(", ")));
+    }
+    Ok(every.into_iter().filter(|d| ids.is_empty() || ids.iter().any(|id| id == d.id())).collect())
+}
+
 /// Runs a query and collects its batches.
 pub(crate) async fn query(ctx: &SessionContext, sql: &str) -> Result<Vec<RecordBatch>> {
     ctx.sql(sql).await?.collect().await

@@ -184,11 +184,13 @@ fn a_session_still_open_at_the_end_is_a_long_connection() {
 fn a_beacon_fetching_a_program_named_like_an_image_is_raised_for_it() {
     let dir = tempfile::tempdir().unwrap();
     let (mut conns, mut http) = (String::new(), String::new());
-    // Two hosts poll two servers every ten minutes for a day; one server hands out a Windows
-    // program as /images/logo.png, the other a real image.
-    for (host, server, mime) in [
-        ("10.1.1.5", "203.0.113.9", "application/x-dosexec"),
-        ("10.1.1.6", "198.51.100.20", "image/png"),
+    // Hosts poll servers every ten minutes for a day; one server hands out a Windows program as
+    // /images/logo.png to a client with its own user agent and no Host header, the other a
+    // real image to two browsers. A fourth host polls a time server.
+    for (host, server, mime, agent, name) in [
+        ("10.1.1.5", "203.0.113.9", "application/x-dosexec", "Implant/1.0", "-"),
+        ("10.1.1.6", "198.51.100.20", "image/png", "Mozilla/5.0", "cdn.example"),
+        ("10.1.1.7", "198.51.100.20", "image/png", "Mozilla/5.0", "cdn.example"),
     ] {
         for i in 0..144u32 {
             let ts = START + i as f64 * 600.0 + (i % 7) as f64;
@@ -196,10 +198,14 @@ fn a_beacon_fetching_a_program_named_like_an_image_is_raised_for_it() {
             conn(&mut conns, ts, &uid, host, server, 80, "tcp", 0.4, 900);
             writeln!(
                 http,
-                "{ts:.6}\t{uid}\t{host}\t50000\t{server}\t80\t1\tGET\t{server}\t/images/logo.png\tMozilla/5.0\t200\t{mime}"
+                "{ts:.6}\t{uid}\t{host}\t50000\t{server}\t80\t1\tGET\t{name}\t/images/logo.png\t{agent}\t200\t{mime}"
             )
             .unwrap();
         }
+    }
+    for i in 0..144u32 {
+        let ts = START + i as f64 * 600.0 + (i % 5) as f64;
+        conn(&mut conns, ts, &format!("Cntp{i}"), "10.1.1.8", "203.0.113.50", 123, "udp", 0.01, 48);
     }
     zeek(&dir.path().join("conn.log"), "conn", CONN_FIELDS, CONN_TYPES, &conns);
     zeek(
@@ -210,17 +216,28 @@ fn a_beacon_fetching_a_program_named_like_an_image_is_raised_for_it() {
         &http,
     );
     let findings = hunt_synthetic(dir.path());
-    let adjustments = |dst: &str| -> String {
-        let f = beacon(&findings, if dst == "203.0.113.9" { "10.1.1.5" } else { "10.1.1.6" }, dst);
+    let adjustments = |src: &str, dst: &str| -> String {
+        let f = beacon(&findings, src, dst);
         f.evidence.figures.get("adjustments").map(|a| a.to_string()).unwrap_or_default()
     };
-    let disguised = adjustments("203.0.113.9");
+    let disguised = adjustments("10.1.1.5", "203.0.113.9");
     assert!(
         disguised.contains("144 response(s) whose content contradicts the URI's extension")
             && disguised.contains("/images/logo.png served as application/x-dosexec"),
         "{disguised}"
     );
-    assert!(!adjustments("198.51.100.20").contains("contradicts"), "a real image is no disguise");
+    assert!(
+        disguised.contains("user agent \\\"Implant/1.0\\\" is sent by no other host"),
+        "{disguised}"
+    );
+    assert!(disguised.contains("144 HTTP request(s) without a Host header"), "{disguised}");
+    let image = adjustments("10.1.1.6", "cdn.example");
+    for absent in ["contradicts", "user agent", "Host header"] {
+        assert!(!image.contains(absent), "a browser fetching a real image: {image}");
+    }
+    let time = adjustments("10.1.1.8", "203.0.113.50");
+    assert!(time.contains("NTP only"), "{time}");
+    assert!(!time.contains("Host header") && !time.contains("user agent"), "{time}");
     let explained = &beacon(&findings, "10.1.1.5", "203.0.113.9").explanation;
     assert!(explained.contains("served as application/x-dosexec"), "{explained}");
 }
