@@ -1,6 +1,7 @@
 //! `lasthop`: the command line. Wires the stages together — sources → store → detect →
 //! findings → sinks — and owns what only a command line needs: arguments, progress, exit codes.
 
+mod allocator;
 mod audit;
 #[cfg(feature = "cluster")]
 mod cluster;
@@ -11,11 +12,8 @@ mod rules;
 mod settings;
 mod triage;
 
-/// Returns freed memory to the system where glibc's arenas kept it (see Cargo.toml). The
-/// `system-allocator` feature leaves it out, for heap profilers that hook `malloc` (heaptrack).
-#[cfg(not(feature = "system-allocator"))]
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: allocator::Allocator = allocator::Allocator;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -394,6 +392,7 @@ pub enum Exit {
 }
 
 fn main() -> ExitCode {
+    allocator::return_memory_promptly();
     let cli = Cli::parse();
     let Some(command) = cli.command else {
         println!("lasthop {}", env!("CARGO_PKG_VERSION"));

@@ -70,6 +70,9 @@ fn help_version_and_usage_errors() {
     assert_eq!(lasthop(&["hunt", "--format", "yaml", "x"]).status.code(), Some(2));
     assert_eq!(lasthop(&["hunt", "--memory-limit", "lots", "x"]).status.code(), Some(2));
     assert_eq!(lasthop(&["frobnicate"]).status.code(), Some(2));
+    let unknown = lasthop(&["hunt", "--detector", "beacon,nope", "x"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(stderr(&unknown).contains("no detector `nope`; the detectors are ioc-match, beacon"));
 }
 
 #[test]
@@ -111,6 +114,20 @@ fn hunt_finds_ioc_contact_and_show_and_sql_explain_it() {
     assert_eq!(f["severity"], "critical");
     assert!(f["evidence"]["uids"].as_array().unwrap().iter().any(|u| u == "Cbeacon0"));
     assert!(f["evidence"]["community_ids"].as_array().unwrap().iter().any(|u| u == "1:beacon0="));
+
+    // A chosen detector runs alone.
+    let only = findings_of(&lasthop(&[
+        "hunt",
+        "--store",
+        store.to_str().unwrap(),
+        "--ioc-file",
+        iocs.to_str().unwrap(),
+        "--detector",
+        "ioc-match",
+        "--format",
+        "json",
+    ]));
+    assert!(!only.is_empty() && only.iter().all(|f| f["detector"] == "ioc-match"), "{only:#?}");
 
     // The same finding keeps its id on a second run.
     let again = lasthop(&[

@@ -88,6 +88,16 @@ pub fn cell_to_json(array: &ArrayRef, row: usize) -> Value {
             };
             Value::from(format_timestamp(timestamp_micros(v, unit)))
         }
+        // Whole decimals (what SQL makes of sums mixing signed and unsigned counts) stay numbers
+        // while they fit; others keep their exact text.
+        DataType::Decimal128(_, 0) => {
+            let v = array.as_primitive::<Decimal128Type>().value(row);
+            match (i64::try_from(v), u64::try_from(v)) {
+                (Ok(i), _) => Value::from(i),
+                (_, Ok(u)) => Value::from(u),
+                _ => Value::from(v.to_string()),
+            }
+        }
         DataType::List(_) => {
             let list = array.as_list::<i32>().value(row);
             Value::Array((0..list.len()).map(|i| cell_to_json(&list, i)).collect())

@@ -21,7 +21,7 @@
 use lasthop_findings::{Entities, Finding};
 use serde_json::{Value, json};
 
-use super::{Detector, DetectorFuture, HuntContext, query, rows};
+use super::{BOTH_WAYS_BYTES, Detector, DetectorFuture, HuntContext, query, rows};
 
 pub struct LastHopContact;
 
@@ -53,7 +53,7 @@ impl Detector for LastHopContact {
                     SELECT src, dst, network_type(dst) AS kind,
                            count(DISTINCT CAST(ts AS BIGINT) / {MICROS_PER_DAY}) AS days,
                            count(*) AS connections,
-                           sum(COALESCE(orig_bytes, 0) + COALESCE(resp_bytes, 0)) AS bytes,
+                           sum({BOTH_WAYS_BYTES}) AS bytes,
                            min(CAST(ts AS BIGINT)) AS first_us, max(CAST(ts AS BIGINT)) AS last_us,
                            min(uid) AS example_uid
                     FROM conn

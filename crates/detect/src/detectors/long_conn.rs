@@ -22,7 +22,7 @@ use lasthop_normalise::parse_ip;
 use lasthop_sources::safelist::Peer;
 use serde_json::{Value, json};
 
-use super::{Detector, DetectorFuture, HuntContext, query, rows};
+use super::{BOTH_WAYS_BYTES, Detector, DetectorFuture, HuntContext, query, rows};
 
 pub struct LongConnections;
 
@@ -76,11 +76,11 @@ fn sql() -> String {
     format!(
         "WITH records AS (
             SELECT uid, src, dst, dst_port, proto, service, ts, duration,
-                   COALESCE(orig_bytes, 0) + COALESCE(resp_bytes, 0) AS bytes, false AS open
+                   {BOTH_WAYS_BYTES} AS bytes, false AS open
             FROM conn WHERE duration >= {MIN_CONNECTION_S}
             UNION ALL
             SELECT uid, src, dst, dst_port, proto, service, ts, duration,
-                   COALESCE(orig_bytes, 0) + COALESCE(resp_bytes, 0) AS bytes, true AS open
+                   {BOTH_WAYS_BYTES} AS bytes, true AS open
             FROM open_conn WHERE duration >= {MIN_CONNECTION_S}
         ), sessions AS (
             SELECT uid, src, dst, min(ts) AS first_ts, max(ts) AS last_ts,

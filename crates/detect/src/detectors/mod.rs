@@ -148,6 +148,10 @@ pub fn select(ids: &[String]) -> std::result::Result<Vec<Box<dyn Detector>>, Str
     Ok(every.into_iter().filter(|d| ids.is_empty() || ids.iter().any(|id| id == d.id())).collect())
 }
 
+/// A connection's bytes in both directions, in SQL. The zeros are unsigned like the counts:
+/// mixing them with signed literals makes a decimal of every sum.
+pub(crate) const BOTH_WAYS_BYTES: &str = "COALESCE(orig_bytes, CAST(0 AS BIGINT UNSIGNED)) + COALESCE(resp_bytes, CAST(0 AS BIGINT UNSIGNED))";
+
 /// Runs a query and collects its batches.
 pub(crate) async fn query(ctx: &SessionContext, sql: &str) -> Result<Vec<RecordBatch>> {
     ctx.sql(sql).await?.collect().await

@@ -247,9 +247,11 @@ fn quiet_contact_with_a_home_line_over_weeks_is_a_last_hop_finding() {
     let dir = tempfile::tempdir().unwrap();
     let mut rows = String::new();
     let mut rng = ChaCha8Rng::seed_from_u64(40);
+    let mut contacts = 0u64;
     // 10.1.1.7 reaches a Comcast home line a few times a day for three weeks, a few kB each.
     for day in 0..21u32 {
         for k in 0..rng.gen_range(2..5u32) {
+            contacts += 1;
             let ts = START + day as f64 * DAY + rng.gen_range(0.0..DAY);
             conn(
                 &mut rows,
@@ -302,6 +304,8 @@ fn quiet_contact_with_a_home_line_over_weeks_is_a_last_hop_finding() {
     let days = f.evidence.figures["active_days"].as_u64().unwrap();
     assert!((21..=22).contains(&days), "{days}");
     assert_eq!(f.evidence.figures["network_type"], "residential");
+    // 3,000 bytes each way per contact.
+    assert_eq!(f.evidence.figures["bytes"], serde_json::json!(contacts * 6_000));
     assert!(f.score >= 0.7, "three weeks from one host: {}", f.score);
     let remote = f.entities.remote.as_ref().unwrap();
     assert_eq!(remote.as_number, Some(7922));
