@@ -187,10 +187,10 @@ const PROCESS_BASELINE: usize = 256 << 20;
 
 /// The query engine's share of a memory limit the user gave for the whole process: what is left
 /// after the baseline, less a quarter for what the engine does not account for (Parquet
-/// decoding, the allocator's own overhead). Measured on a 10 M-record hunt: 588 MB of heap at
-/// peak for a pool that never filled, 935 MiB resident. Not yet enough where the beacon
-/// analysis's sort spills (63 M connections: 1,698 MiB resident for this 576 MiB pool, and
-/// more, not less, for a 256 MiB one — see docs/reliability.md).
+/// decoding, the allocator's own overhead). Measured on a hunt of 63 M connections (10 GB) in a
+/// 1 GiB cgroup: 984 and 1,016 MiB peak resident in two runs. A smaller share is not safer: the
+/// beacon analysis's spilled sort then writes more runs and its merge holds more (1,095 MiB and
+/// the OOM killer with a third held back; see docs/reliability.md).
 pub fn query_pool(process_limit: usize) -> usize {
     (process_limit.saturating_sub(PROCESS_BASELINE) / 4 * 3).max(16 << 20)
 }
