@@ -21,9 +21,13 @@
 //!
 //! With `--scorer rita` the adjustments are listed but the score is left as RITA computes it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
+use datafusion::arrow::array::{RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::common::Result;
+use datafusion::datasource::MemTable;
 use lasthop_findings::Finding;
 use serde_json::{Value, json};
 
@@ -61,33 +65,35 @@ const TARGETS_TABLE: &str = "lasthop_context_targets";
 const OF_TARGETS: &str =
     "EXISTS (SELECT 1 FROM targets p WHERE p.s_ip = h.src AND (p.t_ip = h.dst OR p.t = h.name))";
 
+/// HTTP records with the name their Host header gives (lower case, no port, no trailing dot),
+/// as a common table expression `named`.
+const NAMED_HTTP: &str = "named AS (SELECT *, rtrim(regexp_replace(lower(host), ':[0-9]+$', ''), '.') AS name FROM http)";
+
 /// The targets as a SQL common table expression: addresses parsed, names kept as text.
 const TARGETS: &str =
     "targets AS (SELECT ip(s) AS s_ip, ip(t) AS t_ip, t FROM lasthop_context_targets)";
 
 fn register_targets(hunt: &HuntContext, findings: &[Finding]) -> Result<()> {
-    use datafusion::arrow::array::StringArray;
-    use datafusion::arrow::datatypes::{DataType, Field, Schema};
-    let pairs: std::collections::BTreeSet<(&str, &str)> = findings
+    let pairs: BTreeSet<(&str, &str)> = findings
         .iter()
         .filter_map(|f| {
             let target = f.entities.domain.as_deref().or(f.entities.destination.as_deref())?;
             Some((f.entities.source.as_deref()?, target))
         })
         .collect();
-    let schema = std::sync::Arc::new(Schema::new(vec![
+    let schema = Arc::new(Schema::new(vec![
         Field::new("s", DataType::Utf8, false),
         Field::new("t", DataType::Utf8, false),
     ]));
-    let batch = datafusion::arrow::array::RecordBatch::try_new(
+    let batch = RecordBatch::try_new(
         schema.clone(),
         vec![
-            std::sync::Arc::new(StringArray::from_iter_values(pairs.iter().map(|p| p.0))),
-            std::sync::Arc::new(StringArray::from_iter_values(pairs.iter().map(|p| p.1))),
+            Arc::new(StringArray::from_iter_values(pairs.iter().map(|p| p.0))),
+            Arc::new(StringArray::from_iter_values(pairs.iter().map(|p| p.1))),
         ],
     )?;
-    let table = datafusion::datasource::MemTable::try_new(schema, vec![vec![batch]])?;
-    hunt.ctx.register_table(TARGETS_TABLE, std::sync::Arc::new(table))?;
+    let table = MemTable::try_new(schema, vec![vec![batch]])?;
+    hunt.ctx.register_table(TARGETS_TABLE, Arc::new(table))?;
     Ok(())
 }
 
@@ -102,11 +108,12 @@ async fn adjust_registered(
     let prevalence = lookup(
         hunt,
         &format!(
-            "SELECT ip_text(dst) AS k, count(DISTINCT src) AS n FROM conn
+            "WITH {NAMED_HTTP}
+             SELECT ip_text(dst) AS k, count(DISTINCT src) AS n FROM conn
              WHERE is_internal(src) AND ip_text(dst) IN ({addresses}) GROUP BY dst
              UNION ALL
              SELECT fqdn AS k, count(DISTINCT src) AS n FROM (
-                 SELECT src, rtrim(regexp_replace(lower(host), ':[0-9]+$', ''), '.') AS fqdn FROM http
+                 SELECT src, name AS fqdn FROM named
                  UNION ALL SELECT src, rtrim(lower(server_name), '.') FROM ssl
              ) WHERE is_internal(src) AND fqdn IN ({names}) GROUP BY fqdn"
         ),
@@ -119,9 +126,7 @@ async fn adjust_registered(
             "WITH usage AS (SELECT user_agent, count(DISTINCT src) AS senders FROM http
                             WHERE user_agent IS NOT NULL AND user_agent <> '' GROUP BY user_agent),
                   {TARGETS},
-                  named AS (SELECT src, dst, host, user_agent,
-                                   rtrim(regexp_replace(lower(host), ':[0-9]+$', ''), '.') AS name
-                            FROM http)
+                  {NAMED_HTTP}
              SELECT ip_text(h.src) AS s, ip_text(h.dst) AS d, h.name AS name,
                     h.user_agent AS agent, u.senders AS senders,
                     sum(CASE WHEN h.host IS NULL OR h.host = '' THEN 1 ELSE 0 END) AS hostless
@@ -164,10 +169,7 @@ async fn adjust_registered(
     let responses = table(
         hunt,
         &format!(
-            "WITH {TARGETS},
-                  named AS (SELECT src, dst, uri, status_code, resp_mime_types,
-                                   rtrim(regexp_replace(lower(host), ':[0-9]+$', ''), '.') AS name
-                            FROM http)
+            "WITH {TARGETS}, {NAMED_HTTP}
              SELECT ip_text(h.src) AS s, ip_text(h.dst) AS d, h.name AS name,
                     regexp_replace(lower(h.uri), '[?#].*$', '') AS path,
                     h.resp_mime_types[1] AS mime, count(*) AS n
