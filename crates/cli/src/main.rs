@@ -66,7 +66,7 @@ enum Command {
     /// Audit edge devices (nmap XML, CSV inventories, what the store saw) against CISA KEV,
     /// end-of-life data and the APT40 advisory's mitigations: ranked actions per device.
     Audit(Box<audit::AuditArgs>),
-    /// Run SQL over the store's tables (conn, dns, http, ssl, x509, files, open_conn, open_http, open_ssl).
+    /// Run SQL over the store's tables (conn, dns, http, ssl, x509, files, ssh, dhcp, web, open_conn, open_http, open_ssl).
     Sql(SqlArgs),
     /// Show one finding in full, with the records behind it.
     Show(ShowArgs),

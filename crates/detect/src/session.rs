@@ -105,7 +105,8 @@ pub fn new_context(options: &SessionOptions) -> SessionContext {
 }
 
 /// A session over a store: one table per log type (`conn`, `dns`, `http`, `ssl`, `x509`,
-/// `files`, `open_conn`, `open_http`, `open_ssl`), empty where the store holds none.
+/// `files`, `ssh`, `dhcp`, `web`, `open_conn`, `open_http`, `open_ssl`), empty where the store
+/// holds none.
 pub async fn open_store(store: &Store, options: &SessionOptions) -> Result<SessionContext> {
     let ctx = new_context(options);
     let cutoff = options.window_us.and_then(|w| store.time_span().map(|(_, last)| last - w));

@@ -26,10 +26,13 @@ pub enum LogType {
     Web,
     /// DHCP leases: which machine (MAC address, host name) held which address when.
     Dhcp,
+    /// SSH handshakes: client and server software, negotiated algorithms and, where the
+    /// deployment runs the HASSH package, the client's and server's HASSH fingerprints.
+    Ssh,
 }
 
 impl LogType {
-    pub const ALL: [LogType; 11] = [
+    pub const ALL: [LogType; 12] = [
         LogType::Conn,
         LogType::OpenConn,
         LogType::Dns,
@@ -41,6 +44,7 @@ impl LogType {
         LogType::Files,
         LogType::Web,
         LogType::Dhcp,
+        LogType::Ssh,
     ];
 
     /// The table name, which is also Zeek's `#path`.
@@ -57,6 +61,7 @@ impl LogType {
             LogType::Files => "files",
             LogType::Dhcp => "dhcp",
             LogType::Web => "web",
+            LogType::Ssh => "ssh",
         }
     }
 
@@ -71,7 +76,7 @@ impl LogType {
     /// snapshot, told apart by its growing duration and byte counts, is a record of its own.
     pub fn identity_fields(self) -> &'static [&'static str] {
         match self {
-            LogType::Conn | LogType::Ssl | LogType::OpenSsl => &["uid"],
+            LogType::Conn | LogType::Ssl | LogType::OpenSsl | LogType::Ssh => &["uid"],
             LogType::OpenConn => &["uid", "duration", "orig_bytes", "resp_bytes"],
             LogType::Dns => &["uid", "trans_id", "query", "qtype"],
             LogType::Http | LogType::OpenHttp => &["uid", "trans_depth"],
@@ -95,6 +100,7 @@ impl LogType {
             LogType::Web => WEB,
             LogType::Files => FILES,
             LogType::Dhcp => DHCP,
+            LogType::Ssh => SSH,
         }
     }
 }
@@ -178,6 +184,11 @@ pub fn column_name(zeek: &str) -> String {
         "id.orig_p" => "src_port".into(),
         "id.resp_h" => "dst".into(),
         "id.resp_p" => "dst_port".into(),
+        // The HASSH package writes camel case: split it as the rest of the schema is.
+        "hasshVersion" => "hassh_version".into(),
+        "hasshAlgorithms" => "hassh_algorithms".into(),
+        "hasshServer" => "hassh_server".into(),
+        "hasshServerAlgorithms" => "hassh_server_algorithms".into(),
         // Sigma's `cs-uri-stem` becomes `cs_uri_stem`: SQL needs no quoting, and the rule
         // compiler maps the one spelling to the other.
         other => other.replace(['.', '-'], "_").to_ascii_lowercase(),
@@ -477,6 +488,37 @@ const DHCP: &[(&str, ColumnKind)] = &[
     ("trans_id", Count),
 ];
 
+/// Zeek's ssh.log, with the fields the HASSH package (salesforce/hassh) adds: `hassh` is the MD5
+/// of the client's offered key-exchange, cipher, MAC and compression lists, which tells one SSH
+/// implementation from another whatever banner it sends.
+const SSH: &[(&str, ColumnKind)] = &[
+    ("ts", Time),
+    ("uid", Str),
+    ("id.orig_h", Addr),
+    ("id.orig_p", Port),
+    ("id.resp_h", Addr),
+    ("id.resp_p", Port),
+    ("version", Count),
+    ("auth_success", Bool),
+    ("auth_attempts", Count),
+    ("direction", Str),
+    ("client", Str),
+    ("server", Str),
+    ("cipher_alg", Str),
+    ("mac_alg", Str),
+    ("compression_alg", Str),
+    ("kex_alg", Str),
+    ("host_key_alg", Str),
+    ("host_key", Str),
+    ("hasshVersion", Str),
+    ("hassh", Str),
+    ("hasshAlgorithms", Str),
+    ("hasshServer", Str),
+    ("hasshServerAlgorithms", Str),
+    ("cshka", Str),
+    ("sshka", Str),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -501,6 +543,7 @@ mod tests {
         assert_eq!(column_name("certificate.not_valid_after"), "certificate_not_valid_after");
         assert_eq!(column_name("TTLs"), "ttls");
         assert_eq!(column_name("cs-uri-stem"), "cs_uri_stem");
+        assert_eq!(column_name("hasshServer"), "hassh_server");
     }
 
     #[test]

@@ -81,6 +81,7 @@ fn every_sample_is_read_and_every_line_accounted_for() {
         LogType::X509,
         LogType::Files,
         LogType::OpenConn,
+        LogType::Ssh,
     ] {
         assert!(
             by_type.get(&t).copied().unwrap_or(0) > 0,
@@ -170,6 +171,14 @@ fn rotated_tree_imports_once_with_extra_columns_kept() {
     assert!(report.records_by_table["conn"] > 10_000, "{:?}", report.records_by_table);
     assert!(report.records_by_table.contains_key("open_conn"), "{:?}", report.records_by_table);
     assert!(report.diagnostics.skipped_types.contains_key("capture_loss"));
+    // ssh.log is stored whole: the HASSH context reads it.
+    let ssh_lines: u64 = files
+        .iter()
+        .filter(|f| f.file_name().is_some_and(|n| n.to_string_lossy().starts_with("ssh.")))
+        .map(|f| data_lines(f))
+        .sum();
+    assert!(ssh_lines > 1_000, "{ssh_lines}");
+    assert_eq!(report.records_by_table.get("ssh"), Some(&ssh_lines));
     let opened = lasthop_store::Store::open(store.path()).unwrap();
     assert_eq!(opened.row_counts().values().sum::<u64>(), report.records);
 

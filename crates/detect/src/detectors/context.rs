@@ -7,6 +7,9 @@
 //!   way hand-written implants give themselves away;
 //! - **rare TLS client fingerprint**: a JA4 (or JA3) the pair's TLS clients present that no other
 //!   host does (+0.05);
+//! - **rare SSH client**: a HASSH (where the deployment logs it) or, without one, a client
+//!   software banner that no other host presents (+0.05): custom implants and tunnelling tools
+//!   bring their own SSH libraries, where administrators' clients are the same few builds;
 //! - **missing Host header**: HTTP requests without one (+0.05), which browsers never send;
 //! - **content unlike its name**: successful HTTP responses whose sniffed MIME type contradicts
 //!   the URI's extension (+0.1 when a program comes back for `/logo.png` or `/jquery.js`, +0.05
@@ -180,6 +183,29 @@ async fn adjust_registered(
         ),
     )
     .await?;
+    // SSH has no name to follow: pairs by address only.
+    let ssh_clients = table(
+        hunt,
+        &format!(
+            "WITH client AS (SELECT src, dst,
+                                    CASE WHEN hassh IS NOT NULL AND hassh <> '' THEN 'HASSH ' || hassh
+                                         ELSE 'software ' || client END AS fp
+                             FROM ssh WHERE COALESCE(hassh, client, '') <> ''),
+                  usage AS (SELECT fp, count(DISTINCT src) AS senders FROM client GROUP BY fp),
+                  {TARGETS}
+             SELECT ip_text(h.src) AS s, ip_text(h.dst) AS d, '' AS name, h.fp AS fp,
+                    u.senders AS senders
+             FROM client h JOIN usage u ON h.fp = u.fp
+             WHERE EXISTS (SELECT 1 FROM targets p WHERE p.s_ip = h.src AND p.t_ip = h.dst)
+             GROUP BY h.src, h.dst, h.fp, u.senders"
+        ),
+    )
+    .await?;
+    let ssh_users = count(
+        hunt,
+        "SELECT count(DISTINCT src) AS n FROM ssh WHERE COALESCE(hassh, client, '') <> ''",
+    )
+    .await?;
     let tls_clients = count(
         hunt,
         "SELECT count(DISTINCT src) AS n FROM ssl WHERE ja3 IS NOT NULL OR ja4 IS NOT NULL",
@@ -187,9 +213,6 @@ async fn adjust_registered(
     .await?;
     let senders_total = count(hunt, "SELECT count(DISTINCT src) AS n FROM http").await?;
     // Rows by (source, destination or name), so that each finding looks up only its own.
-    let text = |r: &serde_json::Map<String, Value>, k: &str| {
-        r.get(k).and_then(Value::as_str).unwrap_or("").to_string()
-    };
     let mut agents_by_pair: HashMap<(String, String), Vec<&serde_json::Map<String, Value>>> =
         HashMap::new();
     for r in &agents {
@@ -200,14 +223,8 @@ async fn adjust_registered(
             agents_by_pair.entry((text(r, "s"), name)).or_default().push(r);
         }
     }
-    let mut rare_fingerprints: HashMap<(String, String), String> = HashMap::new();
-    for r in &fingerprints {
-        if r.get("senders").and_then(Value::as_u64) == Some(1) && tls_clients >= 2 {
-            for target in [text(r, "d"), text(r, "name")] {
-                rare_fingerprints.entry((text(r, "s"), target)).or_insert_with(|| text(r, "fp"));
-            }
-        }
-    }
+    let rare_fingerprints = presented_by_one_host(&fingerprints, tls_clients);
+    let rare_ssh_clients = presented_by_one_host(&ssh_clients, ssh_users);
     // Per (source, destination or name): responses contradicting their URI, and one example.
     let mut disguised: HashMap<(String, String), (Disguise, u64, String)> = HashMap::new();
     for r in &responses {
@@ -285,6 +302,13 @@ async fn adjust_registered(
             adjustments
                 .push((0.05, format!("TLS client fingerprint {fp} is presented by no other host")));
         }
+        if let Some(fp) = rare_ssh_clients.get(&key) {
+            let fp = match fp.split_once(' ') {
+                Some(("software", banner)) => format!("software {banner:?}"),
+                _ => fp.clone(),
+            };
+            adjustments.push((0.05, format!("SSH client {fp} is presented by no other host")));
+        }
         if hostless > 0 {
             adjustments.push((0.05, format!("{hostless} HTTP request(s) without a Host header")));
         }
@@ -324,6 +348,29 @@ async fn adjust_registered(
         apply(f, &adjustments, hunt.options.scorer);
     }
     Ok(())
+}
+
+/// The fingerprint (`fp`) of each (source `s`, destination `d` or name) whose rows say only one
+/// host presents it (`senders`), when at least two hosts present any: with one, everything is rare.
+fn presented_by_one_host(
+    rows: &[serde_json::Map<String, Value>],
+    presenters: u64,
+) -> HashMap<(String, String), String> {
+    let mut rare = HashMap::new();
+    if presenters < 2 {
+        return rare;
+    }
+    for r in rows.iter().filter(|r| r.get("senders").and_then(Value::as_u64) == Some(1)) {
+        for target in [text(r, "d"), text(r, "name")].into_iter().filter(|t| !t.is_empty()) {
+            rare.entry((text(r, "s"), target)).or_insert_with(|| text(r, "fp"));
+        }
+    }
+    rare
+}
+
+/// A text column of a result row, empty when absent.
+fn text(r: &serde_json::Map<String, Value>, k: &str) -> String {
+    r.get(k).and_then(Value::as_str).unwrap_or("").to_string()
 }
 
 /// How a response's content contradicts its URI: ordered by how much it says.

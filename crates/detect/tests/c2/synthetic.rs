@@ -243,6 +243,64 @@ fn a_beacon_fetching_a_program_named_like_an_image_is_raised_for_it() {
 }
 
 #[test]
+fn a_long_ssh_session_from_a_client_no_other_host_runs_is_raised_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut conns, mut ssh) = (String::new(), String::new());
+    // Day-long SSH sessions: one from a Go implant, two administrators' OpenSSH to the same
+    // jump host, and one client that sends OpenSSH's banner but whose HASSH (the algorithms it
+    // offers) no one else's matches.
+    for (i, (host, server, banner, hassh)) in [
+        ("10.1.2.5", "203.0.113.22", "SSH-2.0-Go", "-"),
+        ("10.1.2.6", "198.51.100.30", "SSH-2.0-OpenSSH_9.6", "-"),
+        ("10.1.2.7", "198.51.100.30", "SSH-2.0-OpenSSH_9.6", "-"),
+        ("10.1.2.8", "203.0.113.23", "SSH-2.0-OpenSSH_9.6", "16f898dd8ed8279e1055350b4e20666c"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (ts, uid) = (START + i as f64, format!("Cssh{i}"));
+        conn(&mut conns, ts, &uid, host, server, 22, "tcp", 30.0 * 3600.0, 4_000_000);
+        writeln!(
+            ssh,
+            "{ts:.6}\t{uid}\t{host}\t50000\t{server}\t22\t2\tT\t1\tOUTBOUND\t{banner}\tSSH-2.0-OpenSSH_8.9p1\tchacha20-poly1305@openssh.com\tumac-64-etm@openssh.com\tnone\tcurve25519-sha256\tssh-ed25519\t{hassh}"
+        )
+        .unwrap();
+    }
+    zeek(&dir.path().join("conn.log"), "conn", CONN_FIELDS, CONN_TYPES, &conns);
+    zeek(
+        &dir.path().join("ssh.log"),
+        "ssh",
+        "ts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tversion\tauth_success\tauth_attempts\tdirection\tclient\tserver\tcipher_alg\tmac_alg\tcompression_alg\tkex_alg\thost_key_alg\thassh",
+        "time\tstring\taddr\tport\taddr\tport\tcount\tbool\tcount\tenum\tstring\tstring\tstring\tstring\tstring\tstring\tstring\tstring",
+        &ssh,
+    );
+    let findings = hunt_synthetic(dir.path());
+    let adjustments = |src: &str| -> String {
+        let f = findings
+            .iter()
+            .find(|f| f.detector == "long-connection" && f.entities.source.as_deref() == Some(src))
+            .unwrap_or_else(|| panic!("no long connection from {src}: {findings:#?}"));
+        f.evidence.figures.get("adjustments").map(|a| a.to_string()).unwrap_or_default()
+    };
+    let implant = adjustments("10.1.2.5");
+    assert!(
+        implant.contains("SSH client software \\\"SSH-2.0-Go\\\" is presented by no other host"),
+        "{implant}"
+    );
+    let spoofed = adjustments("10.1.2.8");
+    assert!(
+        spoofed.contains(
+            "SSH client HASSH 16f898dd8ed8279e1055350b4e20666c is presented by no other host"
+        ),
+        "{spoofed}"
+    );
+    for admin in ["10.1.2.6", "10.1.2.7"] {
+        let a = adjustments(admin);
+        assert!(!a.contains("SSH client"), "a common client is not rare: {a}");
+    }
+}
+
+#[test]
 fn quiet_contact_with_a_home_line_over_weeks_is_a_last_hop_finding() {
     let dir = tempfile::tempdir().unwrap();
     let mut rows = String::new();
