@@ -328,6 +328,31 @@ impl Ssl<'_> {
     }
 }
 
+/// An SSH handshake as Zeek's ssh.log records it (outbound, protocol 2).
+pub(crate) struct Ssh<'a> {
+    pub ts: i64,
+    pub uid: &'a Uid,
+    pub orig: u32,
+    pub orig_p: u16,
+    pub resp: u32,
+    pub auth_success: bool,
+    pub client: &'a str,
+    pub server: &'a str,
+    pub cipher: &'a str,
+    pub mac: &'a str,
+    pub kex: &'a str,
+    pub host_key_alg: &'a str,
+    pub host_key: &'a str,
+}
+
+impl Ssh<'_> {
+    pub(crate) fn write(&self, r: &mut Rec<'_>) {
+        r.time(self.ts).bytes(self.uid).ip(self.orig).n(self.orig_p.into()).ip(self.resp).n(22);
+        r.n(2).b(self.auth_success).n(1).s("OUTBOUND").s(self.client).s(self.server);
+        r.s(self.cipher).s(self.mac).s("none").s(self.kex).s(self.host_key_alg).s(self.host_key);
+    }
+}
+
 pub(crate) struct Http<'a> {
     pub ts: i64,
     pub uid: &'a Uid,

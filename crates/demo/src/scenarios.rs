@@ -27,6 +27,8 @@ pub(crate) const TUNNEL_DOMAIN: &str = "dnsxfer.org";
 pub(crate) const TUNNEL_ZONE: &str = "t.dnsxfer.org";
 pub(crate) const SSH_SRC: [u8; 4] = [10, 20, 2, 15];
 pub(crate) const SSH_DST: [u8; 4] = [45, 77, 10, 9];
+/// The planted SSH session's client banner: no other host runs it.
+pub(crate) const PLINK: &str = "SSH-2.0-PuTTY_Release_0.78";
 
 /// Indicators that look like real threat-intel entries but occur nowhere in the traffic, so an
 /// IOC matcher that reports them is wrong.
@@ -407,6 +409,24 @@ fn long_ssh<R: Rng>(ctx: &mut Ctx, rng: &mut R, start: i64, days: u32, end: i64)
         let c =
             records::tcp(rng, ts, src, port, dst, 22, Some("ssh"), dur_us, ob, rb, TcpState::Sf);
         ctx.conn(&c);
+        // plink, PuTTY's command-line client, as intruders bring it to tunnel out of Windows.
+        let sts = ts + 180_000;
+        let ssh = records::Ssh {
+            ts: sts,
+            uid: &c.uid,
+            orig: src,
+            orig_p: port,
+            resp: dst,
+            auth_success: true,
+            client: PLINK,
+            server: "SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.6",
+            cipher: "aes256-ctr",
+            mac: "hmac-sha2-256",
+            kex: "curve25519-sha256@libssh.org",
+            host_key_alg: "ssh-ed25519",
+            host_key: "3c:1a:0e:95:d2:47:81:6b:f0:2e:aa:5d:19:c4:70:8e",
+        };
+        ssh.write(&mut ctx.logs.rec(Kind::Ssh, sts, sts));
         lines.push_str(&format!(
             "  - {} → {} ({} s, {:.1} h; conn row written at its end)\n",
             iso(s_ts),
@@ -428,10 +448,12 @@ fn long_ssh<R: Rng>(ctx: &mut Ctx, rng: &mut R, start: i64, days: u32, end: i64)
     let markdown = format!(
         "- **Host:** {} → {}:22 (service `ssh`, no preceding DNS lookup; the address is *not* \
          in `iocs.txt`, so only behaviour gives it away)\n\
+         - **Client:** `{PLINK}` in ssh.log (plink, PuTTY's command-line client, which \
+         intruders bring to tunnel out of Windows); the developers' SSH to GitHub uses OpenSSH\n\
          - **Sessions:**\n{lines}\
          - **A detector should find:** a single outbound connection lasting about three days \
          (duration ≈ {dur} s) to an external SSH server, far longer than any other flow, and \
-         repeat evening sessions to the same address.\n",
+         repeat evening sessions to the same address, from an SSH client no other host runs.\n",
         s(SSH_SRC),
         s(SSH_DST),
     );

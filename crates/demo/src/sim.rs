@@ -7,7 +7,7 @@ use rand::Rng;
 use rand::seq::SliceRandom;
 
 use crate::out::{self, US, Uid};
-use crate::records::{self, Cert, Conn, Dns, Http, Proto, Ssl, TcpState, Tunnel};
+use crate::records::{self, Cert, Conn, Dns, Http, Proto, Ssh, Ssl, TcpState, Tunnel};
 use crate::world::{self, BROWSERS, Kind as SvcKind, SCHANNEL_JA3, World};
 use crate::zeek::{Kind, Logs};
 
@@ -383,6 +383,55 @@ pub(crate) fn background_hour<R: Rng>(ctx: &mut Ctx, rng: &mut R, hour_start: i6
     for _ in 0..mail {
         let ts = hour_start * US + rng.gen_range(0..3600 * US);
         smtp(ctx, rng, ts);
+    }
+}
+
+/// Every ninth workstation belongs to a developer.
+const DEVELOPER_EVERY: usize = 9;
+/// The SSH clients developers run, by developer: Windows' bundled OpenSSH and a Linux desktop's.
+const DEVELOPER_SSH_CLIENTS: [&str; 2] =
+    ["SSH-2.0-OpenSSH_for_Windows_9.5", "SSH-2.0-OpenSSH_9.6p1 Ubuntu-3ubuntu13.5"];
+
+/// Developers' `git fetch` and `git push` over SSH to GitHub on working days: the ordinary SSH
+/// that gives a planted SSH client something to be rare against.
+pub(crate) fn developer_ssh_hour<R: Rng>(ctx: &mut Ctx, rng: &mut R, hour_start: i64) {
+    let (.., hod, _, _) = out::utc_parts(hour_start);
+    if out::weekday(hour_start) >= 5 || !(8..18).contains(&hod) {
+        return;
+    }
+    let Some(github) = ctx.world.services.iter().position(|s| s.def.host == "github.com") else {
+        return;
+    };
+    let developers: Vec<u32> =
+        ctx.world.workstations.iter().step_by(DEVELOPER_EVERY).map(|w| w.ip).collect();
+    for (n, ip) in developers.into_iter().enumerate() {
+        for _ in 0..poisson(rng, 0.35) {
+            let ts = hour_start * US + rng.gen_range(0..3600 * US);
+            let (t, server) = resolve(ctx, rng, ts, ip, github, 0.6);
+            let (port, dur) = (eph_port(rng), rng.gen_range(800_000..6 * US));
+            let (ob, rb) = (rng.gen_range(3_000..30_000), pareto(rng, 5_000.0, 1.2, 400e3));
+            let c =
+                records::tcp(rng, t, ip, port, server, 22, Some("ssh"), dur, ob, rb, TcpState::Sf);
+            let uid = c.uid;
+            ctx.conn(&c);
+            let sts = t + rng.gen_range(150_000..400_000);
+            let ssh = Ssh {
+                ts: sts,
+                uid: &uid,
+                orig: ip,
+                orig_p: port,
+                resp: server,
+                auth_success: true,
+                client: DEVELOPER_SSH_CLIENTS[n % 2],
+                server: "SSH-2.0-babeld-8405f9f3",
+                cipher: "chacha20-poly1305@openssh.com",
+                mac: "umac-64-etm@openssh.com",
+                kex: "curve25519-sha256",
+                host_key_alg: "ssh-ed25519",
+                host_key: "65:96:2d:fc:e8:d5:a9:11:64:0c:0f:ea:00:6e:5b:bb",
+            };
+            ssh.write(&mut ctx.logs.rec(Kind::Ssh, sts, sts));
+        }
     }
 }
 

@@ -17,10 +17,12 @@ pub(crate) enum Kind {
     Http,
     Ssl,
     X509,
+    Ssh,
 }
 
 impl Kind {
-    pub(crate) const ALL: [Kind; 5] = [Kind::Conn, Kind::Dns, Kind::Http, Kind::Ssl, Kind::X509];
+    pub(crate) const ALL: [Kind; 6] =
+        [Kind::Conn, Kind::Dns, Kind::Http, Kind::Ssl, Kind::X509, Kind::Ssh];
 
     pub(crate) fn path(self) -> &'static str {
         match self {
@@ -29,6 +31,7 @@ impl Kind {
             Kind::Http => "http",
             Kind::Ssl => "ssl",
             Kind::X509 => "x509",
+            Kind::Ssh => "ssh",
         }
     }
 
@@ -41,6 +44,7 @@ impl Kind {
             Kind::Http => HTTP,
             Kind::Ssl => SSL,
             Kind::X509 => X509,
+            Kind::Ssh => SSH,
         }
     }
 }
@@ -182,6 +186,27 @@ const X509: &[(&str, &str)] = &[
     ("client_cert", "bool"),
 ];
 
+const SSH: &[(&str, &str)] = &[
+    ("ts", "time"),
+    ("uid", "string"),
+    ID[0],
+    ID[1],
+    ID[2],
+    ID[3],
+    ("version", "count"),
+    ("auth_success", "bool"),
+    ("auth_attempts", "count"),
+    ("direction", "enum"),
+    ("client", "string"),
+    ("server", "string"),
+    ("cipher_alg", "string"),
+    ("mac_alg", "string"),
+    ("compression_alg", "string"),
+    ("kex_alg", "string"),
+    ("host_key_alg", "string"),
+    ("host_key", "string"),
+];
+
 /// The header Zeek's ASCII writer puts at the top of every file; `open` is the rotation start.
 pub(crate) fn header(kind: Kind, open_secs: i64) -> String {
     let schema = kind.schema();
@@ -264,13 +289,13 @@ pub(crate) struct Logs {
     hours: usize,
     /// Records cannot be placed before the hour being generated: those files are already out.
     floor: usize,
-    buckets: [Vec<Bucket>; 5],
+    buckets: [Vec<Bucket>; Kind::ALL.len()],
 }
 
 impl Logs {
     pub(crate) fn new(start_secs: i64, hours: usize) -> Self {
         let mk = || (0..hours).map(|_| Bucket::default()).collect::<Vec<_>>();
-        Logs { start_us: start_secs * US, hours, floor: 0, buckets: [mk(), mk(), mk(), mk(), mk()] }
+        Logs { start_us: start_secs * US, hours, floor: 0, buckets: std::array::from_fn(|_| mk()) }
     }
 
     pub(crate) fn set_floor(&mut self, hour: usize) {
@@ -285,7 +310,8 @@ impl Logs {
         Rec::indexed(&mut bucket.data, &mut bucket.index, key_us)
     }
 
-    /// Writes every log of one hour to `dir` and frees its memory; returns (files, records).
+    /// Writes every log of one hour that has records to `dir` (Zeek opens a log file on its
+    /// first record) and frees its memory; returns (files, records).
     pub(crate) fn flush_hour(
         &mut self,
         hour: usize,
@@ -298,6 +324,9 @@ impl Logs {
         let mut records = 0;
         for kind in Kind::ALL {
             let mut bucket = std::mem::take(&mut self.buckets[kind as usize][hour]);
+            if bucket.index.is_empty() {
+                continue;
+            }
             // Stable sort: equal keys keep generation order, which keeps output deterministic.
             bucket.index.sort_by_key(|&(key, ..)| key);
             let name = format!(

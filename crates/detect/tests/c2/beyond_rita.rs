@@ -201,6 +201,20 @@ fn seeded_beacons_rita_misses_are_found_in_a_week_of_background() {
         .expect("the demo's planted beacon");
     let adjustments = implant.evidence.figures["adjustments"].to_string();
     assert!(adjustments.contains("TLS client fingerprint"), "{adjustments}");
+    // Its long SSH session comes from plink, where the developers' SSH to GitHub is OpenSSH.
+    let tunnel = ours
+        .iter()
+        .find(|f| {
+            f.detector == "long-connection" && f.entities.source.as_deref() == Some("10.20.2.15")
+        })
+        .expect("the demo's planted SSH session");
+    let adjustments = tunnel.evidence.figures["adjustments"].to_string();
+    assert!(
+        adjustments.contains(
+            "SSH client software \\\"SSH-2.0-PuTTY_Release_0.78\\\" is presented by no other host"
+        ),
+        "{adjustments}"
+    );
     let seeded: HashSet<(String, String)> =
         cases.iter().map(|c| (c.src.clone(), c.dst.clone())).collect();
     let false_positives: Vec<&lasthop_findings::Finding> = ours
