@@ -34,6 +34,10 @@ pub enum IndicatorKind {
     /// `ja4`, `ja4s` columns, where the deployment logs them. Only from a typed feed entry: a bare
     /// 32-digit hex value is read as an MD5.
     TlsFingerprint,
+    /// An SSH client or server fingerprint (HASSH, HASSHServer: the MD5 of the algorithms a side
+    /// offers): the ssh log's `hassh` and `hassh_server` columns, where the HASSH package logs
+    /// them. Only from a typed feed entry (MISP `hassh-md5`, `hasshserver-md5`).
+    SshFingerprint,
 }
 
 impl IndicatorKind {
@@ -46,6 +50,7 @@ impl IndicatorKind {
             IndicatorKind::FileHash => "file-hash",
             IndicatorKind::CertFingerprint => "cert-fingerprint",
             IndicatorKind::TlsFingerprint => "tls-fingerprint",
+            IndicatorKind::SshFingerprint => "ssh-fingerprint",
         }
     }
 }

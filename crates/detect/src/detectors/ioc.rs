@@ -6,7 +6,7 @@
 //! that connected in. Matches are looked for in `conn` (both directions, addresses and
 //! prefixes), `dns` queries, HTTP `Host` and URL, TLS SNI, the certificate chain of `ssl`
 //! (`cert_chain_fps`, or `cert_chain_fuids` through `x509`), JA3/JA3S/JA4/JA4S where the ssl log
-//! carries them, and `files` hashes; a listed domain
+//! carries them, HASSH/HASSHServer where the ssh log does, and `files` hashes; a listed domain
 //! also matches its subdomains. An indicator matches only inside its validity window.
 //!
 //! Why it matters: the advisory's first ask is to look for the published infrastructure. Contact
@@ -141,6 +141,14 @@ fn hits_sql(ctx: &datafusion::prelude::SessionContext) -> String {
             .to_string());
         }
     }
+    if has("ssh") {
+        let hassh = "coalesce(ioc_ssh(hassh, ts), ioc_ssh(hassh_server, ts))";
+        parts.push(format!(
+            "SELECT src, dst, NULL, {hassh}, 'ssh fingerprint', ts, uid, NULL, dst_port, 'tcp', 'ssh',
+                    NULL, NULL, NULL, NULL
+               FROM ssh WHERE {hassh} IS NOT NULL"
+        ));
+    }
     if has("files") {
         let digest = "coalesce(ioc_file(sha256, ts), ioc_file(sha1, ts), ioc_file(md5, ts))";
         parts.push(format!(
@@ -202,7 +210,7 @@ fn number(row: &serde_json::Map<String, Value>, key: &str) -> f64 {
 /// Every indicator, of any kind, with this value.
 fn indicators_named<'a>(set: &'a IndicatorSet, value: &str) -> Vec<&'a Indicator> {
     use IndicatorKind::*;
-    [Ip, Prefix, Domain, Url, FileHash, CertFingerprint, TlsFingerprint]
+    [Ip, Prefix, Domain, Url, FileHash, CertFingerprint, TlsFingerprint, SshFingerprint]
         .into_iter()
         .flat_map(|k| set.lookup(k, value))
         .collect()
@@ -398,15 +406,23 @@ enum IocKind {
     File,
     Cert,
     Tls,
+    Ssh,
 }
 
 impl IocKind {
-    const ALL: [IocKind; 6] =
-        [IocKind::Ip, IocKind::Domain, IocKind::Url, IocKind::File, IocKind::Cert, IocKind::Tls];
+    const ALL: [IocKind; 7] = [
+        IocKind::Ip,
+        IocKind::Domain,
+        IocKind::Url,
+        IocKind::File,
+        IocKind::Cert,
+        IocKind::Tls,
+        IocKind::Ssh,
+    ];
 }
 
 /// `ioc_ip(address, ts)`, `ioc_domain(name, ts)`, `ioc_url(host, uri, ts)`, `ioc_file(digest, ts)`
-/// `ioc_cert(fingerprint, ts)` and `ioc_tls(ja3_or_ja4, ts)`: the indicator in force at `ts`
+/// `ioc_cert(fingerprint, ts)`, `ioc_tls(ja3_or_ja4, ts)` and `ioc_ssh(hassh, ts)`: the indicator in force at `ts`
 /// that the value matches, or null.
 #[derive(Debug)]
 pub(crate) struct IocFunction {
@@ -465,6 +481,7 @@ impl ScalarUDFImpl for IocFunction {
             IocKind::File => "ioc_file",
             IocKind::Cert => "ioc_cert",
             IocKind::Tls => "ioc_tls",
+            IocKind::Ssh => "ioc_ssh",
         }
     }
 
@@ -522,10 +539,11 @@ impl ScalarUDFImpl for IocFunction {
                     })
                     .collect()
             }
-            IocKind::File | IocKind::Cert | IocKind::Tls => {
+            IocKind::File | IocKind::Cert | IocKind::Tls | IocKind::Ssh => {
                 let kind = match self.kind {
                     IocKind::File => IndicatorKind::FileHash,
                     IocKind::Cert => IndicatorKind::CertFingerprint,
+                    IocKind::Ssh => IndicatorKind::SshFingerprint,
                     _ => IndicatorKind::TlsFingerprint,
                 };
                 let digests = strings(&arrays[0], self.name())?;
@@ -656,6 +674,7 @@ mod tests {
                     url,http://shell.example/x.aspx,,,,upload\n\
                     cert-fingerprint,bb:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:02,,,,relay cert\n\
                     ja3s,AE4EDC6FAF64D08308082AD26BE60767,,,,implant server\n\
+                    hassh-md5,EC7378C1A92F5A8DDE7E8B7A1DDF33D1,,,,tunnelling client\n\
                     ip,192.0.2.66,2024-01-01,,,expired\n\
                     ip,192.0.2.200,,2020-01-01,2020-02-01,old botnet node\n";
         let files = vec![format!(
@@ -673,6 +692,14 @@ mod tests {
             ),
             format!(
                 "{t}.0\tS2\t10.0.0.15\t5000\t203.0.113.53\t443\tother.example\t(empty)\tae4edc6faf64d08308082ad26be60767"
+            ),
+        ];
+        let ssh = vec![
+            format!(
+                "{t}.0\tS3\t10.0.0.16\t5000\t203.0.113.54\t22\tec7378c1a92f5a8dde7e8b7a1ddf33d1"
+            ),
+            format!(
+                "{t}.0\tS4\t10.0.0.17\t5000\t203.0.113.54\t22\t06046964c022c6407d15a27b12a6a4fb"
             ),
         ];
         let conn = vec![
@@ -699,6 +726,7 @@ mod tests {
                     &conn,
                 ),
             ),
+            parse("ssh", &tsv("ts uid id.orig_h id.orig_p id.resp_h id.resp_p hassh", &ssh)),
         ];
         let list = lasthop_intel::feeds::read_feed(Path::new("feed.csv"), "feed.csv", feed);
         assert_eq!(
@@ -712,7 +740,13 @@ mod tests {
         let hunt = HuntContext { iocs: Some(Arc::new(list.indicators)), ..HuntContext::new(ctx) };
         let findings = IocMatch.run(&hunt).await.unwrap();
         let by_host = |h: &str| findings.iter().find(|f| f.entities.source.as_deref() == Some(h));
-        assert_eq!(findings.len(), 5, "{findings:#?}");
+        assert_eq!(findings.len(), 6, "{findings:#?}");
+
+        let hassh = by_host("10.0.0.16").unwrap();
+        assert_eq!(hassh.evidence.figures["via"], "ssh fingerprint");
+        assert!(hassh.explanation.contains("tunnelling client"), "{}", hassh.explanation);
+        assert!((hassh.score - 0.8).abs() < 1e-9, "a handshake is contact: {}", hassh.score);
+        assert!(by_host("10.0.0.17").is_none(), "another client's HASSH");
 
         let ja3s = by_host("10.0.0.15").unwrap();
         assert_eq!(ja3s.evidence.figures["via"], "ssl fingerprint");

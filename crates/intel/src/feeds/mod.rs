@@ -120,6 +120,9 @@ pub(crate) fn kind_from_label(label: &str) -> Result<Option<IndicatorKind>, Stri
         | "ja4s-fingerprint"
         | "tls-client-fingerprint"
         | "tls-server-fingerprint" => IndicatorKind::TlsFingerprint,
+        "hassh" | "hasshserver" | "hassh-md5" | "hasshserver-md5" | "ssh-fingerprint" => {
+            IndicatorKind::SshFingerprint
+        }
         other => return Err(other.to_string()),
     };
     Ok(Some(kind))
@@ -160,6 +163,12 @@ pub(crate) fn typed_indicator(
         }
         Some(IndicatorKind::TlsFingerprint) => crate::indicators::normalise_tls_fingerprint(value)
             .map(|v| (IndicatorKind::TlsFingerprint, v)),
+        // HASSH is an MD5, written as one.
+        Some(IndicatorKind::SshFingerprint) => {
+            let v = value.trim().to_ascii_lowercase();
+            (v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+                .then_some((IndicatorKind::SshFingerprint, v))
+        }
         _ => crate::indicators::classify(value),
     };
     let compatible = |found: IndicatorKind| match kind {
