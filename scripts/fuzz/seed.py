@@ -48,6 +48,15 @@ def main():
     put("web_log", '{"remote_addr":"203.0.113.9","time_local":"10/Oct/2024:13:55:36 +0000",'
         '"request":"GET /?q=${jndi:ldap://x} HTTP/1.1","status":200,"http_user_agent":"curl"}\n')
 
+    # Zeek logs: the head of the first real file of every log type, TSV and JSON alike.
+    seen = set()
+    for p in sorted((shared / "zeek").rglob("*.log*")):
+        kind = p.name.split(".")[0]
+        fmt = "json" if head(p, 1).lstrip().startswith(b"{") else "tsv"
+        if p.is_file() and (kind, fmt) not in seen:
+            seen.add((kind, fmt))
+            put("zeek_reader", head(p, 60))
+
     # Sigma rules for the tables lasthop runs (web server, proxy) and a sample of the rest,
     # plus regular expressions built to be huge or unsupported.
     rules = sorted((shared / "sigma").rglob("*.yml"))
