@@ -489,10 +489,19 @@ fn an_import_killed_at_random_points_leaves_the_store_an_uninterrupted_import_ma
             .unwrap()
     };
     let reference = dir.path().join("reference");
-    let started = std::time::Instant::now();
     assert!(spawn_import(&reference).wait().unwrap().success());
-    let full_run = started.elapsed();
     let expected = store_content(&reference);
+    // Kill points span the fastest of three fresh imports: the first run pays for a cold page
+    // cache, and points past the end of an import interrupt nothing.
+    let full_run = (0..3)
+        .map(|i| {
+            let store = dir.path().join(format!("timed{i}"));
+            let started = std::time::Instant::now();
+            assert!(spawn_import(&store).wait().unwrap().success());
+            started.elapsed()
+        })
+        .min()
+        .unwrap();
     assert!(expected.lines().count() > 8 * 3000, "the reference holds every record");
 
     let mut seed =
