@@ -28,6 +28,21 @@ pub fn return_memory_promptly() {
     }
 }
 
+/// mimalloc's own purge delay, in milliseconds (`options.c`).
+const DEFAULT_PURGE_DELAY_MS: std::ffi::c_long = 1_000;
+
+/// Runs `work` with freed memory kept for a second before it goes back to the system, as
+/// mimalloc does by default. Importing frees and allocates the same few-megabyte chunk and batch
+/// buffers over and over at a flat footprint: handing each back at once makes the kernel zero
+/// fresh pages for the next (740 k page faults for a 5 M-record import, measured with `perf`).
+pub fn recycling_freed_memory<T>(work: impl FnOnce() -> T) -> T {
+    // SAFETY: as in `return_memory_promptly`.
+    unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, DEFAULT_PURGE_DELAY_MS) };
+    let result = work();
+    return_memory_promptly();
+    result
+}
+
 pub struct Allocator;
 
 const UNDECIDED: u8 = 0;
@@ -92,7 +107,7 @@ mod tests {
     fn allocator_options_name_what_they_did() {
         // SAFETY: reading an option takes and returns plain integers.
         let get = |option| unsafe { libmimalloc_sys::mi_option_get(option) };
-        assert_eq!(get(PURGE_DELAY), 1000);
+        assert_eq!(get(PURGE_DELAY), DEFAULT_PURGE_DELAY_MS);
         assert_eq!(get(PURGE_DELAY + 3), 100);
         assert_eq!(get(PAGE_RECLAIM_ON_FREE - 1), 10_000);
         assert_eq!(get(PAGE_RECLAIM_ON_FREE), 0);

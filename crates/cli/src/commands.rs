@@ -116,15 +116,20 @@ fn run_import(paths: &[PathBuf], root: &Path, args: &ReadArgs) -> Result<ImportR
     };
     let started = std::time::Instant::now();
     let mut records = 0u64;
-    let mut report = lasthop_store::import(root, &files, &options, &mut |p| match p {
-        Progress::File { index, .. } => bar.set_position(index as u64),
-        Progress::Records(n) => {
-            records += n;
-            let secs = started.elapsed().as_secs_f64().max(1e-3);
-            bar.set_message(format!("{records} records, {:.0} records/s", records as f64 / secs));
-        }
-    })
-    .or_exit(Exit::StoreError)?;
+    let imported = crate::allocator::recycling_freed_memory(|| {
+        lasthop_store::import(root, &files, &options, &mut |p| match p {
+            Progress::File { index, .. } => bar.set_position(index as u64),
+            Progress::Records(n) => {
+                records += n;
+                let secs = started.elapsed().as_secs_f64().max(1e-3);
+                bar.set_message(format!(
+                    "{records} records, {:.0} records/s",
+                    records as f64 / secs
+                ));
+            }
+        })
+    });
+    let mut report = imported.or_exit(Exit::StoreError)?;
     bar.finish_and_clear();
     report.diagnostics.merge(discovery);
     print_import_summary(&report);
