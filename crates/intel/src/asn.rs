@@ -417,10 +417,8 @@ mod tests {
     use super::*;
 
     fn db(v4: &str, v6: &str) -> AsnDb {
-        let dir = std::env::temp_dir().join(format!("lasthop-asn-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let (a, b) =
-            (dir.join(format!("v4-{}.csv", v4.len())), dir.join(format!("v6-{}.csv", v6.len())));
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("v4.csv"), dir.path().join("v6.csv"));
         std::fs::write(&a, v4).unwrap();
         std::fs::write(&b, v6).unwrap();
         AsnDb::from_csv_files(&a, &b, "test").unwrap()
@@ -476,9 +474,8 @@ mod tests {
 
     #[test]
     fn a_bad_line_names_file_and_line() {
-        let dir = std::env::temp_dir().join(format!("lasthop-asn-bad-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let v4 = dir.join("v4.csv");
+        let dir = tempfile::tempdir().unwrap();
+        let v4 = dir.path().join("v4.csv");
         std::fs::write(&v4, "1.0.0.0,1.0.0.255,13335,A\n1.0.1.0,nonsense,5,B\n").unwrap();
         let err = AsnDb::from_csv_files(&v4, &v4, "t").unwrap_err().to_string();
         assert!(

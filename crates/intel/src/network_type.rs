@@ -700,9 +700,8 @@ mod tests {
 
     #[test]
     fn cgnat_and_overrides_by_prefix_and_asn() {
-        let dir = std::env::temp_dir().join(format!("lasthop-nt-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("types.txt");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("types.txt");
         std::fs::write(&file, "# ours\nAS14061 business\n203.0.113.0/24 residential # lab\n")
             .unwrap();
         let c = Classifier::with_overrides(&file).unwrap();
