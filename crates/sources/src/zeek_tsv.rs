@@ -171,13 +171,16 @@ impl TsvHeader {
             ));
         }
         let field = |i: usize| &line[spans[i].0..spans[i].1];
-        let ts = match layout.ts_field.map(|i| (i, self.convert(field(i), ColumnKind::Time))) {
-            Some((_, Some(ts @ Value::Time(_)))) => ts,
-            Some((i, _)) => {
-                return Err((Reason::BadTimestamp, format!("ts is {:?}", short(field(i)))));
-            }
-            None => return Err((Reason::BadTimestamp, "no ts column".into())),
-        };
+        // Escapes are rare: one look at the whole line spares every text field its own.
+        let escaped = memchr::memchr(b'\\', line.as_bytes()).is_some();
+        let ts =
+            match layout.ts_field.map(|i| (i, self.convert(field(i), ColumnKind::Time, escaped))) {
+                Some((_, Some(ts @ Value::Time(_)))) => ts,
+                Some((i, _)) => {
+                    return Err((Reason::BadTimestamp, format!("ts is {:?}", short(field(i)))));
+                }
+                None => return Err((Reason::BadTimestamp, "no ts column".into())),
+            };
 
         let mut identity: [Value<'a>; MAX_IDENTITY] = std::array::from_fn(|_| Value::Null);
         let mut extras: Vec<Extra<'a>> = Vec::new();
@@ -188,7 +191,7 @@ impl TsvHeader {
                     builder.append_field(0, &ts);
                     identity[0] = ts.clone();
                 }
-                Target::Column(c, kind) => match self.convert(raw, *kind) {
+                Target::Column(c, kind) => match self.convert(raw, *kind, escaped) {
                     Some(value) => {
                         builder.append_field(*c, &value);
                         if let Some(slot) = layout.identity_slot[*c] {
@@ -201,7 +204,7 @@ impl TsvHeader {
                     }
                 },
                 Target::Extra(name) => {
-                    let v = (raw != self.unset_field).then(|| unescape(raw));
+                    let v = (raw != self.unset_field).then(|| unescape_if(raw, escaped));
                     extras.push((Cow::Borrowed(name.as_str()), v));
                 }
             }
@@ -238,12 +241,14 @@ impl TsvHeader {
         spans.push((start, line.len()));
     }
 
-    /// Converts one field; `None` when the text does not fit the type.
-    fn convert<'a>(&self, raw: &'a str, kind: ColumnKind) -> Option<Value<'a>> {
+    /// Converts one field of a line (`escaped`: whether the line holds a backslash at all);
+    /// `None` when the text does not fit the type.
+    fn convert<'a>(&self, raw: &'a str, kind: ColumnKind, escaped: bool) -> Option<Value<'a>> {
         if raw == self.unset_field {
             return Some(Value::Null);
         }
         let is_empty = raw == self.empty_field;
+        let unescape = |text: &'a str| unescape_if(text, escaped);
         Some(match kind {
             ColumnKind::Str => Value::Str(if is_empty { Cow::Borrowed("") } else { unescape(raw) }),
             ColumnKind::Time => Value::Time(parse_time(raw)?),
@@ -276,6 +281,10 @@ impl TsvHeader {
             }),
         })
     }
+}
+
+fn unescape_if(text: &str, escaped: bool) -> Cow<'_, str> {
+    if escaped { unescape(text) } else { Cow::Borrowed(text) }
 }
 
 fn parse_float(raw: &str) -> Option<f64> {
