@@ -35,22 +35,29 @@ fn parse_plain_ipv4(text: &[u8]) -> Option<[u8; 4]> {
         return None;
     }
     let mut octets = [0u8; 4];
-    let mut parts = text.split(|b| *b == b'.');
-    for octet in &mut octets {
-        let part = parts.next()?;
-        if part.is_empty() || part.len() > 3 || (part.len() > 1 && part[0] == b'0') {
-            return None;
-        }
-        let mut value = 0u16;
-        for b in part {
-            if !b.is_ascii_digit() {
+    let (mut part, mut value, mut digits) = (0, 0u16, 0);
+    for &b in text {
+        if b == b'.' {
+            if digits == 0 || part == 3 {
                 return None;
             }
+            octets[part] = value as u8;
+            (part, value, digits) = (part + 1, 0, 0);
+        } else if b.is_ascii_digit() && !(digits == 1 && value == 0) && digits < 3 {
             value = value * 10 + u16::from(b - b'0');
+            if value > 255 {
+                return None;
+            }
+            digits += 1;
+        } else {
+            return None;
         }
-        *octet = u8::try_from(value).ok()?;
     }
-    parts.next().is_none().then_some(octets)
+    if digits == 0 || part != 3 {
+        return None;
+    }
+    octets[3] = value as u8;
+    Some(octets)
 }
 
 /// Converts stored bytes back to an address, showing IPv4-mapped addresses as IPv4.

@@ -634,6 +634,13 @@ fn parse_chunk(
     let path: PathBuf = path.to_path_buf();
     let mut bad_json_fields: Vec<String> = Vec::new();
     let mut spans = Vec::new();
+    // A TSV chunk is nearly always one log type, one record a line: builders sized for it are
+    // never regrown (and copied) on the way, up to a bound that a file of empty lines cannot
+    // turn into hundreds of megabytes. Other formats may mix types in a chunk.
+    let capacity = match chunk.format {
+        Format::Tsv(_) => count_lines(&chunk.data).clamp(1, 65_536) as usize,
+        _ => 8192,
+    };
     for (this_line, raw) in (chunk.first_line..).zip(lines(&chunk.data)) {
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         if raw.is_empty() || raw.iter().all(|b| b.is_ascii_whitespace()) {
@@ -664,7 +671,7 @@ fn parse_chunk(
                     diagnostics.warn(&path, this_line, Reason::NoHeader, short(text));
                     continue;
                 };
-                let builder = builder_for(&mut builders, log_type, limits);
+                let builder = builder_for(&mut builders, log_type, capacity, limits);
                 let mut bad_fields = Vec::new();
                 let outcome = header.append_line(
                     text,
@@ -689,7 +696,7 @@ fn parse_chunk(
                     _ => crate::web::parse_access_line(text, &mut row, &mut bad),
                 };
                 match parsed {
-                    Ok(()) => builder_for(&mut builders, LogType::Web, limits)
+                    Ok(()) => builder_for(&mut builders, LogType::Web, capacity, limits)
                         .append(&row, source, this_line),
                     Err((reason, detail)) => diagnostics.warn(&path, this_line, reason, detail),
                 }
@@ -701,7 +708,8 @@ fn parse_chunk(
                 bad_json_fields.clear();
                 match json.parse_line(text, file_name_type, &mut bad_json_fields) {
                     Ok(JsonRecord::Parsed(log_type, row)) => {
-                        builder_for(&mut builders, log_type, limits).append(&row, source, this_line)
+                        builder_for(&mut builders, log_type, capacity, limits)
+                            .append(&row, source, this_line)
                     }
                     Ok(JsonRecord::Unsupported(name)) => {
                         diagnostics.count(Reason::UnsupportedLogType, 1);
@@ -743,12 +751,13 @@ fn lines(data: &[u8]) -> impl Iterator<Item = &[u8]> {
 fn builder_for(
     builders: &mut Vec<BatchBuilder>,
     log_type: LogType,
+    capacity: usize,
     limits: RecordLimits,
 ) -> &mut BatchBuilder {
     match builders.iter().position(|b| b.log_type() == log_type) {
         Some(i) => &mut builders[i],
         None => {
-            builders.push(BatchBuilder::with_limits(log_type, 8192, limits));
+            builders.push(BatchBuilder::with_limits(log_type, capacity, limits));
             builders.last_mut().expect("just pushed")
         }
     }

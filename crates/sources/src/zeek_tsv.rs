@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use lasthop_normalise::{ColumnKind, LogType, columns, parse_ip};
 
-use crate::batch::{BatchBuilder, Extra, Value, identity_columns, identity_key};
+use crate::batch::{BatchBuilder, Extra, Scalar, Value, identity_columns, identity_key};
 use crate::diagnostics::Reason;
 use crate::values::{parse_time, unescape, unescape_header};
 
@@ -13,6 +13,9 @@ use crate::values::{parse_time, unescape, unescape_header};
 #[derive(Debug, Clone, PartialEq)]
 enum Target {
     Column(usize, ColumnKind),
+    /// A column outside the record's identity whose values have no heap part (text included,
+    /// borrowed from the line): appended straight to its builder.
+    Plain(usize, ColumnKind),
     Extra(String),
 }
 
@@ -121,6 +124,17 @@ impl TsvHeader {
         for (slot, c) in identity.iter().enumerate() {
             identity_slot[*c] = Some(slot);
         }
+        let targets: Vec<Target> = targets
+            .into_iter()
+            .map(|t| match t {
+                Target::Column(c, kind)
+                    if c != 0 && identity_slot[c].is_none() && is_plain(kind) =>
+                {
+                    Target::Plain(c, kind)
+                }
+                other => other,
+            })
+            .collect();
         assert!(identity.len() <= MAX_IDENTITY, "identity columns fit the fixed array");
         Ok(Layout {
             log_type,
@@ -191,6 +205,28 @@ impl TsvHeader {
                     builder.append_field(0, &ts);
                     identity[0] = ts.clone();
                 }
+                Target::Plain(c, kind) => {
+                    let fits = if raw == self.unset_field {
+                        builder.append_null_field(*c);
+                        true
+                    } else if *kind == ColumnKind::Str {
+                        if raw == self.empty_field {
+                            builder.append_str(*c, "");
+                        } else {
+                            builder.append_str(*c, &unescape_if(raw, escaped));
+                        }
+                        true
+                    } else if let Some(value) = parse_scalar(raw, *kind, escaped) {
+                        builder.append_scalar(*c, value);
+                        true
+                    } else {
+                        builder.append_null_field(*c);
+                        false
+                    };
+                    if !fits {
+                        bad_fields.push(&self.fields[i]);
+                    }
+                }
                 Target::Column(c, kind) => match self.convert(raw, *kind, escaped) {
                     Some(value) => {
                         builder.append_field(*c, &value);
@@ -251,17 +287,14 @@ impl TsvHeader {
         let unescape = |text: &'a str| unescape_if(text, escaped);
         Some(match kind {
             ColumnKind::Str => Value::Str(if is_empty { Cow::Borrowed("") } else { unescape(raw) }),
-            ColumnKind::Time => Value::Time(parse_time(raw)?),
-            ColumnKind::Addr => Value::Addr(parse_ip(&unescape(raw))?),
-            ColumnKind::Port => Value::Port(raw.parse().ok()?),
-            ColumnKind::Count => Value::Count(raw.parse().ok()?),
-            ColumnKind::Int => Value::Int(raw.parse().ok()?),
-            ColumnKind::Interval | ColumnKind::Double => Value::Float(parse_float(raw)?),
-            ColumnKind::Bool => Value::Bool(match raw {
-                "T" => true,
-                "F" => false,
-                _ => return None,
-            }),
+            ColumnKind::Time
+            | ColumnKind::Addr
+            | ColumnKind::Port
+            | ColumnKind::Count
+            | ColumnKind::Int
+            | ColumnKind::Interval
+            | ColumnKind::Double
+            | ColumnKind::Bool => parse_scalar(raw, kind, escaped)?.into(),
             ColumnKind::StrList => Value::StrList(if is_empty {
                 Vec::new()
             } else {
@@ -281,6 +314,31 @@ impl TsvHeader {
             }),
         })
     }
+}
+
+/// Whether a column's values can take the [`Target::Plain`] path.
+fn is_plain(kind: ColumnKind) -> bool {
+    !matches!(kind, ColumnKind::StrList | ColumnKind::AddrList | ColumnKind::IntervalList)
+}
+
+/// Converts a field of a scalar kind (not text, not a set); `None` when it does not fit.
+fn parse_scalar(raw: &str, kind: ColumnKind, escaped: bool) -> Option<Scalar> {
+    Some(match kind {
+        ColumnKind::Time => Scalar::Time(parse_time(raw)?),
+        ColumnKind::Addr => Scalar::Addr(parse_ip(&unescape_if(raw, escaped))?),
+        ColumnKind::Port => Scalar::Port(raw.parse().ok()?),
+        ColumnKind::Count => Scalar::Count(raw.parse().ok()?),
+        ColumnKind::Int => Scalar::Int(raw.parse().ok()?),
+        ColumnKind::Interval | ColumnKind::Double => Scalar::Float(parse_float(raw)?),
+        ColumnKind::Bool => Scalar::Bool(match raw {
+            "T" => true,
+            "F" => false,
+            _ => return None,
+        }),
+        ColumnKind::Str | ColumnKind::StrList | ColumnKind::AddrList | ColumnKind::IntervalList => {
+            return None;
+        }
+    })
 }
 
 fn unescape_if(text: &str, escaped: bool) -> Cow<'_, str> {
