@@ -6,7 +6,7 @@
 //! set, `sigma_rules_*` the compiled rules. The codecs write that state into the plan as a small
 //! JSON recipe (the inputs the function was built from, not its indexes), and rebuild the
 //! function from it on the other side. Stateless functions (`registered_domain`,
-//! `shannon_entropy`, `sigma_decode`) travel by name and are resolved by the receiving side's
+//! `shannon_entropy`, `sigma_decode`, `_series_order`) travel by name and are resolved by the receiving side's
 //! registry, which [`register_functions`] fills. In-memory tables (the empty tables of log types
 //! a store lacks) travel as Arrow IPC.
 //!
@@ -341,6 +341,7 @@ pub fn register_functions(ctx: &SessionContext) {
     crate::intel_functions::register(ctx, &Arc::new(Classifier::bundled().clone()));
     crate::detectors::sigma_match::register_decode(ctx);
     crate::detectors::dns_tunnel::register_functions(ctx);
+    crate::series::register_functions(ctx);
 }
 
 #[cfg(test)]

@@ -6,15 +6,27 @@
 //! each partition's sorted stream is read once, in parallel, handing every completed pair to a
 //! scoring function. Only one pair per partition is in memory at a time, and a pair's stored
 //! contacts are capped (the strobe threshold): past the cap it is only counted.
+//!
+//! The sort key is one 128-bit integer, a hash of the pair above the time, rather than the three
+//! columns themselves: DataFusion sorts and merges a single primitive column with its fast
+//! paths, where three columns go through its row format, byte-wise comparisons of ~43-byte rows
+//! (per-pair gap statistics over 10 M connections: see `docs/benchmarks.md`). Pairs whose
+//! hashes collide come out interleaved in time order, and the scan separates them again, so the
+//! result is exact.
 
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, FixedSizeBinaryArray, RecordBatch, StringArray,
-    StringViewArray,
+    Array, ArrayRef, AsArray, BooleanArray, Decimal128Array, FixedSizeBinaryArray, RecordBatch,
+    StringArray, StringViewArray,
 };
-use datafusion::arrow::datatypes::{DataType, Float64Type, TimestampMicrosecondType, UInt64Type};
+use datafusion::arrow::datatypes::{
+    DataType, Decimal128Type, Float64Type, TimestampMicrosecondType, UInt64Type,
+};
 use datafusion::common::{DataFusionError, Result, exec_err};
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+};
 use datafusion::physical_expr::expressions::col;
 use datafusion::physical_expr::{LexOrdering, PhysicalSortExpr};
 use datafusion::physical_plan::repartition::RepartitionExec;
@@ -91,17 +103,17 @@ where
     T: Send + 'static,
     F: Fn(&Series) -> Option<T> + Send + Sync + 'static,
 {
-    let plan = ctx.sql(sql).await?.create_physical_plan().await?;
+    let order_key = ScalarUDF::from(SeriesOrder::new())
+        .call(["k1", "k2", "ts"].map(datafusion::prelude::col).to_vec());
+    let plan =
+        ctx.sql(sql).await?.with_column(ORDER_COLUMN, order_key)?.create_physical_plan().await?;
     let schema = plan.schema();
     let partitions = ctx.copied_config().target_partitions().max(1);
     let keys = vec![col("k1", &schema)?, col("k2", &schema)?];
     let repartitioned: Arc<dyn ExecutionPlan> =
         Arc::new(RepartitionExec::try_new(plan, Partitioning::Hash(keys, partitions))?);
-    let order = ["k1", "k2", "ts"]
-        .iter()
-        .map(|c| Ok(PhysicalSortExpr::new_default(col(c, &schema)?)))
-        .collect::<Result<Vec<_>>>()?;
-    let ordering = LexOrdering::new(order).expect("three sort keys");
+    let ordering = LexOrdering::new([PhysicalSortExpr::new_default(col(ORDER_COLUMN, &schema)?)])
+        .expect("one sort key");
     let sorted = Arc::new(SortExec::new(ordering, repartitioned).with_preserve_partitioning(true));
     let score = Arc::new(score);
     let mut tasks = Vec::with_capacity(partitions);
@@ -110,26 +122,11 @@ where
         let score = score.clone();
         tasks.push(tokio::spawn(async move {
             let mut kept = Vec::new();
-            let mut series = Series::default();
-            let mut open = false;
+            let mut run = HashRun::default();
             while let Some(batch) = stream.next().await {
-                let batch = batch?;
-                let columns = Columns::of(&batch)?;
-                for row in 0..batch.num_rows() {
-                    let (k1, k2) = (columns.k1.bytes(row), columns.k2.bytes(row));
-                    if !open || series.k1 != k1 || series.k2 != k2 {
-                        if open && let Some(t) = score(&series) {
-                            kept.push(t);
-                        }
-                        series.reset(k1, k2);
-                        open = true;
-                    }
-                    columns.push(row, &mut series, cap);
-                }
+                run.feed(&batch?, cap, &*score, &mut kept)?;
             }
-            if open && let Some(t) = score(&series) {
-                kept.push(t);
-            }
+            run.finish(&*score, &mut kept);
             Ok::<_, DataFusionError>(kept)
         }));
     }
@@ -138,6 +135,140 @@ where
         out.extend(task.await.map_err(|e| DataFusionError::External(Box::new(e)))??);
     }
     Ok(out)
+}
+
+/// The sort key column `scan` adds to the query.
+const ORDER_COLUMN: &str = "_series_order";
+
+/// The rows of one pair hash, in time order: nearly always one pair's series, more when hashes
+/// collide. Series are reused from run to run.
+#[derive(Default)]
+struct HashRun {
+    hash: Option<i128>,
+    series: Vec<Series>,
+    open: usize,
+}
+
+impl HashRun {
+    /// Takes a batch of the sorted stream, scoring every run it completes.
+    fn feed<T>(
+        &mut self,
+        batch: &RecordBatch,
+        cap: usize,
+        score: &dyn Fn(&Series) -> Option<T>,
+        kept: &mut Vec<T>,
+    ) -> Result<()> {
+        let columns = Columns::of(batch)?;
+        for row in 0..batch.num_rows() {
+            let hash = columns.order.value(row) >> 64;
+            if self.hash != Some(hash) {
+                self.finish(score, kept);
+                self.hash = Some(hash);
+            }
+            let (k1, k2) = (columns.k1.bytes(row), columns.k2.bytes(row));
+            columns.push(row, self.series_for(k1, k2), cap);
+        }
+        Ok(())
+    }
+
+    fn series_for(&mut self, k1: &[u8], k2: &[u8]) -> &mut Series {
+        let found = self.series[..self.open].iter().position(|s| s.k1 == k1 && s.k2 == k2);
+        let index = found.unwrap_or_else(|| {
+            if self.open == self.series.len() {
+                self.series.push(Series::default());
+            }
+            self.series[self.open].reset(k1, k2);
+            self.open += 1;
+            self.open - 1
+        });
+        &mut self.series[index]
+    }
+
+    fn finish<T>(&mut self, score: &dyn Fn(&Series) -> Option<T>, kept: &mut Vec<T>) {
+        kept.extend(self.series[..self.open].iter().filter_map(score));
+        self.open = 0;
+        self.hash = None;
+    }
+}
+
+/// Registers `_series_order`, so that a plan holding it decodes by name (a cluster's executors).
+pub fn register_functions(ctx: &SessionContext) {
+    ctx.register_udf(ScalarUDF::from(SeriesOrder::new()));
+}
+
+/// `_series_order(k1, k2, ts)`: a 62-bit hash of the pair in the high 64 bits, the time (as an
+/// unsigned offset, so that order is kept) in the low 64, as one Decimal128 (precision 38: the
+/// hash is cut to 62 bits so that every value stays below 10^38).
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct SeriesOrder {
+    signature: Signature,
+}
+
+impl SeriesOrder {
+    fn new() -> SeriesOrder {
+        SeriesOrder { signature: Signature::any(3, Volatility::Immutable) }
+    }
+}
+
+impl ScalarUDFImpl for SeriesOrder {
+    fn name(&self) -> &str {
+        "_series_order"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Decimal128(38, 0))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let arrays = args
+            .args
+            .iter()
+            .map(|a| a.clone().into_array(args.number_rows))
+            .collect::<Result<Vec<_>>>()?;
+        let (k1, k2) = (Key::of(&arrays[0])?, Key::of(&arrays[1])?);
+        let ts = datafusion::arrow::compute::cast(
+            &arrays[2],
+            &DataType::Timestamp(datafusion::arrow::datatypes::TimeUnit::Microsecond, None),
+        )?;
+        let ts = ts.as_primitive::<TimestampMicrosecondType>();
+        let order: Decimal128Array = (0..args.number_rows)
+            .map(|row| {
+                let time = if ts.is_valid(row) { ts.value(row) } else { i64::MIN };
+                Some(series_order(pair_hash(k1.bytes(row), k2.bytes(row)), time))
+            })
+            .collect();
+        Ok(ColumnarValue::Array(Arc::new(order.with_precision_and_scale(38, 0)?)))
+    }
+}
+
+/// The sort key of one contact: pair hash first, then time.
+fn series_order(hash: u64, time: i64) -> i128 {
+    (i128::from(hash >> 2) << 64) | i128::from((time as u64) ^ (1 << 63))
+}
+
+/// A fast, fixed-seed hash of a pair's two keys (collisions cost nothing but a longer run).
+fn pair_hash(k1: &[u8], k2: &[u8]) -> u64 {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut h = 0x243f_6a88_85a3_08d3u64;
+    for key in [k1, k2] {
+        let mut words = key.chunks_exact(8);
+        for word in &mut words {
+            let w = u64::from_le_bytes(word.try_into().expect("eight bytes"));
+            h = (h ^ w).wrapping_mul(K).rotate_left(31);
+        }
+        let mut tail = [0u8; 8];
+        tail[..words.remainder().len()].copy_from_slice(words.remainder());
+        h = (h ^ u64::from_le_bytes(tail) ^ ((key.len() as u64) << 56)).wrapping_mul(K);
+        h = h.rotate_left(27);
+    }
+    // splitmix64's finaliser: every input bit reaches the top bits the sort looks at first.
+    h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^ (h >> 31)
 }
 
 /// A key column as bytes, whatever string or binary type the plan produced.
@@ -168,6 +299,7 @@ impl Key {
 }
 
 struct Columns {
+    order: Decimal128Array,
     k1: Key,
     k2: Key,
     ts: ArrayRef,
@@ -191,6 +323,7 @@ impl Columns {
             Ok(datafusion::arrow::compute::cast(&column(name)?, to)?)
         };
         Ok(Columns {
+            order: column(ORDER_COLUMN)?.as_primitive::<Decimal128Type>().clone(),
             k1: Key::of(&column("k1")?)?,
             k2: Key::of(&column("k2")?)?,
             ts: column("ts")?,
@@ -271,4 +404,145 @@ pub async fn gap_statistics(
         ))
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use datafusion::arrow::array::{
+        FixedSizeBinaryArray, Float64Array, StringArray, TimestampMicrosecondArray, UInt64Array,
+    };
+    use datafusion::arrow::datatypes::{Field, Schema, TimeUnit};
+    use datafusion::datasource::MemTable;
+
+    use super::*;
+
+    fn address(n: u32) -> [u8; 16] {
+        lasthop_normalise::parse_ip(&std::net::Ipv4Addr::from(n).to_string()).unwrap()
+    }
+
+    /// A batch of the shape `scan` sorts, with the order column given rather than computed.
+    fn batch(rows: &[(i128, [u8; 16], [u8; 16], i64)]) -> RecordBatch {
+        let ts = DataType::Timestamp(TimeUnit::Microsecond, None);
+        let schema = Schema::new(vec![
+            Field::new(ORDER_COLUMN, DataType::Decimal128(38, 0), false),
+            Field::new("k1", DataType::FixedSizeBinary(16), false),
+            Field::new("k2", DataType::FixedSizeBinary(16), false),
+            Field::new("ts", ts, false),
+            Field::new("bytes", DataType::UInt64, false),
+            Field::new("duration", DataType::Float64, false),
+            Field::new("uid", DataType::Utf8, false),
+        ]);
+        let order: Decimal128Array = rows.iter().map(|r| Some(r.0)).collect();
+        let key = |f: fn(&(i128, [u8; 16], [u8; 16], i64)) -> [u8; 16]| {
+            FixedSizeBinaryArray::try_from_iter(rows.iter().map(f)).unwrap()
+        };
+        RecordBatch::try_new(
+            Arc::new(schema),
+            vec![
+                Arc::new(order.with_precision_and_scale(38, 0).unwrap()),
+                Arc::new(key(|r| r.1)),
+                Arc::new(key(|r| r.2)),
+                Arc::new(TimestampMicrosecondArray::from_iter_values(rows.iter().map(|r| r.3))),
+                Arc::new(UInt64Array::from_iter_values(rows.iter().map(|_| 1))),
+                Arc::new(Float64Array::from_iter_values(rows.iter().map(|_| 0.5))),
+                Arc::new(StringArray::from_iter_values(rows.iter().map(|r| format!("C{}", r.3)))),
+            ],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_order_key_sorts_by_pair_hash_then_time_and_fits_its_precision() {
+        let times = [i64::MIN, -86_400_000_000, -1, 0, 1, 1_700_000_000_000_000, i64::MAX];
+        let hashes = [0, 4, 8, u64::MAX / 2, u64::MAX - 4, u64::MAX];
+        let mut keys = Vec::new();
+        for hash in hashes {
+            for time in times {
+                keys.push(series_order(hash, time));
+            }
+        }
+        assert!(keys.windows(2).all(|w| w[0] <= w[1]), "hash-major, then time order");
+        assert!(keys.iter().all(|k| k.unsigned_abs() < 10u128.pow(38)), "Decimal128(38, 0)");
+    }
+
+    /// Two pairs whose hashes collide arrive interleaved; each still gets its own series, in
+    /// time order, and a batch boundary inside a run changes nothing.
+    #[test]
+    fn colliding_pairs_are_told_apart() {
+        let (a, b, c, d) = (address(1), address(2), address(3), address(4));
+        let same = series_order(42, 0) >> 64 << 64;
+        let row =
+            |hash: i128, k1, k2, t: i64| (hash | i128::from((t as u64) ^ (1 << 63)), k1, k2, t);
+        let rows = [
+            row(same, a, b, 10),
+            row(same, c, d, 11),
+            row(same, a, b, 20),
+            row(same, c, d, 25),
+            row(same, a, b, 30),
+            row(same + (1 << 64), a, d, 5),
+        ];
+        let score = |s: &Series| Some((s.k1.clone(), s.k2.clone(), s.ts.clone(), s.uids.clone()));
+        let mut kept = Vec::new();
+        let mut run = HashRun::default();
+        run.feed(&batch(&rows[..3]), 100, &score, &mut kept).unwrap();
+        run.feed(&batch(&rows[3..]), 100, &score, &mut kept).unwrap();
+        run.finish(&score, &mut kept);
+        let uids = |ts: &[i64]| ts.iter().map(|t| format!("C{t}")).collect::<Vec<_>>();
+        assert_eq!(
+            kept,
+            vec![
+                (a.to_vec(), b.to_vec(), vec![10, 20, 30], uids(&[10, 20, 30])),
+                (c.to_vec(), d.to_vec(), vec![11, 25], uids(&[11, 25])),
+                (a.to_vec(), d.to_vec(), vec![5], uids(&[5])),
+            ]
+        );
+    }
+
+    /// `scan` over a shuffled table hands every pair its whole series in time order, once,
+    /// across partitions and batches, with small batches so that pairs straddle them.
+    #[tokio::test]
+    async fn every_pair_arrives_whole_and_in_time_order() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut expected: BTreeMap<(Vec<u8>, Vec<u8>), Vec<i64>> = BTreeMap::new();
+        let mut rows = Vec::new();
+        for _ in 0..20_000 {
+            let (src, dst) = (address(next() as u32 % 40), address(next() as u32 % 50));
+            let t = (next() % 1_000_000) as i64 - 500_000;
+            expected.entry((src.to_vec(), dst.to_vec())).or_default().push(t);
+            rows.push((0, src, dst, t));
+        }
+        expected.values_mut().for_each(|ts| ts.sort_unstable());
+        let batches: Vec<RecordBatch> = rows
+            .chunks(777)
+            .map(|chunk| {
+                let b = batch(chunk);
+                b.project(&[1, 2, 3, 4, 5, 6]).unwrap()
+            })
+            .collect();
+        let table = MemTable::try_new(batches[0].schema(), vec![batches]).unwrap();
+        let ctx = SessionContext::new_with_config(
+            datafusion::prelude::SessionConfig::new()
+                .with_target_partitions(3)
+                .with_batch_size(500),
+        );
+        ctx.register_table("contacts", Arc::new(table)).unwrap();
+        let got = scan(&ctx, "SELECT * FROM contacts", usize::MAX, |s| {
+            Some(((s.k1.clone(), s.k2.clone()), (s.ts.clone(), s.count)))
+        })
+        .await
+        .unwrap();
+        assert_eq!(got.len(), expected.len(), "one series per pair");
+        let got: BTreeMap<_, _> = got.into_iter().collect();
+        for (pair, ts) in &expected {
+            assert_eq!(got[pair], (ts.clone(), ts.len() as u64), "{pair:?}");
+        }
+    }
 }

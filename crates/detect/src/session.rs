@@ -101,6 +101,7 @@ pub fn new_context(options: &SessionOptions) -> SessionContext {
     intel_functions::register(&ctx, &options.network_types);
     crate::detectors::sigma_match::register_decode(&ctx);
     crate::detectors::dns_tunnel::register_functions(&ctx);
+    crate::series::register_functions(&ctx);
     ctx
 }
 
