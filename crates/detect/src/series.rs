@@ -422,8 +422,11 @@ mod tests {
         lasthop_normalise::parse_ip(&std::net::Ipv4Addr::from(n).to_string()).unwrap()
     }
 
+    /// Order key, k1, k2, time.
+    type Contact = (i128, [u8; 16], [u8; 16], i64);
+
     /// A batch of the shape `scan` sorts, with the order column given rather than computed.
-    fn batch(rows: &[(i128, [u8; 16], [u8; 16], i64)]) -> RecordBatch {
+    fn batch(rows: &[Contact]) -> RecordBatch {
         let ts = DataType::Timestamp(TimeUnit::Microsecond, None);
         let schema = Schema::new(vec![
             Field::new(ORDER_COLUMN, DataType::Decimal128(38, 0), false),
@@ -435,7 +438,7 @@ mod tests {
             Field::new("uid", DataType::Utf8, false),
         ]);
         let order: Decimal128Array = rows.iter().map(|r| Some(r.0)).collect();
-        let key = |f: fn(&(i128, [u8; 16], [u8; 16], i64)) -> [u8; 16]| {
+        let key = |f: fn(&Contact) -> [u8; 16]| {
             FixedSizeBinaryArray::try_from_iter(rows.iter().map(f)).unwrap()
         };
         RecordBatch::try_new(
