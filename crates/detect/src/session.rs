@@ -11,7 +11,6 @@ use datafusion::datasource::listing::{
 use datafusion::error::Result;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
-use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::optimizer::Analyzer;
 use datafusion::prelude::{SessionConfig, SessionContext};
@@ -64,10 +63,12 @@ pub fn new_context(options: &SessionOptions) -> SessionContext {
         .with_information_schema(true);
     let pool = options.memory_limit.map(|limit| {
         // A fair share per spilling operator, so one large sort cannot starve the others; the
-        // memory a sort keeps back for merging its spills must fit well inside the limit.
-        config.options_mut().execution.sort_spill_reservation_bytes =
-            (limit / 8).clamp(1024 * 1024, 16 * 1024 * 1024);
-        Arc::new(FairSpillPool::new(limit))
+        // memory a sort keeps back for merging its spills must fit well inside the limit, and
+        // stays out of the shares (see `memory_pool`).
+        let merge_reserve = (limit / 8).clamp(1024 * 1024, 16 * 1024 * 1024);
+        config.options_mut().execution.sort_spill_reservation_bytes = merge_reserve;
+        let headroom = merge_reserve * options.threads.max(1);
+        Arc::new(crate::memory_pool::HeadroomPool::new(limit, headroom))
     });
     let mode = match (&options.spill_dir, options.allow_spill) {
         (_, false) => DiskManagerMode::Disabled,
