@@ -60,8 +60,10 @@ pub struct Series {
     pub longest_duration: f64,
     pub first: i64,
     pub last: i64,
-    /// The first few uids.
-    pub uids: Vec<String>,
+    /// The first few uids, end to end (one buffer reused from pair to pair rather than a
+    /// string per contact: most pairs are scored and dropped), and where each one ends.
+    uid_text: String,
+    uid_ends: Vec<usize>,
     /// Most contacts in any 24 hours (counted up to the cap): the strobe test.
     pub busiest_day: u64,
     last_day: std::collections::VecDeque<i64>,
@@ -75,6 +77,12 @@ impl Series {
         self.count as usize == self.ts.len()
     }
 
+    /// The first few uids of the series' contacts.
+    pub fn uids(&self) -> impl Iterator<Item = &str> {
+        let starts = std::iter::once(0).chain(self.uid_ends.iter().copied());
+        starts.zip(self.uid_ends.iter()).map(|(start, &end)| &self.uid_text[start..end])
+    }
+
     fn reset(&mut self, k1: &[u8], k2: &[u8]) {
         self.k1.clear();
         self.k1.extend_from_slice(k1);
@@ -82,7 +90,8 @@ impl Series {
         self.k2.extend_from_slice(k2);
         self.ts.clear();
         self.bytes.clear();
-        self.uids.clear();
+        self.uid_text.clear();
+        self.uid_ends.clear();
         self.count = 0;
         self.answered = 0;
         self.continued = 0;
@@ -383,10 +392,11 @@ impl Columns {
             series.ts.push(ts);
             series.bytes.push(bytes);
         }
-        if series.uids.len() < UIDS_KEPT {
+        if series.uid_ends.len() < UIDS_KEPT {
             let uid = self.uid.bytes(row);
             if !uid.is_empty() {
-                series.uids.push(String::from_utf8_lossy(uid).into_owned());
+                series.uid_text.push_str(&String::from_utf8_lossy(uid));
+                series.uid_ends.push(series.uid_text.len());
             }
         }
     }
@@ -496,7 +506,14 @@ mod tests {
             row(same, a, b, 30),
             row(same + (1 << 64), a, d, 5),
         ];
-        let score = |s: &Series| Some((s.k1.clone(), s.k2.clone(), s.ts.clone(), s.uids.clone()));
+        let score = |s: &Series| {
+            Some((
+                s.k1.clone(),
+                s.k2.clone(),
+                s.ts.clone(),
+                s.uids().map(String::from).collect::<Vec<_>>(),
+            ))
+        };
         let mut kept = Vec::new();
         let mut run = HashRun::default();
         run.feed(&batch(&rows[..3]), 100, &score, &mut kept).unwrap();

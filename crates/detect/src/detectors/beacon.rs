@@ -591,7 +591,7 @@ fn assess(
         busiest_day: s.busiest_day,
         first: s.first,
         last: s.last,
-        uids: s.uids.clone(),
+        uids: s.uids().map(String::from).collect(),
         strobe,
         safelisted,
         inbound,
