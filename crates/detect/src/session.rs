@@ -1,6 +1,7 @@
 //! A DataFusion session over a store: every table registered from the manifest's parts (never
 //! from a directory listing), with lasthop's functions.
 
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 
 use datafusion::datasource::MemTable;
@@ -11,6 +12,7 @@ use datafusion::datasource::listing::{
 use datafusion::error::Result;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
+use datafusion::execution::memory_pool::TrackConsumersPool;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::optimizer::Analyzer;
 use datafusion::prelude::{SessionConfig, SessionContext};
@@ -56,6 +58,10 @@ impl Default for SessionOptions {
     }
 }
 
+/// What unspillable use leaves every spilling operator: enough for a sort to take its next
+/// batch after spilling (twice the batch, 8,192 rows of up to ~200 bytes).
+const SPILLER_FLOOR: usize = 4 << 20;
+
 /// A session with lasthop's functions but no tables.
 pub fn new_context(options: &SessionOptions) -> SessionContext {
     let mut config = SessionConfig::new()
@@ -68,7 +74,11 @@ pub fn new_context(options: &SessionOptions) -> SessionContext {
         let merge_reserve = (limit / 8).clamp(1024 * 1024, 16 * 1024 * 1024);
         config.options_mut().execution.sort_spill_reservation_bytes = merge_reserve;
         let headroom = merge_reserve * options.threads.max(1);
-        Arc::new(crate::memory_pool::HeadroomPool::new(limit, headroom))
+        // Tracked, so that running out names the operators holding the memory.
+        Arc::new(TrackConsumersPool::new(
+            crate::memory_pool::HeadroomPool::new(limit, headroom, SPILLER_FLOOR),
+            NonZeroUsize::new(5).expect("five"),
+        ))
     });
     let mode = match (&options.spill_dir, options.allow_spill) {
         (_, false) => DiskManagerMode::Disabled,
