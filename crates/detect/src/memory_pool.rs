@@ -189,6 +189,13 @@ mod tests {
 
     use super::*;
 
+    /// `count` spilling consumers named `name0`, `name1` …
+    fn spillers(pool: &Arc<dyn MemoryPool>, name: &str, count: usize) -> Vec<MemoryReservation> {
+        (0..count)
+            .map(|i| MemoryConsumer::new(format!("{name}{i}")).with_can_spill(true).register(pool))
+            .collect()
+    }
+
     fn new_pool(size: usize, headroom: usize, floor: usize) -> Arc<dyn MemoryPool> {
         Arc::new(HeadroomPool::new(size, headroom, floor))
     }
@@ -199,9 +206,7 @@ mod tests {
     fn a_reserve_given_back_for_a_moment_still_fits_when_taken_again() {
         let pool = new_pool(100, 20, 0);
         let merge = MemoryConsumer::new("merge").register(&pool);
-        let spillers: Vec<_> = (0..2)
-            .map(|i| MemoryConsumer::new(format!("sort{i}")).with_can_spill(true).register(&pool))
-            .collect();
+        let spillers = spillers(&pool, "sort", 2);
         merge.try_grow(20).unwrap();
         merge.free();
         // Each spiller takes all it may while the reserve is out.
@@ -234,9 +239,7 @@ mod tests {
     fn unspillable_use_leaves_every_spiller_its_floor() {
         let pool = new_pool(100, 10, 15);
         let merge = MemoryConsumer::new("merge").register(&pool);
-        let sorts: Vec<_> = (0..2)
-            .map(|i| MemoryConsumer::new(format!("sort{i}")).with_can_spill(true).register(&pool))
-            .collect();
+        let sorts = spillers(&pool, "sort", 2);
         sorts[0].try_grow(5).unwrap();
         while merge.try_grow(1).is_ok() {}
         assert_eq!(merge.size(), 70, "30 kept for two spillers");
@@ -246,9 +249,7 @@ mod tests {
         drop(sorts);
         merge.try_grow(30).expect("without spillers the merge may take the rest");
         let capped = new_pool(100, 0, 40);
-        let spillers: Vec<_> = (0..4)
-            .map(|i| MemoryConsumer::new(format!("s{i}")).with_can_spill(true).register(&capped))
-            .collect();
+        let spillers = spillers(&capped, "s", 4);
         let table = MemoryConsumer::new("table").register(&capped);
         table.try_grow(50).expect("the spillers' floors together are at most half the pool");
         assert!(table.try_grow(1).is_err());
