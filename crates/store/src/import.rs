@@ -11,7 +11,6 @@ use arrow_array::types::{TimestampMicrosecondType, UInt64Type};
 use arrow_array::{BooleanArray, RecordBatch};
 use lasthop_normalise::{ColumnKind, KEY_COLUMN, LINE_COLUMN, LogType, SOURCE_COLUMN};
 use lasthop_sources::{Diagnostics, FileStamp, ReadOptions, Reason, read_file};
-use parquet::arrow::ArrowWriter;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::Encoding;
@@ -21,6 +20,7 @@ use parquet::schema::types::ColumnPath;
 use sha2::{Digest, Sha256};
 
 use crate::manifest::{Commit, Manifest, Part, SourceRecord, sync_dir};
+use crate::part_writer::ParallelParquetWriter;
 use crate::{StoreError, day_name};
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
@@ -184,7 +184,7 @@ struct Importer<'a> {
 /// A part being written for one partition of one source file.
 struct PartWriter {
     tmp_path: PathBuf,
-    writer: ArrowWriter<File>,
+    writer: ParallelParquetWriter,
     rows: u64,
     min_ts: i64,
     max_ts: i64,
@@ -436,10 +436,14 @@ impl Importer<'_> {
         props =
             props.set_column_compression(ColumnPath::from(KEY_COLUMN), Compression::UNCOMPRESSED);
         let props = props.build();
-        let writer =
-            ArrowWriter::try_new(file, lasthop_normalise::schema(log_type), Some(props)).map_err(
-                |e| StoreError::Parquet { path: tmp_path.clone(), message: e.to_string() },
-            )?;
+        let writer = ParallelParquetWriter::try_new(
+            file,
+            lasthop_normalise::schema(log_type),
+            props,
+            self.options.row_group_rows,
+            self.options.read.threads,
+        )
+        .map_err(|e| StoreError::Parquet { path: tmp_path.clone(), message: e.to_string() })?;
         Ok(PartWriter {
             tmp_path,
             writer,
