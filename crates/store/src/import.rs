@@ -428,7 +428,14 @@ impl Importer<'_> {
                 .set_column_statistics_enabled(ColumnPath::from(column), EnabledStatistics::None);
         }
         // Line numbers climb by one and timestamps by little: deltas pack them into a few bits.
-        for column in [LINE_COLUMN, "ts"] {
+        // Counts (packets, bytes) are small numbers in 64-bit slots: bit-packed, they leave zstd
+        // little to do (measured on a generated conn.log: 6.5 % fewer instructions for the
+        // whole import, 4 % more bytes stored).
+        let counts = lasthop_normalise::columns(log_type)
+            .iter()
+            .filter(|c| c.kind == ColumnKind::Count)
+            .map(|c| c.name.clone());
+        for column in [LINE_COLUMN.to_string(), "ts".to_string()].into_iter().chain(counts) {
             props =
                 props.set_column_encoding(ColumnPath::from(column), Encoding::DELTA_BINARY_PACKED);
         }
