@@ -6,10 +6,15 @@
 //! independent until they are laid out in the file, so each batch's columns are shared out
 //! among threads (largest first, so that no thread is left with the biggest at the end) and
 //! only the finished column chunks are appended in order.
+//!
+//! The helper threads live for the whole import ([`EncodingThreads`]), so that one started per
+//! batch does not cost a start and a fresh allocator heap each time.
 
 use std::fs::File;
-use std::sync::Mutex;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, mpsc};
+use std::thread::JoinHandle;
 
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::SchemaRef;
@@ -26,12 +31,13 @@ pub(crate) struct ParallelParquetWriter {
     file: SerializedFileWriter<File>,
     factory: ArrowRowGroupWriterFactory,
     schema: SchemaRef,
-    /// The open row group's column writers, one per Parquet leaf column.
-    columns: Vec<Mutex<ArrowColumnWriter>>,
+    /// The open row group's column writers, one per Parquet leaf column (`None` only while
+    /// the group is being closed).
+    columns: Arc<Vec<Mutex<Option<ArrowColumnWriter>>>>,
     rows_in_group: usize,
     row_group_rows: usize,
     row_groups: usize,
-    threads: usize,
+    threads: Arc<EncodingThreads>,
 }
 
 impl ParallelParquetWriter {
@@ -40,7 +46,7 @@ impl ParallelParquetWriter {
         schema: SchemaRef,
         props: WriterProperties,
         row_group_rows: usize,
-        threads: usize,
+        threads: Arc<EncodingThreads>,
     ) -> Result<Self> {
         // Going through `ArrowWriter` records the Arrow schema in the file's metadata, as a
         // reader expects (time zones, map types).
@@ -55,7 +61,7 @@ impl ParallelParquetWriter {
             rows_in_group: 0,
             row_group_rows: row_group_rows.max(1),
             row_groups: 0,
-            threads: threads.max(1),
+            threads,
         })
     }
 
@@ -101,8 +107,12 @@ impl ParallelParquetWriter {
         }
         let mut order: Vec<usize> = (0..leaves.len()).collect();
         order.sort_by_key(|i| std::cmp::Reverse(leaves[*i].0));
-        let columns = &self.columns;
-        for_each_on_threads(&order, self.threads, |i| lock(&columns[*i]).write(&leaves[*i].1))
+        let leaves: Vec<ArrowLeafColumn> = leaves.into_iter().map(|(_, leaf)| leaf).collect();
+        let columns = Arc::clone(&self.columns);
+        self.threads.for_each(order, move |i| match lock(&columns[i]).as_mut() {
+            Some(writer) => writer.write(&leaves[i]),
+            None => Err(lost()),
+        })
     }
 
     /// Closes the open row group, if it has rows, and writes it to the file.
@@ -113,19 +123,18 @@ impl ParallelParquetWriter {
         let next = open_columns(&self.factory, self.row_groups + 1)?;
         let writers = std::mem::replace(&mut self.columns, next);
         // Closing compresses each column's last page: worth sharing out too.
-        let writers: Vec<Mutex<Option<ArrowColumnWriter>>> =
-            writers.into_iter().map(|w| Mutex::new(w.into_inner().ok())).collect();
-        let chunks: Vec<Mutex<Option<ArrowColumnChunk>>> =
-            writers.iter().map(|_| Mutex::new(None)).collect();
-        let indices: Vec<usize> = (0..writers.len()).collect();
-        for_each_on_threads(&indices, self.threads, |i| {
-            let writer = lock(&writers[*i]).take().ok_or_else(poisoned)?;
-            *lock(&chunks[*i]) = Some(writer.close()?);
+        let chunks: Arc<Vec<Mutex<Option<ArrowColumnChunk>>>> =
+            Arc::new(writers.iter().map(|_| Mutex::new(None)).collect());
+        let closed = Arc::clone(&chunks);
+        self.threads.for_each((0..writers.len()).collect(), move |i| {
+            let writer = lock(&writers[i]).take().ok_or_else(lost)?;
+            *lock(&closed[i]) = Some(writer.close()?);
             Ok(())
         })?;
         let mut row_group = self.file.next_row_group()?;
-        for chunk in chunks {
-            let chunk = chunk.into_inner().ok().flatten().ok_or_else(poisoned)?;
+        // A helper may still hold its handle on `chunks` for a moment after its last item.
+        for slot in chunks.iter() {
+            let chunk = lock(slot).take().ok_or_else(lost)?;
             chunk.append_to_row_group(&mut row_group)?;
         }
         row_group.close()?;
@@ -144,50 +153,124 @@ impl ParallelParquetWriter {
 fn open_columns(
     factory: &ArrowRowGroupWriterFactory,
     row_group: usize,
-) -> Result<Vec<Mutex<ArrowColumnWriter>>> {
-    Ok(factory.create_column_writers(row_group)?.into_iter().map(Mutex::new).collect())
+) -> Result<Arc<Vec<Mutex<Option<ArrowColumnWriter>>>>> {
+    let writers = factory.create_column_writers(row_group)?;
+    Ok(Arc::new(writers.into_iter().map(|w| Mutex::new(Some(w))).collect()))
 }
 
-/// A worker that panicked leaves its lock poisoned; the panic itself reaches the caller when
-/// the thread scope ends, so the value is still usable here.
+/// A thread that panicked leaves its lock poisoned; the value is still usable, and the panic
+/// itself is reported as an error (see [`EncodingThreads`]).
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn poisoned() -> ParquetError {
+fn lost() -> ParquetError {
     ParquetError::General("a column writer was lost by a failed encoding thread".into())
 }
 
-/// Runs `work` on every item, `threads` at a time (the caller's thread among them), each
-/// thread taking the next item when it is free. Returns the first error.
-fn for_each_on_threads<T: Sync>(
-    items: &[T],
-    threads: usize,
-    work: impl Fn(&T) -> Result<()> + Sync,
-) -> Result<()> {
-    let next = AtomicUsize::new(0);
-    let first_error: Mutex<Option<ParquetError>> = Mutex::new(None);
-    let run = || {
-        loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            let Some(item) = items.get(i) else { break };
-            if let Err(e) = work(item) {
-                lock(&first_error).get_or_insert(e);
-                // Skip what is left: the part is discarded anyway.
-                next.store(items.len(), Ordering::Relaxed);
-                break;
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Threads that help the importing thread encode columns, kept for a whole import.
+pub(crate) struct EncodingThreads {
+    jobs: Option<mpsc::Sender<Job>>,
+    helpers: Vec<JoinHandle<()>>,
+}
+
+impl EncodingThreads {
+    /// `threads` in all, counting the caller's: `threads - 1` helpers.
+    pub(crate) fn new(threads: usize) -> EncodingThreads {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        let helpers = (1..threads.max(1))
+            .map(|n| {
+                let queue = Arc::clone(&queue);
+                std::thread::Builder::new()
+                    .name(format!("lasthop-encode-{n}"))
+                    .spawn(move || {
+                        loop {
+                            let job = match lock(&queue).recv() {
+                                Ok(job) => job,
+                                Err(_) => break,
+                            };
+                            job();
+                        }
+                    })
+                    .expect("spawning an encoding thread")
+            })
+            .collect();
+        EncodingThreads { jobs: Some(jobs), helpers }
+    }
+
+    /// Runs `work` on every item, on the caller's thread and every helper, each taking the next
+    /// item when it is free; returns when all are done, with the first error. A panic in
+    /// `work` is returned as an error, so that no thread is lost and no caller waits forever.
+    fn for_each(
+        &self,
+        items: Vec<usize>,
+        work: impl Fn(usize) -> Result<()> + Send + Sync + 'static,
+    ) -> Result<()> {
+        struct Shared<W> {
+            items: Vec<usize>,
+            next: AtomicUsize,
+            work: W,
+            first_error: Mutex<Option<ParquetError>>,
+            helpers_running: Mutex<usize>,
+            helpers_done: Condvar,
+        }
+        fn run<W: Fn(usize) -> Result<()>>(shared: &Shared<W>) {
+            loop {
+                let i = shared.next.fetch_add(1, Ordering::Relaxed);
+                let Some(item) = shared.items.get(i) else { break };
+                let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| (shared.work)(*item)))
+                    .unwrap_or_else(|_| {
+                        Err(ParquetError::General("encoding a column panicked".into()))
+                    });
+                if let Err(e) = outcome {
+                    lock(&shared.first_error).get_or_insert(e);
+                    // Skip what is left: the part is discarded anyway.
+                    shared.next.store(shared.items.len(), Ordering::Relaxed);
+                    break;
+                }
             }
         }
-    };
-    std::thread::scope(|scope| {
-        for _ in 1..threads.min(items.len()) {
-            scope.spawn(run);
+        let helpers = self.helpers.len().min(items.len().saturating_sub(1));
+        let shared = Arc::new(Shared {
+            items,
+            next: AtomicUsize::new(0),
+            work,
+            first_error: Mutex::new(None),
+            helpers_running: Mutex::new(helpers),
+            helpers_done: Condvar::new(),
+        });
+        let jobs = self.jobs.as_ref().expect("the queue lives as long as the threads");
+        for _ in 0..helpers {
+            let helper = Arc::clone(&shared);
+            let job: Job = Box::new(move || {
+                run(&helper);
+                *lock(&helper.helpers_running) -= 1;
+                helper.helpers_done.notify_all();
+            });
+            if jobs.send(job).is_err() {
+                // No helper is left to take it: count it as done and do the work here.
+                *lock(&shared.helpers_running) -= 1;
+            }
         }
-        run();
-    });
-    match first_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
-        Some(e) => Err(e),
-        None => Ok(()),
+        run(&shared);
+        let mut running = lock(&shared.helpers_running);
+        while *running > 0 {
+            running = shared.helpers_done.wait(running).unwrap_or_else(|e| e.into_inner());
+        }
+        drop(running);
+        lock(&shared.first_error).take().map_or(Ok(()), Err)
+    }
+}
+
+impl Drop for EncodingThreads {
+    fn drop(&mut self) {
+        self.jobs = None;
+        for helper in self.helpers.drain(..) {
+            let _ = helper.join();
+        }
     }
 }
 
@@ -246,7 +329,7 @@ mod tests {
                 schema.clone(),
                 props,
                 3000,
-                threads,
+                Arc::new(EncodingThreads::new(threads)),
             )
             .unwrap();
             for b in &input {
@@ -267,6 +350,28 @@ mod tests {
         }
     }
 
+    /// A panic while encoding comes back as an error, and the threads keep working.
+    #[test]
+    fn a_panicking_column_is_an_error_and_the_threads_survive() {
+        let threads = EncodingThreads::new(3);
+        let outcome = threads.for_each((0..50).collect(), |i| {
+            if i == 7 {
+                panic!("column 7");
+            }
+            Ok(())
+        });
+        assert!(outcome.unwrap_err().to_string().contains("panicked"));
+        let done = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&done);
+        threads
+            .for_each((0..50).collect(), move |_| {
+                counter.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(done.load(Ordering::Relaxed), 50);
+    }
+
     #[test]
     fn a_batch_of_another_schema_is_an_error_not_a_panic() {
         let dir = tempfile::tempdir().unwrap();
@@ -275,7 +380,7 @@ mod tests {
             schema(),
             WriterProperties::default(),
             100,
-            2,
+            Arc::new(EncodingThreads::new(2)),
         )
         .unwrap();
         let other = Arc::new(Schema::new(vec![Field::new("x", DataType::Int64, false)]));
