@@ -253,28 +253,23 @@ impl TsvHeader {
         Ok(())
     }
 
-    /// Cuts a data line into field spans. Zeek's tab (any one ASCII byte) is found with
-    /// memchr; a longer or non-ASCII separator falls back to a substring search.
+    /// Cuts a data line into field spans. Zeek's tab (any one ASCII byte) is found eight bytes
+    /// at a time; a longer or non-ASCII separator falls back to a substring search.
     fn split_fields(&self, line: &str, spans: &mut Vec<(usize, usize)>) {
-        spans.clear();
-        let mut start = 0;
         match self.separator.as_bytes() {
             // An ASCII separator never falls inside a multi-byte character, so every span is
             // on character boundaries.
-            [b] if b.is_ascii() => {
-                for cut in memchr::memchr_iter(*b, line.as_bytes()) {
-                    spans.push((start, cut));
-                    start = cut + 1;
-                }
-            }
+            [b] if b.is_ascii() => split_on_byte(line.as_bytes(), *b, spans),
             _ => {
+                spans.clear();
+                let mut start = 0;
                 for (cut, sep) in line.match_indices(self.separator.as_str()) {
                     spans.push((start, cut));
                     start = cut + sep.len();
                 }
+                spans.push((start, line.len()));
             }
         }
-        spans.push((start, line.len()));
     }
 
     /// Converts one field of a line (`escaped`: whether the line holds a backslash at all);
@@ -314,6 +309,38 @@ impl TsvHeader {
             }),
         })
     }
+}
+
+/// The spans between occurrences of `separator` in `line`. Fields are short (a Zeek conn line
+/// has 22 in 160 bytes), so a search call per field cost more than the search: a word-at-a-time
+/// scan finds every separator in a word at once (measured: memchr was a sixth of the parse).
+fn split_on_byte(line: &[u8], separator: u8, spans: &mut Vec<(usize, usize)>) {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let pattern = u64::from_le_bytes([separator; 8]);
+    spans.clear();
+    let mut start = 0;
+    let mut words = line.chunks_exact(8);
+    let mut base = 0;
+    for word in &mut words {
+        let x = u64::from_le_bytes(word.try_into().expect("chunks of eight")) ^ pattern;
+        // The high bit of each byte of `hits` is set exactly where `x` has a zero byte (the
+        // form without carries between bytes, so that no match is reported twice or missed).
+        let mut hits = !(((x & LOW7) + LOW7) | x | LOW7);
+        while hits != 0 {
+            let cut = base + (hits.trailing_zeros() / 8) as usize;
+            spans.push((start, cut));
+            start = cut + 1;
+            hits &= hits - 1;
+        }
+        base += 8;
+    }
+    for (i, byte) in words.remainder().iter().enumerate() {
+        if *byte == separator {
+            spans.push((start, base + i));
+            start = base + i + 1;
+        }
+    }
+    spans.push((start, line.len()));
 }
 
 /// Whether a column's values can take the [`Target::Plain`] path.
@@ -360,6 +387,44 @@ pub fn short(line: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// The word-at-a-time split agrees with a plain one: separators at every offset within and
+    /// across words, runs of them, lines shorter than a word, and bytes that differ from the
+    /// separator only in their high bit or by one.
+    #[test]
+    fn split_on_byte_finds_every_separator() {
+        fn naive(line: &[u8], sep: u8) -> Vec<(usize, usize)> {
+            let mut spans = Vec::new();
+            let mut start = 0;
+            for (i, b) in line.iter().enumerate() {
+                if *b == sep {
+                    spans.push((start, i));
+                    start = i + 1;
+                }
+            }
+            spans.push((start, line.len()));
+            spans
+        }
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut spans = Vec::new();
+        for sep in [b'\t', b',', 0x00, 0x7f] {
+            let alphabet = [sep, sep ^ 0x80, sep.wrapping_add(1), sep.wrapping_sub(1), b'a', 0xff];
+            for len in 0..40 {
+                for _ in 0..200 {
+                    let line: Vec<u8> = (0..len)
+                        .map(|_| {
+                            state ^= state << 13;
+                            state ^= state >> 7;
+                            state ^= state << 17;
+                            alphabet[(state % alphabet.len() as u64) as usize]
+                        })
+                        .collect();
+                    super::split_on_byte(&line, sep, &mut spans);
+                    assert_eq!(spans, naive(&line, sep), "{line:?}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn every_log_types_identity_fits_the_fixed_array() {
         for t in LogType::ALL {
