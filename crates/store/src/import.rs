@@ -436,6 +436,14 @@ impl Importer<'_> {
         for column in mostly_unique_columns(log_type) {
             props = props.set_column_dictionary_enabled(ColumnPath::from(column), false);
         }
+        // Identifiers are random text: zstd finds no repeats in them but the 4-byte length
+        // PLAIN puts before each, and matching those was most of its time. With the lengths
+        // delta-packed apart, it only entropy-codes the text (a generated conn.log import:
+        // 8 % fewer instructions, 2 % more bytes).
+        for column in identifier_columns(log_type) {
+            props = props
+                .set_column_encoding(ColumnPath::from(column), Encoding::DELTA_LENGTH_BYTE_ARRAY);
+        }
         for column in unprunable_columns(log_type) {
             props = props
                 .set_column_statistics_enabled(ColumnPath::from(column), EnabledStatistics::None);
@@ -530,14 +538,21 @@ impl Importer<'_> {
 /// the bookkeeping line and key). A dictionary for them is built only to be abandoned once it
 /// outgrows its page; skipping it saves the hashing and the memory.
 fn mostly_unique_columns(log_type: LogType) -> Vec<String> {
-    const IDS: &[&str] =
-        &["uid", "fuid", "id", "community_id", "fingerprint", "certificate.serial"];
     columns_where(log_type, [LINE_COLUMN, KEY_COLUMN], |c| {
         matches!(
             c.kind,
             ColumnKind::Time | ColumnKind::Interval | ColumnKind::Double | ColumnKind::Count
-        ) || IDS.contains(&c.zeek)
+        ) || IDENTIFIERS.contains(&c.zeek)
     })
+}
+
+/// Zeek fields that name one record, file or certificate each: nearly every value differs.
+const IDENTIFIERS: &[&str] =
+    &["uid", "fuid", "id", "community_id", "fingerprint", "certificate.serial"];
+
+/// The text columns among [`IDENTIFIERS`].
+fn identifier_columns(log_type: LogType) -> Vec<String> {
+    columns_where(log_type, [], |c| c.kind == ColumnKind::Str && IDENTIFIERS.contains(&c.zeek))
 }
 
 /// Columns whose min/max statistics cannot prune a row group: text, addresses and lists

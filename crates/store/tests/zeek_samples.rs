@@ -184,13 +184,7 @@ fn rotated_tree_imports_once_with_extra_columns_kept() {
 
     // `_node_name` of the conn logs lands in the extra map.
     let part = &opened.part_paths(LogType::Conn)[0];
-    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
-        std::fs::File::open(part).unwrap(),
-    )
-    .unwrap()
-    .build()
-    .unwrap();
-    let batch = reader.into_iter().next().unwrap().unwrap();
+    let batch = &read_part(part)[0];
     let extra = batch.column_by_name("_extra").unwrap();
     assert!(extra.null_count() < extra.len());
     assert!(cell_to_json(extra, 0).get("_node_name").is_some());
@@ -302,4 +296,78 @@ fn retention_drops_old_days_and_hourly_imports_add_only_new_files() {
     assert_eq!(lasthop_store::apply_retention(&store, 3).unwrap().parts_dropped, 1);
     assert_eq!(lasthop_store::apply_retention(&store, 3).unwrap().parts_dropped, 0);
     assert_eq!(lasthop_store::Store::open(&store).unwrap().row_counts()["conn"], 30);
+}
+
+/// Each column is stored in the encoding chosen for its kind of values, and reads back as
+/// written: identifiers with their lengths packed apart, counts and times as deltas, repeating
+/// text in a dictionary.
+#[test]
+fn columns_are_stored_in_their_chosen_encodings_and_read_back_intact() {
+    use parquet::basic::Encoding;
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("conn.log");
+    let mut text = String::from(
+        "#separator \\x09\n#path\tconn\n#fields\tts\tuid\tid.orig_h\tid.resp_h\tproto\t\
+         orig_bytes\tcommunity_id\n",
+    );
+    let uid = |i: u64| format!("C{:017x}", i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 4);
+    for i in 0..3000u64 {
+        let proto = ["tcp", "udp"][i as usize % 2];
+        text += &format!(
+            "{}.{:06}\t{}\t10.0.0.{}\t192.0.2.7\t{proto}\t{}\t1:{}=\n",
+            1_717_372_800 + i,
+            i % 1_000_000,
+            uid(i),
+            i % 50,
+            i * 7 % 1000,
+            uid(i + 1)
+        );
+    }
+    std::fs::write(&log, text).unwrap();
+    let store = dir.path().join("store");
+    let options = lasthop_store::ImportOptions::default();
+    let report = lasthop_store::import(&store, &[log], &options, &mut |_| {}).unwrap();
+    assert_eq!(report.records, 3000);
+
+    let parts = lasthop_store::Store::open(&store).unwrap().part_paths(LogType::Conn);
+    let reader = SerializedFileReader::new(std::fs::File::open(&parts[0]).unwrap()).unwrap();
+    let group = reader.metadata().row_group(0);
+    let encodings = |name: &str| {
+        let column = group.columns().iter().find(|c| c.column_path().string() == name).unwrap();
+        (column.encodings().collect::<Vec<_>>(), column.dictionary_page_offset().is_some())
+    };
+    for id in ["uid", "community_id"] {
+        let (used, dictionary) = encodings(id);
+        assert!(used.contains(&Encoding::DELTA_LENGTH_BYTE_ARRAY) && !dictionary, "{id}: {used:?}");
+    }
+    for delta in ["ts", "orig_bytes", "_line"] {
+        assert!(encodings(delta).0.contains(&Encoding::DELTA_BINARY_PACKED), "{delta}");
+    }
+    let (proto, dictionary) = encodings("proto");
+    assert!(proto.contains(&Encoding::RLE_DICTIONARY) && dictionary, "proto: {proto:?}");
+
+    let batches = read_part(&parts[0]);
+    let uids: Vec<String> = batches
+        .iter()
+        .flat_map(|b| b.column_by_name("uid").unwrap().as_string::<i32>().iter())
+        .map(|v| v.unwrap().to_string())
+        .collect();
+    assert_eq!(uids, (0..3000).map(uid).collect::<Vec<_>>());
+    let ids: Vec<String> = batches
+        .iter()
+        .flat_map(|b| b.column_by_name("community_id").unwrap().as_string::<i32>().iter())
+        .map(|v| v.unwrap().to_string())
+        .collect();
+    assert_eq!(ids, (0..3000).map(|i| format!("1:{}=", uid(i + 1))).collect::<Vec<_>>());
+}
+
+fn read_part(path: &Path) -> Vec<RecordBatch> {
+    let file = std::fs::File::open(path).unwrap();
+    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
 }
