@@ -35,29 +35,26 @@ fn parse_plain_ipv4(text: &[u8]) -> Option<[u8; 4]> {
         return None;
     }
     let mut octets = [0u8; 4];
-    let (mut part, mut value, mut digits) = (0, 0u16, 0);
-    for &b in text {
-        if b == b'.' {
-            if digits == 0 || part == 3 {
-                return None;
-            }
-            octets[part] = value as u8;
-            (part, value, digits) = (part + 1, 0, 0);
-        } else if b.is_ascii_digit() && !(digits == 1 && value == 0) && digits < 3 {
-            value = value * 10 + u16::from(b - b'0');
-            if value > 255 {
-                return None;
-            }
-            digits += 1;
-        } else {
-            return None;
+    let mut rest = text;
+    for (i, octet) in octets.iter_mut().enumerate() {
+        if i > 0 {
+            rest = rest.strip_prefix(b".")?;
         }
+        // A part of one to three digits, read whole rather than byte by byte (a fourth digit
+        // is then where a dot or the end must be, and is declined there).
+        let digits = rest.iter().take(3).take_while(|b| b.is_ascii_digit()).count();
+        let digit = |i: usize| u16::from(rest[i] - b'0');
+        let value = match digits {
+            0 => return None,
+            1 => digit(0),
+            _ if rest[0] == b'0' => return None,
+            2 => digit(0) * 10 + digit(1),
+            _ => digit(0) * 100 + digit(1) * 10 + digit(2),
+        };
+        *octet = u8::try_from(value).ok()?;
+        rest = &rest[digits..];
     }
-    if digits == 0 || part != 3 {
-        return None;
-    }
-    octets[3] = value as u8;
-    Some(octets)
+    rest.is_empty().then_some(octets)
 }
 
 /// Converts stored bytes back to an address, showing IPv4-mapped addresses as IPv4.
