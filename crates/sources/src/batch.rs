@@ -102,9 +102,28 @@ pub fn identity_key<'v, 'a: 'v>(
     log_type: LogType,
     values: impl IntoIterator<Item = &'v Value<'a>>,
 ) -> u64 {
-    let mut h = Fnv::new();
-    h.write(log_type.name().as_bytes());
+    let mut h = IdentityHasher::new(log_type);
     for value in values {
+        h.add(value);
+    }
+    h.finish()
+}
+
+/// A record's identity hash built value by value, for readers that see a record's identity
+/// columns one at a time (a chunk filled column by column); the same hash as [`identity_key`].
+#[derive(Clone)]
+pub struct IdentityHasher(Fnv);
+
+impl IdentityHasher {
+    pub fn new(log_type: LogType) -> IdentityHasher {
+        let mut h = Fnv::new();
+        h.write(log_type.name().as_bytes());
+        IdentityHasher(h)
+    }
+
+    /// Adds the next identity value, in schema order.
+    pub fn add(&mut self, value: &Value<'_>) {
+        let h = &mut self.0;
         h.write(&[0xff]);
         match value {
             Value::Null => h.write(b"\0null"),
@@ -115,7 +134,10 @@ pub fn identity_key<'v, 'a: 'v>(
             other => h.write(format!("{other:?}").as_bytes()),
         }
     }
-    h.finish()
+
+    pub fn finish(&self) -> u64 {
+        self.0.finish()
+    }
 }
 
 /// The columns a record's identity is hashed from, in schema order: `ts` and the type's
@@ -130,6 +152,7 @@ pub fn identity_columns(log_type: LogType) -> Vec<usize> {
 }
 
 /// FNV-1a with a final avalanche: stable across releases and platforms, which a stored key must be.
+#[derive(Clone)]
 struct Fnv(u64);
 
 impl Fnv {
@@ -272,6 +295,21 @@ impl ColumnBuilder {
     }
 }
 
+/// One column's Arrow builder (see [`BatchBuilder::column_sink`]).
+pub enum ColumnSink<'b> {
+    Time(&'b mut TimestampMicrosecondBuilder),
+    Str(&'b mut StringBuilder),
+    Addr(&'b mut FixedSizeBinaryBuilder),
+    Port(&'b mut UInt16Builder),
+    Count(&'b mut UInt64Builder),
+    Int(&'b mut Int64Builder),
+    Float(&'b mut Float64Builder),
+    Bool(&'b mut BooleanBuilder),
+    /// Sets and vectors, whose items the limits may cut: appended value by value with
+    /// [`BatchBuilder::append_field_of_line`].
+    List,
+}
+
 /// Bounds on one record, so that a crafted line within the line-length limit cannot make one
 /// record enormous: what is over them is dropped and the record kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -368,18 +406,32 @@ impl BatchBuilder {
         self.columns[column].append(value, max);
     }
 
-    /// Appends a value that has no heap part (see [`BatchBuilder::append_field`]).
-    #[inline]
-    pub fn append_scalar(&mut self, column: usize, value: Scalar) {
-        self.columns[column].append_scalar(value);
+    /// Appends a value of the record on `line` whose other columns may not be appended yet
+    /// (a chunk filled column by column): a set cut to the limit is reported against `line`
+    /// rather than the row being built.
+    pub fn append_field_of_line(&mut self, column: usize, value: &Value<'_>, line: u64) {
+        self.append_field(column, value);
+        if let Some(detail) = self.row_trimmed.take() {
+            self.trimmed.push((line, detail));
+        }
     }
 
-    /// Appends a text value (see [`BatchBuilder::append_field`]).
-    #[inline]
-    pub fn append_str(&mut self, column: usize, text: &str) {
+    /// The Arrow builder of one column, for readers that fill a chunk column by column with
+    /// one typed loop each; every column must then reach the same length before the rows are
+    /// completed with [`BatchBuilder::end_row`].
+    pub fn column_sink(&mut self, column: usize) -> ColumnSink<'_> {
         match &mut self.columns[column] {
-            ColumnBuilder::Str(b) => b.append_value(text),
-            other => other.append_null(),
+            ColumnBuilder::Time(b) => ColumnSink::Time(b),
+            ColumnBuilder::Str(b) => ColumnSink::Str(b),
+            ColumnBuilder::Addr(b) => ColumnSink::Addr(b),
+            ColumnBuilder::Port(b) => ColumnSink::Port(b),
+            ColumnBuilder::Count(b) => ColumnSink::Count(b),
+            ColumnBuilder::Int(b) => ColumnSink::Int(b),
+            ColumnBuilder::Float(b) => ColumnSink::Float(b),
+            ColumnBuilder::Bool(b) => ColumnSink::Bool(b),
+            ColumnBuilder::StrList(_)
+            | ColumnBuilder::AddrList(_)
+            | ColumnBuilder::FloatList(_) => ColumnSink::List,
         }
     }
 
@@ -390,6 +442,35 @@ impl BatchBuilder {
 
     pub fn append_null_field(&mut self, column: usize) {
         self.columns[column].append_null();
+    }
+
+    /// Appends `n` nulls to one column (see [`BatchBuilder::column_sink`]).
+    pub fn append_null_fields(&mut self, column: usize, n: usize) {
+        match &mut self.columns[column] {
+            ColumnBuilder::Time(b) => b.append_nulls(n),
+            ColumnBuilder::Str(b) => b.append_nulls(n),
+            ColumnBuilder::Addr(b) => b.append_nulls(n),
+            ColumnBuilder::Port(b) => b.append_nulls(n),
+            ColumnBuilder::Count(b) => b.append_nulls(n),
+            ColumnBuilder::Int(b) => b.append_nulls(n),
+            ColumnBuilder::Float(b) => b.append_nulls(n),
+            ColumnBuilder::Bool(b) => b.append_nulls(n),
+            ColumnBuilder::StrList(b) => b.append_nulls(n),
+            ColumnBuilder::AddrList(b) => b.append_nulls(n),
+            ColumnBuilder::FloatList(b) => b.append_nulls(n),
+        }
+    }
+
+    /// Completes rows that have no extra fields, one per (line, identity key), whose every
+    /// column has had its values appended (see [`BatchBuilder::end_row`]).
+    pub fn end_rows_without_extras(&mut self, source: &str, lines: &[u64], keys: &[u64]) {
+        self.extra.append_nulls(lines.len()).expect("map builder keys and values stay aligned");
+        for _ in lines {
+            self.source.append_value(source);
+        }
+        self.line.append_slice(lines);
+        self.key.append_slice(keys);
+        self.rows += lines.len();
     }
 
     /// Completes a row whose every column has had one value appended.

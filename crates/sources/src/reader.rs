@@ -633,7 +633,7 @@ fn parse_chunk(
     let chunk_text = std::str::from_utf8(&chunk.data).ok();
     let path: PathBuf = path.to_path_buf();
     let mut bad_json_fields: Vec<String> = Vec::new();
-    let mut spans = Vec::new();
+    let mut tsv_lines: Vec<(u64, HeldLine)> = Vec::new();
     // A TSV chunk is nearly always one log type, one record a line: builders sized for it are
     // never regrown (and copied) on the way, up to a bound that a file of empty lines cannot
     // turn into hundreds of megabytes. Other formats may mix types in a chunk.
@@ -667,26 +667,15 @@ fn parse_chunk(
         };
         match &chunk.format {
             Format::Tsv(header) => {
-                let Some(Ok(log_type)) = header.log_type() else {
+                if !matches!(header.log_type(), Some(Ok(_))) {
                     diagnostics.warn(&path, this_line, Reason::NoHeader, short(text));
                     continue;
-                };
-                let builder = builder_for(&mut builders, log_type, capacity, limits);
-                let mut bad_fields = Vec::new();
-                let outcome = header.append_line(
-                    text,
-                    &mut spans,
-                    builder,
-                    source,
-                    this_line,
-                    &mut bad_fields,
-                );
-                for f in bad_fields {
-                    diagnostics.warn(&path, this_line, Reason::BadValue, format!("field {f}"));
                 }
-                if let Err((reason, detail)) = outcome {
-                    diagnostics.warn(&path, this_line, reason, detail);
-                }
+                // Converted together once every line is known (`TsvHeader::append_lines`).
+                tsv_lines.push(match repaired {
+                    Some(text) => (this_line, HeldLine::Repaired(text)),
+                    None => (this_line, HeldLine::InChunk(offset, raw.len())),
+                });
             }
             Format::AccessLog | Format::W3c(_) => {
                 let mut row = Row::new(LogType::Web);
@@ -723,6 +712,31 @@ fn parse_chunk(
             }
         }
     }
+    if let Format::Tsv(header) = &chunk.format
+        && let Some(Ok(log_type)) = header.log_type()
+    {
+        let lines: Vec<(u64, &str)> = tsv_lines
+            .iter()
+            .map(|(number, held)| {
+                let text = match held {
+                    HeldLine::Repaired(text) => text.as_str(),
+                    HeldLine::InChunk(offset, len) => match chunk_text {
+                        Some(text) => &text[*offset..offset + len],
+                        // Checked valid when it was held.
+                        None => std::str::from_utf8(&chunk.data[*offset..offset + len])
+                            .unwrap_or_default(),
+                    },
+                };
+                (*number, text)
+            })
+            .collect();
+        let mut issues = Vec::new();
+        let builder = builder_for(&mut builders, log_type, capacity, limits);
+        header.append_lines(&lines, builder, source, &mut issues);
+        for (line, reason, detail) in issues {
+            diagnostics.warn(&path, line, reason, detail);
+        }
+    }
     for builder in &mut builders {
         for (line, detail) in builder.take_trimmed() {
             diagnostics.warn(&path, line, Reason::Truncated, detail);
@@ -730,6 +744,14 @@ fn parse_chunk(
     }
     let batches = builders.iter_mut().map(|b| (b.log_type(), b.finish())).collect();
     Parsed { seq: chunk.seq, batches, diagnostics }
+}
+
+/// A TSV line kept for conversion with the rest of its chunk.
+enum HeldLine {
+    /// Valid UTF-8 at (offset, length) in the chunk.
+    InChunk(usize, usize),
+    /// Made valid by replacing the bytes that were not.
+    Repaired(String),
 }
 
 /// The lines of a chunk (without their `\n`), found with memchr; a final line without one is
