@@ -186,7 +186,8 @@ impl TsvHeader {
             }
             let (start, end) = spans[ts_field];
             let ts = &line[start..end];
-            let Some(t) = (ts != self.unset_field).then(|| parse_time(ts)).flatten() else {
+            let Some(t) = (!is_marker(ts, &self.unset_field)).then(|| parse_time(ts)).flatten()
+            else {
                 issues.push((*number, Reason::BadTimestamp, format!("ts is {:?}", short(ts))));
                 continue;
             };
@@ -247,7 +248,8 @@ impl TsvHeader {
                 for (i, target) in layout.targets.iter().enumerate() {
                     if let Target::Extra(name) = target {
                         let raw = fields[i][row];
-                        let value = (raw != self.unset_field).then(|| unescape_if(raw, *escaped));
+                        let value = (!is_marker(raw, &self.unset_field))
+                            .then(|| unescape_if(raw, *escaped));
                         extras.push((Cow::Borrowed(name.as_str()), value));
                     }
                 }
@@ -281,9 +283,9 @@ impl TsvHeader {
         match sink {
             ColumnSink::Str(b) => {
                 for (raw, (_, escaped)) in raw.iter().zip(lines) {
-                    if *raw == unset {
+                    if is_marker(raw, unset) {
                         b.append_null();
-                    } else if *raw == self.empty_field {
+                    } else if is_marker(raw, &self.empty_field) {
                         b.append_value("");
                     } else {
                         b.append_value(unescape_if(raw, *escaped));
@@ -292,7 +294,7 @@ impl TsvHeader {
             }
             ColumnSink::Addr(b) => {
                 for (row, (raw, (_, escaped))) in rows {
-                    if *raw == unset {
+                    if is_marker(raw, unset) {
                         b.append_null();
                     } else if let Some(addr) = parse_ip(&unescape_if(raw, *escaped)) {
                         b.append_value(addr).expect("addresses are 16 bytes");
@@ -305,7 +307,7 @@ impl TsvHeader {
             ColumnSink::Bool(b) => {
                 for (row, (raw, _)) in rows {
                     match *raw {
-                        _ if *raw == unset => b.append_null(),
+                        _ if is_marker(raw, unset) => b.append_null(),
                         "T" => b.append_value(true),
                         "F" => b.append_value(false),
                         _ => {
@@ -347,10 +349,10 @@ impl TsvHeader {
     /// Converts one field of a line (`escaped`: whether the line holds a backslash at all);
     /// `None` when the text does not fit the type.
     fn convert<'a>(&self, raw: &'a str, kind: ColumnKind, escaped: bool) -> Option<Value<'a>> {
-        if raw == self.unset_field {
+        if is_marker(raw, &self.unset_field) {
             return Some(Value::Null);
         }
-        let is_empty = raw == self.empty_field;
+        let is_empty = is_marker(raw, &self.empty_field);
         let unescape = |text: &'a str| unescape_if(text, escaped);
         Some(match kind {
             ColumnKind::Str => Value::Str(if is_empty { Cow::Borrowed("") } else { unescape(raw) }),
@@ -415,6 +417,16 @@ fn split_on_byte(line: &[u8], separator: u8, spans: &mut Vec<(usize, usize)>) {
     spans.push((start, line.len()));
 }
 
+/// Whether a field is the block's unset or empty marker. Nearly every field is compared with
+/// one, so Zeek's one-byte `-` is compared as a byte rather than through a call to `memcmp`.
+#[inline]
+fn is_marker(raw: &str, marker: &str) -> bool {
+    match marker.as_bytes() {
+        [byte] => raw.len() == 1 && raw.as_bytes()[0] == *byte,
+        _ => raw == marker,
+    }
+}
+
 /// Appends one parsed value per row to a primitive column: null where the field is unset or
 /// does not parse (then `bad` hears of the row).
 fn fill_primitive<T: ArrowPrimitiveType>(
@@ -425,7 +437,7 @@ fn fill_primitive<T: ArrowPrimitiveType>(
     mut bad: impl FnMut(usize),
 ) {
     for (row, raw) in raw.iter().enumerate() {
-        if *raw == unset {
+        if is_marker(raw, unset) {
             b.append_null();
         } else if let Some(value) = parse(raw) {
             b.append_value(value);

@@ -303,7 +303,7 @@ fn retention_drops_old_days_and_hourly_imports_add_only_new_files() {
 /// text in a dictionary.
 #[test]
 fn columns_are_stored_in_their_chosen_encodings_and_read_back_intact() {
-    use parquet::basic::Encoding;
+    use parquet::basic::{Compression, Encoding};
     use parquet::file::reader::{FileReader, SerializedFileReader};
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("conn.log");
@@ -333,16 +333,22 @@ fn columns_are_stored_in_their_chosen_encodings_and_read_back_intact() {
     let parts = lasthop_store::Store::open(&store).unwrap().part_paths(LogType::Conn);
     let reader = SerializedFileReader::new(std::fs::File::open(&parts[0]).unwrap()).unwrap();
     let group = reader.metadata().row_group(0);
+    let column = |name: &str| {
+        group.columns().iter().find(|c| c.column_path().string() == name).unwrap().clone()
+    };
     let encodings = |name: &str| {
-        let column = group.columns().iter().find(|c| c.column_path().string() == name).unwrap();
+        let column = column(name);
         (column.encodings().collect::<Vec<_>>(), column.dictionary_page_offset().is_some())
     };
     for id in ["uid", "community_id"] {
         let (used, dictionary) = encodings(id);
         assert!(used.contains(&Encoding::DELTA_LENGTH_BYTE_ARRAY) && !dictionary, "{id}: {used:?}");
+        assert!(matches!(column(id).compression(), Compression::ZSTD(_)), "{id}");
     }
+    // Delta-packed columns skip zstd, which could not make them smaller.
     for delta in ["ts", "orig_bytes", "_line"] {
         assert!(encodings(delta).0.contains(&Encoding::DELTA_BINARY_PACKED), "{delta}");
+        assert_eq!(column(delta).compression(), Compression::UNCOMPRESSED, "{delta}");
     }
     let (proto, dictionary) = encodings("proto");
     assert!(proto.contains(&Encoding::RLE_DICTIONARY) && dictionary, "proto: {proto:?}");
