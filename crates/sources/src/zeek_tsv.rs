@@ -698,6 +698,47 @@ mod tests {
         }
     }
 
+    /// Across the blocks a chunk is converted in, every record keeps its own values and the
+    /// issues stay in line order.
+    #[test]
+    fn rows_stay_aligned_across_blocks() {
+        let h = header(CONN_HEADER);
+        let text: Vec<(u64, String)> = (0..3 * LINES_PER_BLOCK as u64 + 7)
+            .map(|n| {
+                let line = match n {
+                    _ if n % 7 == 3 => format!("{n}.0\tshort"),
+                    _ if n % 5 == 1 => {
+                        format!("{n}.0\tC{n}\t10.0.0.1\tbad\t8.8.8.8\t53\tudp\t-\t-\tw")
+                    }
+                    _ => format!("{n}.0\tC{n}\t10.0.0.1\t{n}\t8.8.8.8\t53\tudp\t-\t-\tw"),
+                };
+                (n, line)
+            })
+            .collect();
+        let lines: Vec<(u64, &str)> = text.iter().map(|(n, l)| (*n, l.as_str())).collect();
+        let mut builder = BatchBuilder::new(LogType::Conn, lines.len());
+        let mut issues = Vec::new();
+        h.append_lines(&lines, &mut builder, "t.log", &mut issues);
+        let batch = builder.finish();
+
+        let kept: Vec<u64> = (0..lines.len() as u64).filter(|n| n % 7 != 3).collect();
+        let stored = batch.column_by_name("_line").unwrap().as_primitive::<UInt64Type>();
+        assert_eq!(stored.values().to_vec(), kept);
+        let uid = batch.column(1).as_string::<i32>();
+        let port = batch.column(3).as_primitive::<UInt16Type>();
+        for (row, n) in kept.iter().enumerate() {
+            assert_eq!(uid.value(row), format!("C{n}"));
+            assert_eq!(port.is_null(row), n % 5 == 1, "line {n}");
+            if n % 5 != 1 {
+                assert_eq!(u64::from(port.value(row)), *n);
+            }
+        }
+        let numbers: Vec<u64> = issues.iter().map(|(n, _, _)| *n).collect();
+        let expected: Vec<u64> =
+            (0..lines.len() as u64).filter(|n| n % 7 == 3 || n % 5 == 1).collect();
+        assert_eq!(numbers, expected);
+    }
+
     #[test]
     fn a_c_style_tab_separator_is_a_tab() {
         let h = header(&["#separator \\t", "#set_separator\t,", "#path\thttp", "#fields\tts\tuid"]);
