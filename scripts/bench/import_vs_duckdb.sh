@@ -7,7 +7,8 @@
 # number and source of every record and hashes its identity for deduplication; DuckDB keeps
 # addresses as text.
 #
-# Usage: scripts/bench/import_vs_duckdb.sh [RECORDS] [WORKDIR]
+# Usage: [ROUNDS=3] scripts/bench/import_vs_duckdb.sh [RECORDS] [WORKDIR]
+# Each round runs every command once, in turn; the report gives medians over the rounds.
 set -euo pipefail
 records=${1:-5000000}
 work=${2:-/tmp/lasthop-bench}
@@ -43,12 +44,18 @@ con.execute(f"""COPY (SELECT {select} FROM read_csv('{src}', auto_detect=false, 
     TO '{out}' (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)""")
 PY
 
-hyperfine --runs 3 --warmup 1 --export-json "$work/results.json" \
-  --prepare "rm -rf $work/store" -n "lasthop plain" "$lasthop import $work/conn.log --store $work/store --threads 2" \
-  --prepare "rm -rf $work/store" -n "lasthop gzip" "$lasthop import $work/conn.log.gz --store $work/store --threads 2" \
-  --prepare "rm -f $work/duck.parquet" -n "duckdb plain" "python3 $work/duck.py $work/conn.log $work/duck.parquet" \
-  --prepare "rm -f $work/duck.parquet" -n "duckdb gzip" "python3 $work/duck.py $work/conn.log.gz $work/duck.parquet" \
-  --prepare true -n "python startup" "python3 -c 'import duckdb; duckdb.connect()'"
+# The engines take turns, one run each per round, so that a shared machine's speed drifting
+# over minutes moves every engine alike; each round's ratios are then from the same minute.
+rounds=${ROUNDS:-3}
+for round in $(seq 0 "$rounds"); do
+  # Round 0 warms the page cache and is not counted.
+  hyperfine --runs 1 --export-json "$work/results-$round.json" \
+    --prepare "rm -rf $work/store" -n "lasthop plain" "$lasthop import $work/conn.log --store $work/store --threads 2" \
+    --prepare "rm -rf $work/store" -n "lasthop gzip" "$lasthop import $work/conn.log.gz --store $work/store --threads 2" \
+    --prepare "rm -f $work/duck.parquet" -n "duckdb plain" "python3 $work/duck.py $work/conn.log $work/duck.parquet" \
+    --prepare "rm -f $work/duck.parquet" -n "duckdb gzip" "python3 $work/duck.py $work/conn.log.gz $work/duck.parquet" \
+    --prepare true -n "python startup" "python3 -c 'import duckdb; duckdb.connect()'" >/dev/null
+done
 
 # Row counts must agree.
 "$lasthop" import "$work/conn.log" --store "$work/store-check" --threads 2 2>/dev/null || true
@@ -66,11 +73,12 @@ rm -rf "$work/store"
 rm -rf "$work/store"
 
 bytes=$(stat -c %s "$work/conn.log")
-python3 - "$work" "$records" "$bytes" <<'PY'
-import json, sys
-work, records, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-results = json.load(open(f"{work}/results.json"))["results"]
-med = {r["command"]: r["median"] for r in results}
+python3 - "$work" "$records" "$bytes" "$rounds" <<'PY'
+import json, statistics, sys
+work, records, size, rounds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+per_round = [{r["command"]: r["mean"] for r in json.load(open(f"{work}/results-{i}.json"))["results"]}
+             for i in range(1, rounds + 1)]
+med = {name: statistics.median(r[name] for r in per_round) for name in per_round[0]}
 # DuckDB runs in Python: its start and `import duckdb` are timed apart and also taken off.
 startup = med.pop("python startup")
 rss = {e: int(open(f"{work}/rss-{e}").read().split()[-1]) // 1024 for e in ("lasthop", "duckdb")}
@@ -78,8 +86,10 @@ for name, t in med.items():
     print(f"{name:14s} median {t:7.2f} s  {records / t / 1e6:6.2f} M records/s  {size / t / 1e6:7.1f} MB/s")
 for kind in ("plain", "gzip"):
     ours, theirs = med['lasthop ' + kind], med['duckdb ' + kind]
+    rounds_ratios = ", ".join(f"{r['duckdb ' + kind] / r['lasthop ' + kind]:.2f}" for r in per_round)
     print(f"{kind}: lasthop is {theirs / ours:.2f}x DuckDB's speed "
-          f"({(theirs - startup) / ours:.2f}x without Python's {startup:.2f} s start)")
+          f"({(theirs - startup) / ours:.2f}x without Python's {startup:.2f} s start; "
+          f"round by round {rounds_ratios})")
 print(f"peak RSS (plain): lasthop {rss['lasthop']} MiB, duckdb {rss['duckdb']} MiB")
 # For scripts/bench/run_all.sh: benchmark|engine|seconds|records|peak MiB (plain runs only)
 for name, t in med.items():
