@@ -393,6 +393,7 @@ pub enum Exit {
 
 fn main() -> ExitCode {
     allocator::return_memory_promptly();
+    allocator::no_transparent_huge_pages();
     let cli = Cli::parse();
     let Some(command) = cli.command else {
         println!("lasthop {}", env!("CARGO_PKG_VERSION"));
