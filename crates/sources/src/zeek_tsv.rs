@@ -233,8 +233,11 @@ impl TsvHeader {
                 continue;
             };
             if i == ts_field {
+                // `ts` is a time column in every schema; were it not, nulls keep the rows aligned.
                 if let ColumnSink::Time(b) = builder.column_sink(c) {
                     b.append_slice(&times);
+                } else {
+                    builder.append_null_fields(c, times.len());
                 }
                 for (hasher, t) in identity.iter_mut().zip(&times).filter(|_| in_identity) {
                     hasher.add(&Value::Time(*t));
