@@ -92,6 +92,8 @@ enum Format {
 struct Chunk {
     seq: u64,
     first_line: u64,
+    /// Lines in `data`, counted once by the splitter.
+    lines: u64,
     data: Vec<u8>,
     format: Format,
 }
@@ -608,7 +610,7 @@ impl Splitter<'_> {
             return false;
         }
         let lines = count_lines(&data);
-        let chunk = Chunk { seq: self.seq, first_line: self.line, data, format };
+        let chunk = Chunk { seq: self.seq, first_line: self.line, lines, data, format };
         self.seq += 1;
         self.line += lines;
         self.chunks.send(chunk).is_ok()
@@ -633,13 +635,16 @@ fn parse_chunk(
     let chunk_text = std::str::from_utf8(&chunk.data).ok();
     let path: PathBuf = path.to_path_buf();
     let mut bad_json_fields: Vec<String> = Vec::new();
-    let mut tsv_lines: Vec<(u64, HeldLine)> = Vec::new();
     // A TSV chunk is nearly always one log type, one record a line: builders sized for it are
     // never regrown (and copied) on the way, up to a bound that a file of empty lines cannot
     // turn into hundreds of megabytes. Other formats may mix types in a chunk.
     let capacity = match chunk.format {
-        Format::Tsv(_) => count_lines(&chunk.data).clamp(1, 65_536) as usize,
+        Format::Tsv(_) => chunk.lines.clamp(1, 65_536) as usize,
         _ => 8192,
+    };
+    let mut tsv_lines: Vec<(u64, HeldLine)> = match chunk.format {
+        Format::Tsv(_) => Vec::with_capacity(capacity),
+        _ => Vec::new(),
     };
     for (this_line, raw) in (chunk.first_line..).zip(lines(&chunk.data)) {
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);

@@ -12,7 +12,9 @@ use crate::batch::{
     BatchBuilder, ColumnSink, Extra, IdentityHasher, Scalar, Value, identity_columns,
 };
 use crate::diagnostics::Reason;
-use crate::values::{parse_time, unescape, unescape_header};
+use crate::values::{
+    parse_count, parse_float, parse_int, parse_port, parse_time, unescape, unescape_header,
+};
 
 /// Where one `#fields` entry goes.
 #[derive(Debug, Clone, PartialEq)]
@@ -341,9 +343,9 @@ impl TsvHeader {
                 }
             }
             ColumnSink::Time(b) => fill_primitive(b, raw, unset, parse_time, bad),
-            ColumnSink::Port(b) => fill_primitive(b, raw, unset, |r| r.parse().ok(), bad),
-            ColumnSink::Count(b) => fill_primitive(b, raw, unset, |r| r.parse().ok(), bad),
-            ColumnSink::Int(b) => fill_primitive(b, raw, unset, |r| r.parse().ok(), bad),
+            ColumnSink::Port(b) => fill_primitive(b, raw, unset, parse_port, bad),
+            ColumnSink::Count(b) => fill_primitive(b, raw, unset, parse_count, bad),
+            ColumnSink::Int(b) => fill_primitive(b, raw, unset, parse_int, bad),
             ColumnSink::Float(b) => fill_primitive(b, raw, unset, parse_float, bad),
             ColumnSink::List => return false,
         }
@@ -476,9 +478,9 @@ fn parse_scalar(raw: &str, kind: ColumnKind, escaped: bool) -> Option<Scalar> {
     Some(match kind {
         ColumnKind::Time => Scalar::Time(parse_time(raw)?),
         ColumnKind::Addr => Scalar::Addr(parse_ip(&unescape_if(raw, escaped))?),
-        ColumnKind::Port => Scalar::Port(raw.parse().ok()?),
-        ColumnKind::Count => Scalar::Count(raw.parse().ok()?),
-        ColumnKind::Int => Scalar::Int(raw.parse().ok()?),
+        ColumnKind::Port => Scalar::Port(parse_port(raw)?),
+        ColumnKind::Count => Scalar::Count(parse_count(raw)?),
+        ColumnKind::Int => Scalar::Int(parse_int(raw)?),
         ColumnKind::Interval | ColumnKind::Double => Scalar::Float(parse_float(raw)?),
         ColumnKind::Bool => Scalar::Bool(match raw {
             "T" => true,
@@ -493,10 +495,6 @@ fn parse_scalar(raw: &str, kind: ColumnKind, escaped: bool) -> Option<Scalar> {
 
 fn unescape_if(text: &str, escaped: bool) -> Cow<'_, str> {
     if escaped { unescape(text) } else { Cow::Borrowed(text) }
-}
-
-fn parse_float(raw: &str) -> Option<f64> {
-    raw.parse::<f64>().ok().filter(|f| f.is_finite())
 }
 
 /// The start of a line, for messages: enough to recognise it, never enough to flood a terminal.

@@ -461,6 +461,16 @@ impl Importer<'_> {
                 .set_column_encoding(path.clone(), Encoding::DELTA_BINARY_PACKED)
                 .set_column_compression(path, Compression::UNCOMPRESSED);
         }
+        // A source port is ephemeral: nearly every value of a row group is in its dictionary,
+        // which costs a hash a value. Hosts hand them out in sequence, so deltas pack them
+        // tighter, and cheaper (measured: a generated conn.log import 1.1 % fewer instructions
+        // and 0.8 % fewer bytes; the real Zeek samples 1.8 % fewer bytes).
+        for column in columns_where(log_type, [], |c| c.zeek == "id.orig_p") {
+            let path = ColumnPath::from(column);
+            props = props
+                .set_column_dictionary_enabled(path.clone(), false)
+                .set_column_encoding(path, Encoding::DELTA_BINARY_PACKED);
+        }
         // An identity key is a hash: compressing it only burns time.
         props =
             props.set_column_compression(ColumnPath::from(KEY_COLUMN), Compression::UNCOMPRESSED);

@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::UInt64Type;
+use arrow_array::types::{UInt16Type, UInt64Type};
 use arrow_array::{Array, RecordBatch};
 use lasthop_normalise::{LogType, cell_to_json, columns};
 use lasthop_sources::{Diagnostics, ReadOptions, Reason, find_files, open_decompressed, read_file};
@@ -299,8 +299,8 @@ fn retention_drops_old_days_and_hourly_imports_add_only_new_files() {
 }
 
 /// Each column is stored in the encoding chosen for its kind of values, and reads back as
-/// written: identifiers with their lengths packed apart, counts and times as deltas, repeating
-/// text in a dictionary.
+/// written: identifiers with their lengths packed apart, counts, times and source ports as
+/// deltas, repeating text in a dictionary.
 #[test]
 fn columns_are_stored_in_their_chosen_encodings_and_read_back_intact() {
     use parquet::basic::{Compression, Encoding};
@@ -308,18 +308,20 @@ fn columns_are_stored_in_their_chosen_encodings_and_read_back_intact() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("conn.log");
     let mut text = String::from(
-        "#separator \\x09\n#path\tconn\n#fields\tts\tuid\tid.orig_h\tid.resp_h\tproto\t\
-         orig_bytes\tcommunity_id\n",
+        "#separator \\x09\n#path\tconn\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\t\
+         proto\torig_bytes\tcommunity_id\n",
     );
     let uid = |i: u64| format!("C{:017x}", i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 4);
+    let port = |i: u64| 49_152 + (i * 3 % 16_000) as u16;
     for i in 0..3000u64 {
         let proto = ["tcp", "udp"][i as usize % 2];
         text += &format!(
-            "{}.{:06}\t{}\t10.0.0.{}\t192.0.2.7\t{proto}\t{}\t1:{}=\n",
+            "{}.{:06}\t{}\t10.0.0.{}\t{}\t192.0.2.7\t{proto}\t{}\t1:{}=\n",
             1_717_372_800 + i,
             i % 1_000_000,
             uid(i),
             i % 50,
+            port(i),
             i * 7 % 1000,
             uid(i + 1)
         );
@@ -350,6 +352,9 @@ fn columns_are_stored_in_their_chosen_encodings_and_read_back_intact() {
         assert!(encodings(delta).0.contains(&Encoding::DELTA_BINARY_PACKED), "{delta}");
         assert_eq!(column(delta).compression(), Compression::UNCOMPRESSED, "{delta}");
     }
+    // Source ports are deltas too, without a dictionary to hash every value into.
+    let (src_port, dictionary) = encodings("src_port");
+    assert!(src_port.contains(&Encoding::DELTA_BINARY_PACKED) && !dictionary, "{src_port:?}");
     let (proto, dictionary) = encodings("proto");
     assert!(proto.contains(&Encoding::RLE_DICTIONARY) && dictionary, "proto: {proto:?}");
 
@@ -366,6 +371,14 @@ fn columns_are_stored_in_their_chosen_encodings_and_read_back_intact() {
         .map(|v| v.unwrap().to_string())
         .collect();
     assert_eq!(ids, (0..3000).map(|i| format!("1:{}=", uid(i + 1))).collect::<Vec<_>>());
+    let ports: Vec<u16> = batches
+        .iter()
+        .flat_map(|b| {
+            let ports = b.column_by_name("src_port").unwrap();
+            ports.as_primitive::<UInt16Type>().values().to_vec()
+        })
+        .collect();
+    assert_eq!(ports, (0..3000).map(port).collect::<Vec<_>>());
 }
 
 fn read_part(path: &Path) -> Vec<RecordBatch> {
