@@ -34,27 +34,38 @@ fn parse_plain_ipv4(text: &[u8]) -> Option<[u8; 4]> {
     if !(7..=15).contains(&text.len()) {
         return None;
     }
+    let digit = |i: usize| text.get(i).map(|b| b.wrapping_sub(b'0')).filter(|d| *d <= 9);
     let mut octets = [0u8; 4];
-    let mut rest = text;
-    for (i, octet) in octets.iter_mut().enumerate() {
-        if i > 0 {
-            rest = rest.strip_prefix(b".")?;
+    let mut i = 0;
+    for (part, octet) in octets.iter_mut().enumerate() {
+        if part > 0 {
+            if text[i] != b'.' {
+                return None;
+            }
+            i += 1;
         }
-        // A part of one to three digits, read whole rather than byte by byte (a fourth digit
-        // is then where a dot or the end must be, and is declined there).
-        let digits = rest.iter().take(3).take_while(|b| b.is_ascii_digit()).count();
-        let digit = |i: usize| u16::from(rest[i] - b'0');
-        let value = match digits {
-            0 => return None,
-            1 => digit(0),
-            _ if rest[0] == b'0' => return None,
-            2 => digit(0) * 10 + digit(1),
-            _ => digit(0) * 100 + digit(1) * 10 + digit(2),
-        };
+        // One to three digits, no leading zero; a fourth digit is then where a dot or the end
+        // must be, and is declined there.
+        let first = digit(i)?;
+        let mut value = u16::from(first);
+        i += 1;
+        if let Some(second) = digit(i) {
+            if first == 0 {
+                return None;
+            }
+            value = value * 10 + u16::from(second);
+            i += 1;
+            if let Some(third) = digit(i) {
+                value = value * 10 + u16::from(third);
+                i += 1;
+            }
+        }
         *octet = u8::try_from(value).ok()?;
-        rest = &rest[digits..];
+        if i >= text.len() && part < 3 {
+            return None;
+        }
     }
-    rest.is_empty().then_some(octets)
+    (i == text.len()).then_some(octets)
 }
 
 /// Converts stored bytes back to an address, showing IPv4-mapped addresses as IPv4.
