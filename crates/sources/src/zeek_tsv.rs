@@ -195,36 +195,26 @@ impl TsvHeader {
             (0..expected).map(|_| Vec::with_capacity(lines.len())).collect();
         let mut accepted: Vec<(u64, bool)> = Vec::with_capacity(lines.len());
         let mut times: Vec<i64> = Vec::with_capacity(lines.len());
-        let mut spans = Vec::new();
         for (number, line) in lines {
-            self.split_fields(line, &mut spans);
+            let found = self.push_fields(line, &mut fields);
             // A separator at the end of the line (as in RITA's dnscat2 capture) adds no field.
-            if spans.len() == expected + 1 && spans.last().is_some_and(|(s, e)| s == e) {
-                spans.pop();
-            }
-            if spans.len() != expected {
-                let detail = format!("expected {expected} fields, found {}", spans.len());
+            let trailing = found == expected + 1 && line.ends_with(self.separator.as_str());
+            if found != expected && !trailing {
+                fields.iter_mut().take(found).for_each(|column| _ = column.pop());
+                let detail = format!("expected {expected} fields, found {found}");
                 issues.push((*number, Reason::WrongFieldCount, detail));
                 continue;
             }
-            let (start, end) = spans[ts_field];
-            let ts = &line[start..end];
+            let ts = *fields[ts_field].last().expect("the line has every field");
             let Some(t) = (!is_marker(ts, &self.unset_field)).then(|| parse_time(ts)).flatten()
             else {
+                fields.iter_mut().for_each(|column| _ = column.pop());
                 issues.push((*number, Reason::BadTimestamp, format!("ts is {:?}", short(ts))));
                 continue;
             };
             times.push(t);
             // Escapes are rare: one look at the whole line spares every text field its own.
             accepted.push((*number, memchr::memchr(b'\\', line.as_bytes()).is_some()));
-            for (column, &(start, end)) in fields.iter_mut().zip(&spans) {
-                debug_assert!(line.get(start..end).is_some());
-                // SAFETY: `split_fields` cuts a valid `str` only where its separator starts or
-                // ends, and the separator is ASCII (no UTF-8 continuation byte equals it) or a
-                // whole matched `str`, so every span lies in the line on character boundaries.
-                // The checked slice's two boundary tests were a fiftieth of an import.
-                column.push(unsafe { line.get_unchecked(start..end) });
-            }
         }
 
         let cols = columns(layout.log_type);
@@ -357,23 +347,36 @@ impl TsvHeader {
         true
     }
 
-    /// Cuts a data line into field spans. Zeek's tab (any one ASCII byte) is found eight bytes
-    /// at a time; a longer or non-ASCII separator falls back to a substring search.
-    fn split_fields(&self, line: &str, spans: &mut Vec<(usize, usize)>) {
+    /// Cuts a data line into fields and pushes each onto its column's values (none past the
+    /// last column); returns how many fields the line has. Zeek's tab (any one ASCII byte) is
+    /// found eight bytes at a time; a longer or non-ASCII separator falls back to a substring
+    /// search. Pushing straight into the columns, rather than listing spans first, spares a
+    /// copy of every field's bounds.
+    fn push_fields<'a>(&self, line: &'a str, columns: &mut [Vec<&'a str>]) -> usize {
+        let mut found = 0;
+        let mut push = |start: usize, end: usize| {
+            if let Some(column) = columns.get_mut(found) {
+                debug_assert!(line.get(start..end).is_some());
+                // SAFETY: the line is cut only where its separator starts or ends, and the
+                // separator is ASCII (no UTF-8 continuation byte equals it) or a whole matched
+                // `str`, so every field lies in the line on character boundaries. The checked
+                // slice's two boundary tests were a fiftieth of an import.
+                column.push(unsafe { line.get_unchecked(start..end) });
+            }
+            found += 1;
+        };
         match self.separator.as_bytes() {
-            // An ASCII separator never falls inside a multi-byte character, so every span is
-            // on character boundaries.
-            [b] if b.is_ascii() => split_on_byte(line.as_bytes(), *b, spans),
+            [b] if b.is_ascii() => split_on_byte(line.as_bytes(), *b, &mut push),
             _ => {
-                spans.clear();
                 let mut start = 0;
                 for (cut, sep) in line.match_indices(self.separator.as_str()) {
-                    spans.push((start, cut));
+                    push(start, cut);
                     start = cut + sep.len();
                 }
-                spans.push((start, line.len()));
+                push(start, line.len());
             }
         }
+        found
     }
 
     /// Converts one field of a line (`escaped`: whether the line holds a backslash at all);
@@ -415,13 +418,13 @@ impl TsvHeader {
     }
 }
 
-/// The spans between occurrences of `separator` in `line`. Fields are short (a Zeek conn line
-/// has 22 in 160 bytes), so a search call per field cost more than the search: a word-at-a-time
-/// scan finds every separator in a word at once (measured: memchr was a sixth of the parse).
-fn split_on_byte(line: &[u8], separator: u8, spans: &mut Vec<(usize, usize)>) {
+/// Calls `field` with the bounds of each span between `separator`s in `line`. Fields are short
+/// (a Zeek conn line has 22 in 160 bytes), so a search call per field cost more than the
+/// search: a word-at-a-time scan finds every separator in a word at once (measured: memchr was
+/// a sixth of the parse).
+fn split_on_byte(line: &[u8], separator: u8, mut field: impl FnMut(usize, usize)) {
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     let pattern = u64::from_le_bytes([separator; 8]);
-    spans.clear();
     let mut start = 0;
     let mut words = line.chunks_exact(8);
     let mut base = 0;
@@ -432,7 +435,7 @@ fn split_on_byte(line: &[u8], separator: u8, spans: &mut Vec<(usize, usize)>) {
         let mut hits = !(((x & LOW7) + LOW7) | x | LOW7);
         while hits != 0 {
             let cut = base + (hits.trailing_zeros() / 8) as usize;
-            spans.push((start, cut));
+            field(start, cut);
             start = cut + 1;
             hits &= hits - 1;
         }
@@ -440,11 +443,11 @@ fn split_on_byte(line: &[u8], separator: u8, spans: &mut Vec<(usize, usize)>) {
     }
     for (i, byte) in words.remainder().iter().enumerate() {
         if *byte == separator {
-            spans.push((start, base + i));
+            field(start, base + i);
             start = base + i + 1;
         }
     }
-    spans.push((start, line.len()));
+    field(start, line.len());
 }
 
 /// Whether a field is the block's unset or empty marker. Nearly every field is compared with
@@ -544,7 +547,8 @@ mod tests {
                             alphabet[(state % alphabet.len() as u64) as usize]
                         })
                         .collect();
-                    super::split_on_byte(&line, sep, &mut spans);
+                    spans.clear();
+                    super::split_on_byte(&line, sep, |start, end| spans.push((start, end)));
                     assert_eq!(spans, naive(&line, sep), "{line:?}");
                 }
             }
