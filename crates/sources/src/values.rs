@@ -55,19 +55,9 @@ fn parse_zeek_seconds(text: &[u8]) -> Option<i64> {
     if int_part.is_empty() || int_part.len() > 12 {
         return None;
     }
-    let digits = |part: &[u8]| {
-        let mut value: i64 = 0;
-        for &b in part {
-            let digit = b.wrapping_sub(b'0');
-            if digit > 9 {
-                return None;
-            }
-            value = value * 10 + i64::from(digit);
-        }
-        Some(value)
-    };
-    let micros = digits(int_part)? * 1_000_000 + digits(frac_part)?;
-    (micros <= MAX_ABS_MICROS).then_some(micros)
+    // At most twelve digits of seconds and six of microseconds: no overflow.
+    let micros = plain_digits(int_part)? * 1_000_000 + plain_digits(frac_part)?;
+    i64::try_from(micros).ok().filter(|m| *m <= MAX_ABS_MICROS)
 }
 
 fn parse_any_time(text: &str) -> Option<i64> {
