@@ -241,12 +241,14 @@ impl TsvHeader {
                 }
                 continue;
             }
-            let filled = !in_identity
-                && self
-                    .fill(builder.column_sink(c), &fields[i], &accepted, |row| bad.push((row, i)));
+            let sink = builder.column_sink(c);
+            let filled = match in_identity {
+                true => self.fill_identity_text(sink, &fields[i], &accepted, &mut identity),
+                false => self.fill(sink, &fields[i], &accepted, |row| bad.push((row, i))),
+            };
             if !filled {
-                // Sets, whose items the limits may cut, and identity values, which are hashed
-                // as well as stored, go value by value.
+                // Sets, whose items the limits may cut, and identity values other than text,
+                // which are hashed as well as stored, go value by value.
                 for (row, raw) in fields[i].iter().enumerate() {
                     let (number, escaped) = accepted[row];
                     let value = self.convert(raw, column.kind, escaped);
@@ -343,6 +345,33 @@ impl TsvHeader {
             ColumnSink::Int(b) => fill_primitive(b, raw, unset, parse_int, bad),
             ColumnSink::Float(b) => fill_primitive(b, raw, unset, parse_float, bad),
             ColumnSink::List => return false,
+        }
+        true
+    }
+
+    /// Fills a text column of the record's identity as [`TsvHeader::fill`] does, hashing each
+    /// value into its row's identity as the value-by-value path would (uids: one per record).
+    /// Returns false, having appended nothing, for any other kind.
+    fn fill_identity_text(
+        &self,
+        sink: ColumnSink<'_>,
+        raw: &[&str],
+        lines: &[(u64, bool)],
+        identity: &mut [IdentityHasher],
+    ) -> bool {
+        let ColumnSink::Str(b) = sink else { return false };
+        for ((raw, (_, escaped)), hasher) in raw.iter().zip(lines).zip(identity) {
+            if is_marker(raw, &self.unset_field) {
+                b.append_null();
+                hasher.add(&Value::Null);
+                continue;
+            }
+            let text = match is_marker(raw, &self.empty_field) {
+                true => Cow::Borrowed(""),
+                false => unescape_if(raw, *escaped),
+            };
+            b.append_value(&text);
+            hasher.add(&Value::Str(text));
         }
         true
     }
