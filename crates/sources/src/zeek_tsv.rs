@@ -305,13 +305,7 @@ impl TsvHeader {
         match sink {
             ColumnSink::Str(b) => {
                 for (raw, (_, escaped)) in raw.iter().zip(lines) {
-                    if is_marker(raw, unset) {
-                        b.append_null();
-                    } else if is_marker(raw, &self.empty_field) {
-                        b.append_value("");
-                    } else {
-                        b.append_value(unescape_if(raw, *escaped));
-                    }
+                    b.append_option(self.text_of(raw, *escaped));
                 }
             }
             ColumnSink::Addr(b) => {
@@ -361,19 +355,23 @@ impl TsvHeader {
     ) -> bool {
         let ColumnSink::Str(b) = sink else { return false };
         for ((raw, (_, escaped)), hasher) in raw.iter().zip(lines).zip(identity) {
-            if is_marker(raw, &self.unset_field) {
-                b.append_null();
-                hasher.add(&Value::Null);
-                continue;
-            }
-            let text = match is_marker(raw, &self.empty_field) {
-                true => Cow::Borrowed(""),
-                false => unescape_if(raw, *escaped),
-            };
-            b.append_value(&text);
-            hasher.add(&Value::Str(text));
+            let text = self.text_of(raw, *escaped);
+            b.append_option(text.as_deref());
+            hasher.add(&text.map_or(Value::Null, Value::Str));
         }
         true
+    }
+
+    /// A text field as stored: `None` where unset, empty for the empty marker, else unescaped.
+    #[inline]
+    fn text_of<'a>(&self, raw: &'a str, escaped: bool) -> Option<Cow<'a, str>> {
+        if is_marker(raw, &self.unset_field) {
+            None
+        } else if is_marker(raw, &self.empty_field) {
+            Some(Cow::Borrowed(""))
+        } else {
+            Some(unescape_if(raw, escaped))
+        }
     }
 
     /// Cuts a data line into fields and pushes each onto its column's values (none past the
