@@ -20,8 +20,9 @@ use parquet::basic::{Compression, ZstdLevel};
 
 use crate::{
     BenchDataArgs, BenchGapStatsArgs, DemoArgs, Exit, Failure, HuntArgs, ImportArgs, IntelArgs,
-    OrExit, ReadArgs, ShowArgs, SqlArgs,
+    OrExit, QueryOver, ReadArgs, ShowArgs, SqlArgs,
 };
+use datafusion::prelude::SessionContext;
 
 /// The file a hunt leaves its findings in, inside the store, for `show` and later reports.
 pub const FINDINGS_FILE: &str = "findings.jsonl";
@@ -92,15 +93,10 @@ fn run_import(paths: &[PathBuf], root: &Path, args: &ReadArgs) -> Result<ImportR
     let mut discovery = Diagnostics::default();
     let files = find_files(paths, &mut discovery);
     if files.is_empty() {
-        for w in &discovery.samples {
-            eprintln!("warning: {}", terminal_safe(&w.to_string()));
-        }
+        print_warnings(&discovery);
         return Err(Failure {
             exit: Exit::UnreadableInput,
-            error: anyhow!(
-                "no readable files under {}",
-                paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
-            ),
+            error: anyhow!("no readable files under {}", display_paths(paths)),
         });
     }
     let bar = if std::io::stderr().is_terminal() {
@@ -177,9 +173,7 @@ fn update_history(
 }
 
 fn print_import_summary(report: &ImportReport) {
-    for w in &report.diagnostics.samples {
-        eprintln!("warning: {}", terminal_safe(&w.to_string()));
-    }
+    print_warnings(&report.diagnostics);
     let secs = report.elapsed.as_secs_f64().max(1e-6);
     let tables: Vec<String> =
         report.records_by_table.iter().map(|(t, n)| format!("{t} {n}")).collect();
@@ -488,28 +482,78 @@ pub fn hunt(args: HuntArgs) -> Result<Exit, Failure> {
 
 pub fn sql(args: SqlArgs) -> Result<Exit, Failure> {
     let format = parse_format(&args.format)?;
-    // A store the user may only read still answers, with the history as it stands.
-    if let Err(failure) =
-        update_history(&args.store, lasthop_detect::history::DEFAULT_MEMORY_LIMIT, None)
-    {
-        eprintln!("warning: the history table may be out of date: {:#}", failure.error);
-    }
-    let store = Store::open(&args.store).or_exit(Exit::StoreError)?;
     let mut internal = lasthop_normalise::Networks::default();
     for list in &args.internal {
         internal.add(list).map_err(|e| usage(format!("--internal: {e}")))?;
     }
-    let rt = runtime();
-    let batches = rt
-        .block_on(async {
-            let session = SessionOptions { internal, ..Default::default() };
-            let ctx = lasthop_detect::open_store(&store, &session).await?;
-            ctx.sql(&args.query).await?.collect().await
-        })
-        .or_exit(Exit::StoreError)?;
+    let session = SessionOptions { internal, ..Default::default() };
+    let query = args.query.clone();
+    let batches =
+        query_over(&args.over, &session, async move |ctx| ctx.sql(&query).await?.collect().await)?;
     let mut out = std::io::stdout().lock();
     lasthop_sinks::write_batches(&mut out, &batches, format, 60).or_exit(Exit::StoreError)?;
     Ok(Exit::Success)
+}
+
+/// Runs `query` in a session over the store, or over the log files themselves (then reporting
+/// what their reading skipped, as an import would).
+fn query_over<T>(
+    over: &QueryOver,
+    session: &SessionOptions,
+    query: impl AsyncFnOnce(SessionContext) -> datafusion::error::Result<T>,
+) -> Result<T, Failure> {
+    let Some(root) = &over.store else {
+        let mut discovery = Diagnostics::default();
+        let files = find_files(&over.logs, &mut discovery);
+        if files.is_empty() {
+            print_warnings(&discovery);
+            return Err(Failure {
+                exit: Exit::UnreadableInput,
+                error: anyhow!("no readable files under {}", display_paths(&over.logs)),
+            });
+        }
+        let read = ReadOptions { threads: session.threads, ..ReadOptions::default() };
+        // Parsing frees and allocates the same chunk and batch buffers over and over.
+        let (answer, report) = crate::allocator::recycling_freed_memory(|| {
+            runtime().block_on(async {
+                let (ctx, report) = lasthop_detect::open_log_files(&files, &read, session).await?;
+                Ok::<_, datafusion::error::DataFusionError>((query(ctx).await, report))
+            })
+        })
+        .or_exit(Exit::StoreError)?;
+        let mut report = std::mem::take(&mut *report.lock().unwrap_or_else(|e| e.into_inner()));
+        report.diagnostics.merge(discovery);
+        print_warnings(&report.diagnostics);
+        eprintln!(
+            "read {} file(s), {} records{}",
+            report.files,
+            report.records,
+            skipped_note(&report.diagnostics)
+        );
+        return answer.or_exit(Exit::StoreError);
+    };
+    // A store the user may only read still answers, with the history as it stands.
+    if let Err(failure) = update_history(root, lasthop_detect::history::DEFAULT_MEMORY_LIMIT, None)
+    {
+        eprintln!("warning: the history table may be out of date: {:#}", failure.error);
+    }
+    let store = Store::open(root).or_exit(Exit::StoreError)?;
+    runtime()
+        .block_on(async {
+            let ctx = lasthop_detect::open_store(&store, session).await?;
+            query(ctx).await
+        })
+        .or_exit(Exit::StoreError)
+}
+
+fn print_warnings(diagnostics: &Diagnostics) {
+    for w in &diagnostics.samples {
+        eprintln!("warning: {}", terminal_safe(&w.to_string()));
+    }
+}
+
+fn display_paths(paths: &[PathBuf]) -> String {
+    paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
 }
 
 pub fn show(args: ShowArgs) -> Result<Exit, Failure> {
@@ -618,13 +662,9 @@ pub fn demo(args: DemoArgs) -> Result<Exit, Failure> {
 }
 
 pub fn bench_gap_stats(args: BenchGapStatsArgs) -> Result<Exit, Failure> {
-    let store = Store::open(&args.store).or_exit(Exit::StoreError)?;
-    let rows = runtime()
-        .block_on(async {
-            let ctx = lasthop_detect::open_store(&store, &SessionOptions::default()).await?;
-            lasthop_detect::series::gap_statistics(&ctx, 86_400).await
-        })
-        .or_exit(Exit::StoreError)?;
+    let rows = query_over(&args.over, &SessionOptions::default(), async |ctx| {
+        lasthop_detect::series::gap_statistics(&ctx, 86_400).await
+    })?;
     let mut out = std::io::BufWriter::new(
         std::fs::File::create(&args.out)
             .with_context(|| format!("creating {}", args.out.display()))

@@ -315,14 +315,27 @@ struct SqlArgs {
     /// The query. Addresses compare with text naturally (`dst = '10.0.0.1'`); functions: ip(),
     /// ip_text(), cidr_contains(prefix, addr), is_internal().
     query: String,
-    #[arg(long)]
-    store: PathBuf,
+    #[command(flatten)]
+    over: QueryOver,
     /// table, csv, json or ndjson.
     #[arg(long, default_value = "table")]
     format: String,
     /// Internal address ranges for is_internal(), added to the defaults.
     #[arg(long, value_delimiter = ',')]
     internal: Vec<String>,
+}
+
+/// What a one-off query reads: a store, or log files directly.
+#[derive(Args, Debug)]
+pub struct QueryOver {
+    /// The store to query.
+    #[arg(long, required_unless_present = "logs", conflicts_with = "logs")]
+    pub store: Option<PathBuf>,
+    /// Query these Zeek or web log files or folders directly, without a store: each query
+    /// parses only the columns it reads. For a question asked once; import logs you will ask
+    /// more of.
+    #[arg(long, num_args = 1.., value_name = "PATH")]
+    pub logs: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -373,8 +386,8 @@ struct BenchDataArgs {
 
 #[derive(Args, Debug)]
 struct BenchGapStatsArgs {
-    #[arg(long)]
-    store: PathBuf,
+    #[command(flatten)]
+    over: QueryOver,
     /// The CSV to write: src,dst,gaps,q1,median,q3,mad.
     #[arg(long)]
     out: PathBuf,

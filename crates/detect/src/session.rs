@@ -62,11 +62,22 @@ impl Default for SessionOptions {
 /// batch after spilling (twice the batch, 8,192 rows of up to ~200 bytes).
 const SPILLER_FLOOR: usize = 4 << 20;
 
+/// The largest sorted run of a one-column sort (see `new_context`).
+const SORT_RUN_BYTES: usize = 32 << 20;
+
 /// A session with lasthop's functions but no tables.
 pub fn new_context(options: &SessionOptions) -> SessionContext {
     let mut config = SessionConfig::new()
         .with_target_partitions(options.threads.max(1))
         .with_information_schema(true);
+    // A sort of one key column (the per-pair series) merges sorted runs of this many bytes:
+    // DataFusion's default, a megabyte, made ~300 runs of a 5 M-row partition, whose merge
+    // cost more than sorting the runs (measured on the per-pair gap statistics of 10 M
+    // connections, see `docs/benchmarks.md`). A run is concatenated before it is sorted, a
+    // copy that stays well inside a memory limit.
+    config.options_mut().execution.sort_in_place_threshold_bytes = options
+        .memory_limit
+        .map_or(SORT_RUN_BYTES, |limit| (limit / 16).clamp(1 << 20, SORT_RUN_BYTES));
     let pool = options.memory_limit.map(|limit| {
         // A fair share per spilling operator, so one large sort cannot starve the others; the
         // memory a sort keeps back for merging its spills must fit well inside the limit, and

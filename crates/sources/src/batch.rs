@@ -340,6 +340,9 @@ pub struct BatchBuilder {
     key: UInt64Builder,
     identity: Vec<usize>,
     rows: usize,
+    /// Per schema field (the log type's columns, then `_extra`, `_source`, `_line`, `_key`),
+    /// whether a reader must fill it; `None`: all. See [`BatchBuilder::with_projection`].
+    wanted: Option<Arc<[bool]>>,
 }
 
 impl BatchBuilder {
@@ -363,7 +366,32 @@ impl BatchBuilder {
             key: UInt64Builder::with_capacity(capacity),
             identity: identity_columns(log_type),
             rows: 0,
+            wanted: None,
         }
+    }
+
+    /// Fills only the schema fields `wanted` marks (indexed as the log type's schema) and
+    /// leaves the rest null, for a query that reads a few columns straight from the logs:
+    /// readers that convert column by column then skip the conversions, the identity hash
+    /// and the source name nobody will look at. The batch keeps the full schema.
+    pub fn with_projection(mut self, wanted: Option<Arc<[bool]>>) -> BatchBuilder {
+        self.wanted = wanted;
+        self
+    }
+
+    /// Whether schema field `field` is to be filled (see [`BatchBuilder::with_projection`]).
+    pub fn wants(&self, field: usize) -> bool {
+        self.wanted.as_ref().is_none_or(|w| w.get(field).copied().unwrap_or(true))
+    }
+
+    /// Whether the identity key (`_key`) is to be computed.
+    pub fn wants_key(&self) -> bool {
+        self.wants(self.columns.len() + 3)
+    }
+
+    /// Whether the extra fields (`_extra`) are to be kept.
+    pub fn wants_extras(&self) -> bool {
+        self.wants(self.columns.len())
     }
 
     pub fn log_type(&self) -> LogType {
@@ -465,8 +493,15 @@ impl BatchBuilder {
     /// column has had its values appended (see [`BatchBuilder::end_row`]).
     pub fn end_rows_without_extras(&mut self, source: &str, lines: &[u64], keys: &[u64]) {
         self.extra.append_nulls(lines.len()).expect("map builder keys and values stay aligned");
-        for _ in lines {
-            self.source.append_value(source);
+        if self.wants(self.columns.len() + 1) {
+            for _ in lines {
+                self.source.append_value(source);
+            }
+        } else {
+            // Never read, but the schema holds no null here.
+            for _ in lines {
+                self.source.append_value("");
+            }
         }
         self.line.append_slice(lines);
         self.key.append_slice(keys);

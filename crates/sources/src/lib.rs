@@ -20,4 +20,6 @@ pub mod zeek_tsv;
 pub use batch::RecordLimits;
 pub use diagnostics::{Diagnostics, Reason, Warning};
 pub use discover::{find_files, log_type_from_file_name};
-pub use reader::{FileStamp, FileSummary, ReadOptions, open_decompressed, read_file, read_stream};
+pub use reader::{
+    FileStamp, FileSummary, Projection, ReadOptions, open_decompressed, read_file, read_stream,
+};

@@ -38,6 +38,19 @@ pub struct ReadOptions {
     pub limits: RecordLimits,
     /// Where JSON access logs keep each web column.
     pub web_json: Arc<WebJsonMap>,
+    /// Read one log type only, and of it only some fields (a query over the logs themselves);
+    /// `None`: every record, every field.
+    pub projection: Option<Projection>,
+}
+
+/// The records a reader is to produce: those of `log_type`, with the schema fields `wanted`
+/// marks filled (see [`BatchBuilder::with_projection`]) and the others null. Records of other
+/// log types are passed over without being parsed, and so are not counted or checked.
+#[derive(Debug, Clone)]
+pub struct Projection {
+    pub log_type: LogType,
+    /// Per field of the log type's schema.
+    pub wanted: Arc<[bool]>,
 }
 
 impl Default for ReadOptions {
@@ -49,6 +62,7 @@ impl Default for ReadOptions {
             max_expansion: DEFAULT_MAX_EXPANSION,
             limits: RecordLimits::default(),
             web_json: Arc::default(),
+            projection: None,
         }
     }
 }
@@ -282,11 +296,12 @@ pub fn read_stream<E>(
             let spare_tx = spare_tx.clone();
             let web_json = options.web_json.clone();
             let limits = options.limits;
+            let projection = options.projection.clone();
             scope.spawn(move || {
                 let mut json = JsonFields::new(web_json);
                 for chunk in chunk_rx {
                     let names = (path.as_path(), source.as_ref(), file_name_type.as_deref());
-                    let parsed = parse_chunk(names, &mut json, &chunk, limits);
+                    let parsed = parse_chunk(names, &mut json, &chunk, limits, &projection);
                     let _ = spare_tx.try_send(chunk.data);
                     if parsed_tx.send(parsed).is_err() {
                         break;
@@ -627,8 +642,19 @@ fn parse_chunk(
     json: &mut JsonFields,
     chunk: &Chunk,
     limits: RecordLimits,
+    projection: &Option<Projection>,
 ) -> Parsed {
     let mut diagnostics = Diagnostics::default();
+    let wanted = |log_type: LogType| match projection {
+        None => Some(None),
+        Some(p) if p.log_type == log_type => Some(Some(p.wanted.clone())),
+        Some(_) => None,
+    };
+    if let (Format::Tsv(header), Some(p)) = (&chunk.format, projection)
+        && matches!(header.log_type(), Some(Ok(t)) if t != p.log_type)
+    {
+        return Parsed { seq: chunk.seq, batches: Vec::new(), diagnostics };
+    }
     let mut builders: Vec<BatchBuilder> = Vec::new();
     // Validated once for the chunk; a line is then a slice of it, with no second check.
     let chunk_text = std::str::from_utf8(&chunk.data).ok();
@@ -688,10 +714,15 @@ fn parse_chunk(
                     Format::W3c(header) => header.parse_line(text, &mut row, &mut bad),
                     _ => crate::web::parse_access_line(text, &mut row, &mut bad),
                 };
-                match parsed {
-                    Ok(()) => builder_for(&mut builders, LogType::Web, capacity, limits)
-                        .append(&row, source, this_line),
-                    Err((reason, detail)) => diagnostics.warn(&path, this_line, reason, detail),
+                match (parsed, wanted(LogType::Web)) {
+                    (Ok(()), Some(fields)) => {
+                        builder_for(&mut builders, LogType::Web, capacity, limits, fields)
+                            .append(&row, source, this_line)
+                    }
+                    (Ok(()), None) => {}
+                    (Err((reason, detail)), _) => {
+                        diagnostics.warn(&path, this_line, reason, detail)
+                    }
                 }
                 for f in bad {
                     diagnostics.warn(&path, this_line, Reason::BadValue, format!("field {f}"));
@@ -701,8 +732,10 @@ fn parse_chunk(
                 bad_json_fields.clear();
                 match json.parse_line(text, file_name_type, &mut bad_json_fields) {
                     Ok(JsonRecord::Parsed(log_type, row)) => {
-                        builder_for(&mut builders, log_type, capacity, limits)
-                            .append(&row, source, this_line)
+                        if let Some(fields) = wanted(log_type) {
+                            builder_for(&mut builders, log_type, capacity, limits, fields)
+                                .append(&row, source, this_line)
+                        }
                     }
                     Ok(JsonRecord::Unsupported(name)) => {
                         diagnostics.count(Reason::UnsupportedLogType, 1);
@@ -735,7 +768,8 @@ fn parse_chunk(
             })
             .collect();
         let mut issues = Vec::new();
-        let builder = builder_for(&mut builders, log_type, capacity, limits);
+        let fields = wanted(log_type).flatten();
+        let builder = builder_for(&mut builders, log_type, capacity, limits, fields);
         header.append_lines(&lines, builder, source, &mut issues);
         for (line, reason, detail) in issues {
             diagnostics.warn(&path, line, reason, detail);
@@ -779,11 +813,14 @@ fn builder_for(
     log_type: LogType,
     capacity: usize,
     limits: RecordLimits,
+    wanted: Option<Arc<[bool]>>,
 ) -> &mut BatchBuilder {
     match builders.iter().position(|b| b.log_type() == log_type) {
         Some(i) => &mut builders[i],
         None => {
-            builders.push(BatchBuilder::with_limits(log_type, capacity, limits));
+            builders.push(
+                BatchBuilder::with_limits(log_type, capacity, limits).with_projection(wanted),
+            );
             builders.last_mut().expect("just pushed")
         }
     }

@@ -220,8 +220,14 @@ impl TsvHeader {
         let cols = columns(layout.log_type);
         let mut identity = vec![IdentityHasher::new(layout.log_type); accepted.len()];
         let mut bad: Vec<(usize, usize)> = Vec::new();
+        let hashed = builder.wants_key();
         for (c, column) in cols.iter().enumerate() {
-            let in_identity = layout.in_identity[c];
+            let in_identity = hashed && layout.in_identity[c];
+            if !in_identity && !builder.wants(c) {
+                // A column the query does not read: neither converted nor checked.
+                builder.append_null_fields(c, accepted.len());
+                continue;
+            }
             let Some(i) = layout.field_of_column[c] else {
                 for hasher in identity.iter_mut().filter(|_| in_identity) {
                     hasher.add(&Value::Null);
@@ -264,7 +270,7 @@ impl TsvHeader {
             }
         }
 
-        if layout.has_extras {
+        if layout.has_extras && builder.wants_extras() {
             let mut extras: Vec<Extra<'_>> = Vec::new();
             for (row, (number, escaped)) in accepted.iter().enumerate() {
                 extras.clear();
