@@ -331,10 +331,10 @@ pub struct QueryOver {
     /// The store to query.
     #[arg(long, required_unless_present = "logs", conflicts_with = "logs")]
     pub store: Option<PathBuf>,
-    /// Query these Zeek or web log files or folders directly, without a store: each query
-    /// parses only the columns it reads. For a question asked once; import logs you will ask
-    /// more of.
-    #[arg(long, num_args = 1.., value_name = "PATH")]
+    /// Query this Zeek or web log file or folder directly, without a store (repeatable): each
+    /// query parses only the columns it reads. For a question asked once; import logs you will
+    /// ask more of.
+    #[arg(long, value_name = "PATH")]
     pub logs: Vec<PathBuf>,
 }
 

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::Session;
 use datafusion::datasource::{TableProvider, TableType};
-use datafusion::error::Result;
+use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::Expr;
 use datafusion::physical_plan::ExecutionPlan;
@@ -97,10 +97,17 @@ impl TableProvider for LogFilesTable {
         for &field in projection.into_iter().flatten() {
             wanted[field] = true;
         }
+        let indices: Vec<usize> = (0..wanted.len()).filter(|&i| wanted[i]).collect();
+        let projected = Arc::new(schema.project(&indices)?);
         let mut read = self.read.clone();
         read.projection = Some(Projection { log_type: self.log_type, wanted: wanted.into() });
+        // The reader's batches hold the projection's fields, in schema order; the plan then
+        // puts them in the order the query asked for.
+        let order: Vec<usize> = projection
+            .map(|p| p.iter().map(|f| indices.binary_search(f).expect("projected")).collect())
+            .unwrap_or_else(|| (0..indices.len()).collect());
         let partition = LogFilesStream {
-            schema: schema.clone(),
+            schema: projected.clone(),
             log_type: self.log_type,
             files: self.files.clone(),
             read,
@@ -108,9 +115,9 @@ impl TableProvider for LogFilesTable {
         };
         let no_ordering: [datafusion::physical_expr::LexOrdering; 0] = [];
         Ok(Arc::new(StreamingTableExec::try_new(
-            schema,
+            projected,
             vec![Arc::new(partition)],
-            projection,
+            Some(&order),
             no_ordering,
             false,
             limit,
@@ -141,14 +148,33 @@ impl PartitionStream for LogFilesStream {
         // on one of the runtime's workers.
         std::thread::spawn(move || {
             for file in files.iter() {
-                let summary = lasthop_sources::read_file(file, &read, |batch_type, batch| {
-                    if batch_type != log_type {
-                        return Ok(());
-                    }
-                    // The query was dropped (a LIMIT met, an error): stop reading.
-                    futures::executor::block_on(sender.send(Ok(batch))).map_err(|_| ())
+                let read_one = std::panic::AssertUnwindSafe(|| {
+                    lasthop_sources::read_file(file, &read, |batch_type, batch| {
+                        if batch_type != log_type {
+                            return Ok(());
+                        }
+                        // The query was dropped (a LIMIT met, an error): stop reading.
+                        futures::executor::block_on(sender.send(Ok(batch))).map_err(|_| ())
+                    })
                 });
-                let Ok(summary) = summary else { return };
+                let summary = match std::panic::catch_unwind(read_one) {
+                    Ok(Ok(summary)) => summary,
+                    Ok(Err(())) => return,
+                    // A reader's failure must fail the query, not end its input early.
+                    Err(panic) => {
+                        let what = panic
+                            .downcast_ref::<String>()
+                            .map(String::as_str)
+                            .or_else(|| panic.downcast_ref::<&str>().copied())
+                            .unwrap_or("a parser failed");
+                        let error = DataFusionError::Execution(format!(
+                            "reading {}: {what}",
+                            file.display()
+                        ));
+                        let _ = futures::executor::block_on(sender.send(Err(error)));
+                        return;
+                    }
+                };
                 let mut report = report.lock().unwrap_or_else(|e| e.into_inner());
                 report.files += 1;
                 report.records += summary.records;
@@ -228,6 +254,8 @@ mod tests {
         let durations = query(&ctx, "SELECT count(duration) AS n FROM conn").await;
         assert!(durations.contains("| 2 |"), "{durations}");
         assert_eq!(skipped(&report), 2, "now the duration is read and its bad value reported");
+        let counted = query(&ctx, "SELECT count(*) AS n FROM conn").await;
+        assert!(counted.contains("| 3 |"), "no column read, every record counted: {counted}");
         let names = query(&ctx, "SELECT query FROM dns").await;
         assert!(names.contains("example.com"), "{names}");
         let limited = query(&ctx, "SELECT uid FROM conn LIMIT 1").await;

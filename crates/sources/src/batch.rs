@@ -8,7 +8,7 @@ use arrow_array::builder::{
     BooleanBuilder, FixedSizeBinaryBuilder, Float64Builder, Int64Builder, ListBuilder, MapBuilder,
     StringBuilder, TimestampMicrosecondBuilder, UInt16Builder, UInt64Builder,
 };
-use arrow_array::{ArrayRef, RecordBatch};
+use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions};
 use lasthop_normalise::{ColumnKind, IP_WIDTH, LogType, columns, schema};
 
 /// One parsed field value. Strings borrow from the input line when no unescaping was needed.
@@ -370,10 +370,11 @@ impl BatchBuilder {
         }
     }
 
-    /// Fills only the schema fields `wanted` marks (indexed as the log type's schema) and
-    /// leaves the rest null, for a query that reads a few columns straight from the logs:
-    /// readers that convert column by column then skip the conversions, the identity hash
-    /// and the source name nobody will look at. The batch keeps the full schema.
+    /// Fills only the schema fields `wanted` marks (indexed as the log type's schema), for a
+    /// query that reads a few columns straight from the logs: readers that convert column by
+    /// column then skip the conversions, the identity hash and the source name nobody will
+    /// look at, and may leave those columns unfilled. The batch holds the wanted fields only,
+    /// in schema order.
     pub fn with_projection(mut self, wanted: Option<Arc<[bool]>>) -> BatchBuilder {
         self.wanted = wanted;
         self
@@ -493,14 +494,10 @@ impl BatchBuilder {
     /// column has had its values appended (see [`BatchBuilder::end_row`]).
     pub fn end_rows_without_extras(&mut self, source: &str, lines: &[u64], keys: &[u64]) {
         self.extra.append_nulls(lines.len()).expect("map builder keys and values stay aligned");
+        // Left unfilled when unwanted (`finish` drops it).
         if self.wants(self.columns.len() + 1) {
             for _ in lines {
                 self.source.append_value(source);
-            }
-        } else {
-            // Never read, but the schema holds no null here.
-            for _ in lines {
-                self.source.append_value("");
             }
         }
         self.line.append_slice(lines);
@@ -542,8 +539,17 @@ impl BatchBuilder {
         arrays.push(Arc::new(self.source.finish()));
         arrays.push(Arc::new(self.line.finish()));
         arrays.push(Arc::new(self.key.finish()));
-        self.rows = 0;
-        RecordBatch::try_new(schema, arrays).expect("builders follow the schema")
+        let rows = std::mem::take(&mut self.rows);
+        let Some(wanted) = &self.wanted else {
+            return RecordBatch::try_new(schema, arrays).expect("builders follow the schema");
+        };
+        // Unwanted columns may have been left unfilled: only the wanted ones are kept.
+        let kept: Vec<usize> = (0..arrays.len()).filter(|&i| wanted[i]).collect();
+        let schema = Arc::new(schema.project(&kept).expect("kept fields are in the schema"));
+        let arrays = kept.iter().map(|&i| arrays[i].clone()).collect();
+        let options = RecordBatchOptions::new().with_row_count(Some(rows));
+        RecordBatch::try_new_with_options(schema, arrays, &options)
+            .expect("builders follow the schema")
     }
 }
 

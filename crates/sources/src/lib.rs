@@ -19,7 +19,7 @@ pub mod zeek_tsv;
 
 pub use batch::RecordLimits;
 pub use diagnostics::{Diagnostics, Reason, Warning};
-pub use discover::{find_files, log_type_from_file_name};
+pub use discover::{find_files, log_name_from_file_name, log_type_from_file_name};
 pub use reader::{
     FileStamp, FileSummary, Projection, ReadOptions, open_decompressed, read_file, read_stream,
 };

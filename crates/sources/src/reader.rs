@@ -43,9 +43,9 @@ pub struct ReadOptions {
     pub projection: Option<Projection>,
 }
 
-/// The records a reader is to produce: those of `log_type`, with the schema fields `wanted`
-/// marks filled (see [`BatchBuilder::with_projection`]) and the others null. Records of other
-/// log types are passed over without being parsed, and so are not counted or checked.
+/// The records a reader is to produce: those of `log_type`, with only the schema fields
+/// `wanted` marks (see [`BatchBuilder::with_projection`]). Records of other log types are passed
+/// over without being parsed, and so are not counted or checked.
 #[derive(Debug, Clone)]
 pub struct Projection {
     pub log_type: LogType,

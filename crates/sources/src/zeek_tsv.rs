@@ -190,9 +190,20 @@ impl TsvHeader {
         issues: &mut LineIssues,
     ) {
         let expected = layout.targets.len();
-        // Column-major: the values of field `i` of every accepted line are `fields[i]`.
+        let hashed = builder.wants_key();
+        // Column-major: the values of field `i` of every accepted line are `fields[i]`, for
+        // the fields up to the last one anything reads.
+        let cut = match layout.has_extras && builder.wants_extras() {
+            true => expected,
+            false => (0..layout.field_of_column.len())
+                .filter(|&c| builder.wants(c) || (hashed && layout.in_identity[c]))
+                .filter_map(|c| layout.field_of_column[c])
+                .chain([ts_field])
+                .max()
+                .map_or(0, |last| last + 1),
+        };
         let mut fields: Vec<Vec<&str>> =
-            (0..expected).map(|_| Vec::with_capacity(lines.len())).collect();
+            (0..cut).map(|_| Vec::with_capacity(lines.len())).collect();
         let mut accepted: Vec<(u64, bool)> = Vec::with_capacity(lines.len());
         let mut times: Vec<i64> = Vec::with_capacity(lines.len());
         for (number, line) in lines {
@@ -220,12 +231,12 @@ impl TsvHeader {
         let cols = columns(layout.log_type);
         let mut identity = vec![IdentityHasher::new(layout.log_type); accepted.len()];
         let mut bad: Vec<(usize, usize)> = Vec::new();
-        let hashed = builder.wants_key();
         for (c, column) in cols.iter().enumerate() {
             let in_identity = hashed && layout.in_identity[c];
-            if !in_identity && !builder.wants(c) {
-                // A column the query does not read: neither converted nor checked.
-                builder.append_null_fields(c, accepted.len());
+            let is_ts = layout.field_of_column[c] == Some(ts_field);
+            if !in_identity && !is_ts && !builder.wants(c) {
+                // A column the query does not read: neither converted nor checked, and left
+                // unfilled (the batch leaves it out).
                 continue;
             }
             let Some(i) = layout.field_of_column[c] else {
@@ -381,14 +392,16 @@ impl TsvHeader {
     }
 
     /// Cuts a data line into fields and pushes each onto its column's values (none past the
-    /// last column); returns how many fields the line has. Zeek's tab (any one ASCII byte) is
+    /// last column given: a query's projection may need only the first few); returns how many
+    /// fields the line has. Zeek's tab (any one ASCII byte) is
     /// found eight bytes at a time; a longer or non-ASCII separator falls back to a substring
     /// search. Pushing straight into the columns, rather than listing spans first, spares a
     /// copy of every field's bounds.
     fn push_fields<'a>(&self, line: &'a str, columns: &mut [Vec<&'a str>]) -> usize {
-        let mut found = 0;
+        let keep = columns.len();
+        let mut next = 0;
         let mut push = |start: usize, end: usize| {
-            if let Some(column) = columns.get_mut(found) {
+            if let Some(column) = columns.get_mut(next) {
                 debug_assert!(line.get(start..end).is_some());
                 // SAFETY: the line is cut only where its separator starts or ends, and the
                 // separator is ASCII (no UTF-8 continuation byte equals it) or a whole matched
@@ -396,20 +409,22 @@ impl TsvHeader {
                 // slice's two boundary tests were a fiftieth of an import.
                 column.push(unsafe { line.get_unchecked(start..end) });
             }
-            found += 1;
+            next += 1;
         };
         match self.separator.as_bytes() {
-            [b] if b.is_ascii() => split_on_byte(line.as_bytes(), *b, &mut push),
+            [b] if b.is_ascii() => split_on_byte(line.as_bytes(), *b, keep, &mut push),
             _ => {
                 let mut start = 0;
+                let mut found = 1;
                 for (cut, sep) in line.match_indices(self.separator.as_str()) {
                     push(start, cut);
                     start = cut + sep.len();
+                    found += 1;
                 }
                 push(start, line.len());
+                found
             }
         }
-        found
     }
 
     /// Converts one field of a line (`escaped`: whether the line holds a backslash at all);
@@ -451,14 +466,23 @@ impl TsvHeader {
     }
 }
 
-/// Calls `field` with the bounds of each span between `separator`s in `line`. Fields are short
+/// Calls `field` with the bounds of each of the first `keep` spans between `separator`s in
+/// `line`, and returns how many spans the line has (the rest are only counted, a word at a
+/// time: a query that reads the first few fields of a line still learns its field count, which
+/// tells a good line from a bad one). Fields are short
 /// (a Zeek conn line has 22 in 160 bytes), so a search call per field cost more than the
 /// search: a word-at-a-time scan finds every separator in a word at once (measured: memchr was
 /// a sixth of the parse).
-fn split_on_byte(line: &[u8], separator: u8, mut field: impl FnMut(usize, usize)) {
+fn split_on_byte(
+    line: &[u8],
+    separator: u8,
+    keep: usize,
+    mut field: impl FnMut(usize, usize),
+) -> usize {
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     let pattern = u64::from_le_bytes([separator; 8]);
     let mut start = 0;
+    let mut found = 0;
     let mut words = line.chunks_exact(8);
     let mut base = 0;
     for word in &mut words {
@@ -466,9 +490,17 @@ fn split_on_byte(line: &[u8], separator: u8, mut field: impl FnMut(usize, usize)
         // The high bit of each byte of `hits` is set exactly where `x` has a zero byte (the
         // form without carries between bytes, so that no match is reported twice or missed).
         let mut hits = !(((x & LOW7) + LOW7) | x | LOW7);
+        if found >= keep {
+            found += hits.count_ones() as usize;
+            base += 8;
+            continue;
+        }
         while hits != 0 {
             let cut = base + (hits.trailing_zeros() / 8) as usize;
-            field(start, cut);
+            if found < keep {
+                field(start, cut);
+            }
+            found += 1;
             start = cut + 1;
             hits &= hits - 1;
         }
@@ -476,11 +508,17 @@ fn split_on_byte(line: &[u8], separator: u8, mut field: impl FnMut(usize, usize)
     }
     for (i, byte) in words.remainder().iter().enumerate() {
         if *byte == separator {
-            field(start, base + i);
+            if found < keep {
+                field(start, base + i);
+            }
+            found += 1;
             start = base + i + 1;
         }
     }
-    field(start, line.len());
+    if found < keep {
+        field(start, line.len());
+    }
+    found + 1
 }
 
 /// Whether a field is the block's unset or empty marker. Nearly every field is compared with
@@ -580,9 +618,15 @@ mod tests {
                             alphabet[(state % alphabet.len() as u64) as usize]
                         })
                         .collect();
-                    spans.clear();
-                    super::split_on_byte(&line, sep, |start, end| spans.push((start, end)));
-                    assert_eq!(spans, naive(&line, sep), "{line:?}");
+                    let all = naive(&line, sep);
+                    for keep in [usize::MAX, 0, 1, 2, 5] {
+                        spans.clear();
+                        let found = super::split_on_byte(&line, sep, keep, |start, end| {
+                            spans.push((start, end))
+                        });
+                        assert_eq!(found, all.len(), "{line:?}");
+                        assert_eq!(spans, all[..keep.min(all.len())], "{line:?}, keep {keep}");
+                    }
                 }
             }
         }

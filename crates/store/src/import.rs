@@ -11,7 +11,9 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{TimestampMicrosecondType, UInt64Type};
 use arrow_array::{BooleanArray, RecordBatch};
 use lasthop_normalise::{ColumnKind, KEY_COLUMN, LINE_COLUMN, LogType, SOURCE_COLUMN};
-use lasthop_sources::{Diagnostics, FileStamp, ReadOptions, Reason, read_file};
+use lasthop_sources::{
+    Diagnostics, FileStamp, ReadOptions, Reason, log_name_from_file_name, read_file,
+};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::Encoding;
@@ -632,11 +634,15 @@ fn part_id(fingerprint: &str, log_type: LogType, day: i64) -> String {
     format!("{}-{}", log_type.name(), &digest[..20])
 }
 
-/// SHA-256 over the length, the first MiB and the last MiB.
+/// SHA-256 over the log name the file name carries, the length, the first MiB and the last MiB.
+/// The name counts because files without a header (JSON lines) take their log type from it: a
+/// `dns.log` must not pass for an already-imported copy of itself named `ORIGINALdns.log`.
 fn fingerprint(path: &Path, len: u64) -> std::io::Result<String> {
     const SPAN: u64 = 1 << 20;
     let mut file = File::open(path)?;
     let mut h = Sha256::new();
+    h.update(log_name_from_file_name(path).unwrap_or_default().as_bytes());
+    h.update([0]);
     h.update(len.to_le_bytes());
     let mut buf = Vec::with_capacity(SPAN as usize);
     (&mut file).take(SPAN).read_to_end(&mut buf)?;

@@ -390,3 +390,24 @@ fn read_part(path: &Path) -> Vec<RecordBatch> {
         .map(Result::unwrap)
         .collect()
 }
+
+/// Files without a header take their log type from their name, so the same bytes under another
+/// log name are other records (RITA's `json_with_all_fields` keeps `ORIGINALdns.log` beside
+/// `dns.log`), while a rotated copy under the same log name is still recognised as imported.
+#[test]
+fn the_same_bytes_under_another_log_name_are_imported() {
+    let logs = tempfile::tempdir().unwrap();
+    let line = r#"{"ts":1700000000.5,"uid":"Cdns1","id.orig_h":"10.0.0.1","id.orig_p":5353,"id.resp_h":"10.0.0.53","id.resp_p":53,"proto":"udp","query":"example.com"}"#;
+    let text = format!("{line}\n{}\n", line.replace("Cdns1", "Cdns2"));
+    for name in ["ORIGINALdns.log", "dns.log", "dns.2023-11-14-22-13-20.log"] {
+        std::fs::write(logs.path().join(name), &text).unwrap();
+    }
+    let store = tempfile::tempdir().unwrap();
+    let files = find_files(&[logs.path().to_path_buf()], &mut Diagnostics::default());
+    assert_eq!(files.len(), 3);
+    let options = lasthop_store::ImportOptions::default();
+    let report = lasthop_store::import(store.path(), &files, &options, &mut |_| {}).unwrap();
+    assert_eq!(report.records_by_table.get("dns"), Some(&2), "{:?}", report.records_by_table);
+    assert_eq!(report.files_already_imported, 1);
+    assert_eq!(report.diagnostics.skipped_types.get("ORIGINALdns"), Some(&2));
+}

@@ -6,6 +6,7 @@
 mod beyond_rita;
 mod charts;
 mod common;
+mod log_files;
 mod memory;
 mod plans;
 mod rita_data;
