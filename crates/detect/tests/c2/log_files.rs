@@ -24,7 +24,8 @@ async fn count(ctx: &SessionContext, sql: &str) -> i64 {
 /// folders), every log type's rows under several projections are the same both ways. The store
 /// keeps a record that arrives twice once (Stratosphere folders hold `conn.log` and its labelled
 /// copy), the files hold it twice: where they do, the store must hold each record from the first
-/// file, in import order, that has it (a file's own repeats are its records and are kept).
+/// file, in import order, that has it (a file's own repeats are its records and are kept). RITA's
+/// `missing_host` is three days of the same sensor's hourly files: the first day stands for them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queries_over_the_files_match_queries_over_their_store() {
     let Some(zeek) = shared("") else { return };
@@ -33,6 +34,9 @@ async fn queries_over_the_files_match_queries_over_their_store() {
         let folder = file.parent().map(PathBuf::from).unwrap_or_default();
         folders.entry(folder).or_default().push(file);
     }
+    folders.retain(|folder, _| {
+        !folder.ends_with("missing_host/2024-04-20") && !folder.ends_with("missing_host/2024-04-21")
+    });
     assert!(folders.len() >= 6, "only {} folders of logs", folders.len());
     let mut compared = 0;
     for (capture, files) in &folders {
@@ -46,6 +50,21 @@ async fn queries_over_the_files_match_queries_over_their_store() {
             let table = log_type.name();
             let provider = raw.table_provider(table).await.unwrap();
             stored.register_table(format!("files_{table}"), Arc::clone(&provider)).unwrap();
+            let total = count(&stored, &format!("SELECT count(*) FROM {table}")).await;
+            let read = count(&stored, &format!("SELECT count(*) FROM files_{table}")).await;
+            let files = if read == total {
+                format!("files_{table}")
+            } else {
+                let first_copies = format!(
+                    "(SELECT * FROM (SELECT *, min(_source) OVER (PARTITION BY _key) AS first FROM files_{table}) WHERE _source = first)"
+                );
+                let kept = count(&stored, &format!("SELECT count(*) FROM {first_copies}")).await;
+                assert_eq!(kept, total, "{} {table}: records", capture.display());
+                first_copies
+            };
+            if total == 0 {
+                continue;
+            }
             let names: Vec<String> = schema(log_type)
                 .fields()
                 .iter()
@@ -53,33 +72,15 @@ async fn queries_over_the_files_match_queries_over_their_store() {
                 .filter(|n| n != "\"_extra\"")
                 .collect();
             let typed = names.len() - 3;
-            let projections = [
-                names.join(", "),
-                names[..typed].join(", "),
-                names[1].clone(),
-                format!("{}, {}", names[typed - 1], names[0]),
-                "\"_source\", \"_line\", \"_key\"".to_string(),
-            ];
-            let total = count(&stored, &format!("SELECT count(*) FROM {table}")).await;
-            let read = count(&stored, &format!("SELECT count(*) FROM files_{table}")).await;
-            let first_copies = format!(
-                "(SELECT * FROM (SELECT *, min(_source) OVER (PARTITION BY _key) AS first FROM files_{table}) WHERE _source = first)"
-            );
-            let kept = count(&stored, &format!("SELECT count(*) FROM {first_copies}")).await;
-            assert_eq!(kept, total, "{} {table}: records", capture.display());
-            if total == 0 {
-                continue;
-            }
-            let files = if read == kept { format!("files_{table}") } else { first_copies };
+            // Everything, one column, and two from either end of the line.
+            let projections =
+                [names.join(", "), names[1].clone(), format!("{}, {}", names[typed - 1], names[0])];
             for columns in &projections {
-                for (a, b) in
-                    [(table.to_string(), files.clone()), (files.clone(), table.to_string())]
-                {
-                    let sql = format!(
-                        "SELECT count(*) FROM (SELECT {columns} FROM {a} EXCEPT ALL SELECT {columns} FROM {b})"
-                    );
-                    assert_eq!(count(&stored, &sql).await, 0, "{}: {sql}", capture.display());
-                }
+                // As many rows both ways, so one multiset holding the other makes them equal.
+                let sql = format!(
+                    "SELECT count(*) FROM (SELECT {columns} FROM {table} EXCEPT ALL SELECT {columns} FROM {files})"
+                );
+                assert_eq!(count(&stored, &sql).await, 0, "{}: {sql}", capture.display());
                 compared += 1;
             }
         }
