@@ -6,7 +6,11 @@
 # quantiles: DuckDB quantile_cont, ClickHouse quantileExactInclusive, lasthop's stats module).
 # lasthop = `bench-gap-stats --logs` (the raw log read with only the columns the query needs,
 # then its streaming per-pair sort and scan, the engine of the beacon detector); DuckDB = window
-# lag + quantiles; chdb = groupArray + array functions, as RITA does. Every engine on 2 threads. Outputs are compared pair by pair (to 1e-5 s: timestamps are parsed as doubles).
+# lag + quantiles; chdb = groupArray + array functions, as RITA does. Every engine on 2 threads.
+# Outputs are compared pair by pair (to 1e-5 s: timestamps are parsed as doubles). Each engine
+# has one warm-up run, then the median of three: on this VM the first process to touch fresh
+# memory after another workload pays seconds of system time (measured: lasthop 6.5 s and DuckDB
+# 6.1 s of system time in a first run, 0.7-0.9 s in the next).
 # Also timed, for information: the same statistics by way of a store (`import` then
 # `bench-gap-stats --store`), and `lasthop hunt` (every detector) on that store.
 #
@@ -64,7 +68,7 @@ SETTINGS max_threads = 2, input_format_tsv_allow_variable_number_of_columns = 1,
 chdb.query(query)
 PY
 
-hyperfine --runs 1 --export-json "$work/results.json" \
+hyperfine --warmup 1 --runs 3 --export-json "$work/results.json" \
   -n "lasthop" "$lasthop bench-gap-stats --logs $work/conn.log --out $work/lasthop.csv" \
   -n "duckdb" "python3 $work/duck.py $work/conn.log $work/duck.csv" \
   -n "chdb" "python3 $work/ch.py $work/conn.log $work/ch.csv"
