@@ -594,13 +594,7 @@ mod tests {
     /// across partitions and batches, with small batches so that pairs straddle them.
     #[tokio::test]
     async fn every_pair_arrives_whole_and_in_time_order() {
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::scoring::stats::xorshift(0x2545_f491_4f6c_dd1d);
         let mut expected: BTreeMap<(Vec<u8>, Vec<u8>), Vec<i64>> = BTreeMap::new();
         let mut rows = Vec::new();
         for _ in 0..20_000 {

@@ -61,6 +61,17 @@ fn median_absolute_deviation(sorted: &[f64], median: f64) -> Option<f64> {
     Some(at_lower + (at_upper - at_lower) * (position - lower as f64))
 }
 
+/// A seeded xorshift generator for tests that want many varied samples, repeatably.
+#[cfg(test)]
+pub(crate) fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
+    move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    }
+}
+
 /// Quartiles and the dispersion measures built on them.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Spread {
@@ -136,13 +147,7 @@ mod tests {
 
     #[test]
     fn merged_deviations_give_the_median_a_second_sort_gives_bit_for_bit() {
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = xorshift(0x2545_f491_4f6c_dd1d);
         for case in 0..5_000 {
             let len = 1 + (next() % 40) as usize;
             // Small integers repeat (ties, a median equal to several values); wide floats do not.
