@@ -155,7 +155,10 @@ mod tests {
                 .map(|_| match case % 3 {
                     0 => (next() % 7) as f64,
                     1 => (next() % 1_000_000) as f64 / 997.0 - 300.0,
-                    _ => f64::from_bits(next() >> 2) * if next() % 2 == 0 { 1.0 } else { -1.0 },
+                    _ => {
+                        f64::from_bits(next() >> 2)
+                            * if next().is_multiple_of(2) { 1.0 } else { -1.0 }
+                    }
                 })
                 .collect();
             let s = sorted(&values);
