@@ -108,8 +108,8 @@ struct Chunk {
     first_line: u64,
     /// Lines in `data`, counted once by the splitter.
     lines: u64,
-    /// Where each `\n` of `data` is, found in the same pass that counted them.
-    line_ends: Vec<usize>,
+    /// Where each `\n` of `data` is, found in the same pass that counted them (see [`LineEnds`]).
+    line_ends: LineEnds,
     data: Vec<u8>,
     format: Format,
 }
@@ -538,9 +538,9 @@ impl Splitter<'_> {
         }
         // The common case, a chunk of data lines under the header in force, goes out uncopied,
         // with the line ends that showed it has no header line.
-        let line_ends = line_ends(&data);
+        let line_ends = LineEnds::of(&data);
         if data[0] != b'#'
-            && !line_ends.iter().any(|&end| data.get(end + 1) == Some(&b'#'))
+            && !line_ends.any_line_starts_with(&data, b'#')
             && let Some(Ok(_)) = self.header.log_type()
         {
             let format = self.current_format();
@@ -624,16 +624,20 @@ impl Splitter<'_> {
     }
 
     fn send_data(&mut self, data: Vec<u8>, format: Format) -> bool {
-        let line_ends = line_ends(&data);
+        let line_ends = LineEnds::of(&data);
         self.send_indexed(data, line_ends, format)
     }
 
-    fn send_indexed(&mut self, data: Vec<u8>, line_ends: Vec<usize>, format: Format) -> bool {
+    fn send_indexed(&mut self, data: Vec<u8>, line_ends: LineEnds, format: Format) -> bool {
         if self.tokens.recv().is_err() {
             return false;
         }
         let partial_last = !data.is_empty() && !data.ends_with(b"\n");
-        let lines = line_ends.len() as u64 + u64::from(partial_last);
+        let newlines = match &line_ends {
+            LineEnds::Indexed(ends) => ends.len() as u64,
+            LineEnds::Unindexed => memchr::memchr_iter(b'\n', &data).count() as u64,
+        };
+        let lines = newlines + u64::from(partial_last);
         let chunk = Chunk { seq: self.seq, first_line: self.line, lines, line_ends, data, format };
         self.seq += 1;
         self.line += lines;
@@ -641,12 +645,43 @@ impl Splitter<'_> {
     }
 }
 
-/// Where each `\n` is: the splitter counts lines and looks for header lines with it, a parser
-/// cuts the lines with it, and the chunk is scanned once.
-fn line_ends(data: &[u8]) -> Vec<usize> {
-    let mut ends = Vec::with_capacity(data.len() / 128 + 1);
-    ends.extend(memchr::memchr_iter(b'\n', data));
-    ends
+/// Where each `\n` of a chunk is: the splitter counts lines and looks for header lines with it, a
+/// parser cuts the lines with it, and the chunk is scanned once. A chunk of very short lines (a
+/// file of blank lines) or too long for 32-bit offsets is not indexed, so that the index never
+/// outweighs the data: its lines are found again where they are needed.
+enum LineEnds {
+    Indexed(Vec<u32>),
+    Unindexed,
+}
+
+impl LineEnds {
+    /// At most one entry per this many bytes: an index of at most a quarter of the data.
+    const MIN_AVERAGE_LINE: usize = 16;
+
+    fn of(data: &[u8]) -> LineEnds {
+        if u32::try_from(data.len()).is_err() {
+            return LineEnds::Unindexed;
+        }
+        let most = data.len() / Self::MIN_AVERAGE_LINE + 1;
+        let mut ends = Vec::with_capacity((data.len() / 128 + 1).min(most));
+        for end in memchr::memchr_iter(b'\n', data) {
+            if ends.len() == most {
+                return LineEnds::Unindexed;
+            }
+            ends.push(end as u32);
+        }
+        LineEnds::Indexed(ends)
+    }
+
+    /// Whether a line after the first starts with `byte`.
+    fn any_line_starts_with(&self, data: &[u8], byte: u8) -> bool {
+        match self {
+            LineEnds::Indexed(ends) => {
+                ends.iter().any(|&end| data.get(end as usize + 1) == Some(&byte))
+            }
+            LineEnds::Unindexed => memchr::memmem::find(data, &[b'\n', byte]).is_some(),
+        }
+    }
 }
 
 fn count_lines(data: &[u8]) -> u64 {
@@ -813,14 +848,22 @@ enum HeldLine {
 
 /// The lines of a chunk (without their `\n`), cut at its line ends; a final line without one is
 /// included.
-fn lines<'a>(data: &'a [u8], line_ends: &'a [usize]) -> impl Iterator<Item = &'a [u8]> {
+fn lines<'a>(data: &'a [u8], line_ends: &'a LineEnds) -> impl Iterator<Item = &'a [u8]> {
     let mut start = 0;
-    let mut cuts = line_ends.iter().copied();
+    let mut indexed = match line_ends {
+        LineEnds::Indexed(ends) => Some(ends.iter()),
+        LineEnds::Unindexed => None,
+    };
+    let mut found = memchr::memchr_iter(b'\n', if indexed.is_some() { &[] } else { data });
     std::iter::from_fn(move || {
         if start > data.len() {
             return None;
         }
-        let end = cuts.next().unwrap_or(data.len());
+        let cut = match &mut indexed {
+            Some(ends) => ends.next().map(|&end| end as usize),
+            None => found.next(),
+        };
+        let end = cut.unwrap_or(data.len());
         let line = &data[start..end];
         start = end + 1;
         Some(line)
@@ -842,5 +885,38 @@ fn builder_for(
             );
             builders.last_mut().expect("just pushed")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Indexed or not, a chunk yields the same lines (a last one without `\n` included) and the
+    /// same header check; a chunk of blank lines is not indexed.
+    #[test]
+    fn lines_are_the_same_with_or_without_the_index() {
+        let samples: [&[u8]; 6] = [
+            b"a\tb\nc\td\n",
+            b"a\tb\nc\td",
+            b"\n\n\nx\n",
+            b"",
+            b"one\n#close\ttwo\nthree\r\n",
+            &[b'\n'; 4096],
+        ];
+        for data in samples {
+            let index = LineEnds::of(data);
+            let unindexed: Vec<&[u8]> = lines(data, &LineEnds::Unindexed).collect();
+            assert_eq!(lines(data, &index).collect::<Vec<_>>(), unindexed, "{data:?}");
+            assert_eq!(
+                index.any_line_starts_with(data, b'#'),
+                LineEnds::Unindexed.any_line_starts_with(data, b'#'),
+                "{data:?}"
+            );
+        }
+        assert!(matches!(LineEnds::of(&[b'\n'; 4096]), LineEnds::Unindexed));
+        let long = b"1700000000.000000\tCa\n1700000001.000000\tCb\n1700000002.000000\tCc\n";
+        assert!(matches!(LineEnds::of(long), LineEnds::Indexed(ends) if ends == [20, 41, 62]));
+        assert!(LineEnds::of(b"one\n#close\n").any_line_starts_with(b"one\n#close\n", b'#'));
     }
 }
