@@ -1423,3 +1423,74 @@ fn a_machine_keeps_its_findings_and_triage_when_dhcp_gives_it_another_address() 
     assert!(stdout(&detail).contains("host"), "{}", stdout(&detail));
     assert!(!stdout(&detail).contains('\u{1b}'), "{}", stdout(&detail));
 }
+
+/// RITA's threat-intel test feed (`rita/threat_intel_feed.txt`: two addresses, two domains) is
+/// flagged as RITA's own test expects. The capture it is matched against there (dnscat2's conn and
+/// dns logs) is not available, so its contacts are replicated — each indicator once, beside a
+/// control that must not match — and the real feed is given to `--ioc-file`.
+#[test]
+fn ritas_threat_intel_feed_flags_all_four_of_its_indicators() {
+    let Some(feed) = shared("zeek/rita/threat_intel_feed.txt") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let header = |path: &str, fields: &str, types: &str| {
+        format!(
+            "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\t{path}\n#fields\t{fields}\n#types\t{types}\n"
+        )
+    };
+    let mut conn = header(
+        "conn",
+        "ts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration\torig_bytes\tresp_bytes\tconn_state",
+        "time\tstring\taddr\tport\taddr\tport\tenum\tstring\tinterval\tcount\tcount\tstring",
+    );
+    let contacts = [
+        ("192.168.88.2", "165.227.88.15", 53),
+        ("10.55.100.104", "24.220.113.36", 443),
+        ("10.55.100.105", "8.8.8.8", 53),
+    ];
+    for (i, (src, dst, port)) in contacts.iter().enumerate() {
+        let ts = 1_517_336_100 + i * 60;
+        conn +=
+            &format!("{ts}.0\tCc{i}\t{src}\t4000{i}\t{dst}\t{port}\ttcp\t-\t1.0\t100\t100\tSF\n");
+    }
+    let mut dns = header(
+        "dns",
+        "ts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\ttrans_id\tquery\tqtype_name\trcode_name\tanswers",
+        "time\tstring\taddr\tport\taddr\tport\tenum\tcount\tstring\tstring\tstring\tvector[string]",
+    );
+    for (i, query) in
+        ["a1b2c3.dnsc.r-1x.com", "0.gravatar.com", "www.microsoft.com"].iter().enumerate()
+    {
+        let ts = 1_517_336_100 + i * 30;
+        dns += &format!(
+            "{ts}.0\tCd{i}\t10.55.100.111\t5300{i}\t10.55.200.10\t53\tudp\t{i}\t{query}\tA\tNOERROR\t20.70.1.{i}\n"
+        );
+    }
+    std::fs::write(dir.path().join("conn.log"), conn).unwrap();
+    std::fs::write(dir.path().join("dns.log"), dns).unwrap();
+    let out = lasthop(&[
+        "hunt",
+        dir.path().to_str().unwrap(),
+        "--ioc-file",
+        feed.to_str().unwrap(),
+        "--no-bundled-intel",
+        "--format",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("4 indicator(s)"), "{}", stderr(&out));
+    let mut matched: Vec<String> = findings_of(&out)
+        .iter()
+        .filter(|f| f["detector"] == "ioc-match")
+        .map(|f| f["title"].as_str().unwrap().to_string())
+        .collect();
+    matched.sort();
+    assert_eq!(
+        matched,
+        [
+            "10.55.100.104 contacted listed indicator 24.220.113.36",
+            "10.55.100.111 looked up names under listed domain 0.gravatar.com",
+            "10.55.100.111 looked up names under listed domain r-1x.com",
+            "192.168.88.2 contacted listed indicator 165.227.88.15",
+        ]
+    );
+}
