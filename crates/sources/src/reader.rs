@@ -632,12 +632,10 @@ impl Splitter<'_> {
         if self.tokens.recv().is_err() {
             return false;
         }
-        let partial_last = !data.is_empty() && !data.ends_with(b"\n");
-        let newlines = match &line_ends {
-            LineEnds::Indexed(ends) => ends.len() as u64,
-            LineEnds::Unindexed => memchr::memchr_iter(b'\n', &data).count() as u64,
+        let lines = match &line_ends {
+            LineEnds::Indexed(ends) => lines_after_newlines(&data, ends.len() as u64),
+            LineEnds::Unindexed => count_lines(&data),
         };
-        let lines = newlines + u64::from(partial_last);
         let chunk = Chunk { seq: self.seq, first_line: self.line, lines, line_ends, data, format };
         self.seq += 1;
         self.line += lines;
@@ -685,7 +683,11 @@ impl LineEnds {
 }
 
 fn count_lines(data: &[u8]) -> u64 {
-    let newlines = memchr::memchr_iter(b'\n', data).count() as u64;
+    lines_after_newlines(data, memchr::memchr_iter(b'\n', data).count() as u64)
+}
+
+/// Lines in `data` holding `newlines` of `\n`: a last line without one counts too.
+fn lines_after_newlines(data: &[u8], newlines: u64) -> u64 {
     newlines + u64::from(!data.is_empty() && !data.ends_with(b"\n"))
 }
 
