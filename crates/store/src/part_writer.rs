@@ -17,11 +17,10 @@ use std::sync::{Arc, Condvar, Mutex, mpsc};
 use std::thread::JoinHandle;
 
 use arrow_array::{Array, RecordBatch};
-use arrow_schema::SchemaRef;
+use arrow_schema::{DataType, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_writer::{
-    ArrowColumnChunk, ArrowColumnWriter, ArrowLeafColumn, ArrowRowGroupWriterFactory,
-    compute_leaves,
+    ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves,
 };
 use parquet::errors::{ParquetError, Result};
 use parquet::file::properties::WriterProperties;
@@ -34,6 +33,9 @@ pub(crate) struct ParallelParquetWriter {
     /// The open row group's column writers, one per Parquet leaf column (`None` only while
     /// the group is being closed).
     columns: Arc<Vec<Mutex<Option<ArrowColumnWriter>>>>,
+    /// Per field of the schema, the index of its first leaf column; one more entry closes the
+    /// last field's range.
+    first_leaf: Arc<Vec<usize>>,
     rows_in_group: usize,
     row_group_rows: usize,
     row_groups: usize,
@@ -53,11 +55,21 @@ impl ParallelParquetWriter {
         let (file, factory) =
             ArrowWriter::try_new(file, schema.clone(), Some(props))?.into_serialized_writer()?;
         let columns = open_columns(&factory, 0)?;
+        let first_leaf: Vec<usize> = std::iter::once(0)
+            .chain(schema.fields().iter().scan(0, |next, field| {
+                *next += leaf_count(field.data_type());
+                Some(*next)
+            }))
+            .collect();
+        if first_leaf.last() != Some(&columns.len()) {
+            return Err(ParquetError::General("schema and column writers disagree".into()));
+        }
         Ok(ParallelParquetWriter {
             file,
             factory,
             schema,
             columns,
+            first_leaf: Arc::new(first_leaf),
             rows_in_group: 0,
             row_group_rows: row_group_rows.max(1),
             row_groups: 0,
@@ -95,23 +107,29 @@ impl ParallelParquetWriter {
         if !same_types {
             return Err(ParquetError::General("batch does not match the part's schema".into()));
         }
-        let mut leaves: Vec<(usize, ArrowLeafColumn)> = Vec::with_capacity(self.columns.len());
-        for (field, array) in self.schema.fields().iter().zip(batch.columns()) {
-            let size = array.get_array_memory_size();
-            leaves.extend(compute_leaves(field, array)?.into_iter().map(|leaf| (size, leaf)));
-        }
-        if leaves.len() != self.columns.len() {
-            return Err(ParquetError::General(
-                "batch has a different number of leaf columns".into(),
-            ));
-        }
-        let mut order: Vec<usize> = (0..leaves.len()).collect();
-        order.sort_by_key(|i| std::cmp::Reverse(leaves[*i].0));
-        let leaves: Vec<ArrowLeafColumn> = leaves.into_iter().map(|(_, leaf)| leaf).collect();
+        // Levels are worked out per field on the thread that encodes it: done here, one field
+        // after another, they kept the other encoding threads waiting.
+        let mut order: Vec<usize> = (0..batch.num_columns()).collect();
+        order.sort_by_key(|f| std::cmp::Reverse(batch.column(*f).get_array_memory_size()));
+        let fields = self.schema.fields().clone();
+        let first_leaf = Arc::clone(&self.first_leaf);
         let columns = Arc::clone(&self.columns);
-        self.threads.for_each(order, move |i| match lock(&columns[i]).as_mut() {
-            Some(writer) => writer.write(&leaves[i]),
-            None => Err(lost()),
+        let batch = batch.clone();
+        self.threads.for_each(order, move |f| {
+            let leaves = compute_leaves(&fields[f], batch.column(f))?;
+            let first = first_leaf[f];
+            if first + leaves.len() != first_leaf[f + 1] {
+                return Err(ParquetError::General(
+                    "batch has a different number of leaf columns".into(),
+                ));
+            }
+            for (i, leaf) in leaves.iter().enumerate() {
+                match lock(&columns[first + i]).as_mut() {
+                    Some(writer) => writer.write(leaf)?,
+                    None => return Err(lost()),
+                }
+            }
+            Ok(())
         })
     }
 
@@ -171,6 +189,21 @@ fn open_columns(
 ) -> Result<Arc<Vec<Mutex<Option<ArrowColumnWriter>>>>> {
     let writers = factory.create_column_writers(row_group)?;
     Ok(Arc::new(writers.into_iter().map(|w| Mutex::new(Some(w))).collect()))
+}
+
+/// How many Parquet leaf columns an Arrow field of this type becomes.
+fn leaf_count(data_type: &DataType) -> usize {
+    match data_type {
+        DataType::Struct(fields) => fields.iter().map(|f| leaf_count(f.data_type())).sum(),
+        DataType::List(item)
+        | DataType::LargeList(item)
+        | DataType::FixedSizeList(item, _)
+        | DataType::ListView(item)
+        | DataType::LargeListView(item)
+        | DataType::Map(item, _) => leaf_count(item.data_type()),
+        DataType::Dictionary(_, values) => leaf_count(values),
+        _ => 1,
+    }
 }
 
 /// A thread that panicked leaves its lock poisoned; the value is still usable, and the panic
@@ -293,7 +326,9 @@ impl Drop for EncodingThreads {
 mod tests {
     use std::sync::Arc;
 
-    use arrow_array::{ArrayRef, Int64Array, ListArray, StringArray, types::Int32Type};
+    use arrow_array::{
+        ArrayRef, Int32Array, Int64Array, ListArray, StringArray, StructArray, types::Int32Type,
+    };
     use arrow_schema::{DataType, Field, Schema};
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     use parquet::basic::{Compression, ZstdLevel};
@@ -309,12 +344,37 @@ mod tests {
             (from..from + rows)
                 .map(|i| (i % 5 != 0).then(|| vec![Some(i as i32); (i % 3) as usize])),
         ));
-        RecordBatch::try_new(schema.clone(), vec![ids, names, lists]).unwrap()
+        // Two leaves in one field, ahead of others: each field's leaves go to its own writers.
+        let pairs: ArrayRef = Arc::new(StructArray::from(vec![
+            (
+                Arc::new(Field::new("port", DataType::Int32, false)),
+                Arc::new(Int32Array::from_iter_values((from..from + rows).map(|i| i as i32 % 100)))
+                    as ArrayRef,
+            ),
+            (
+                Arc::new(Field::new("proto", DataType::Utf8, false)),
+                Arc::new(StringArray::from_iter_values(
+                    (from..from + rows).map(|i| ["tcp", "udp"][i as usize % 2]),
+                )) as ArrayRef,
+            ),
+        ]));
+        RecordBatch::try_new(schema.clone(), vec![ids, pairs, names, lists]).unwrap()
     }
 
     fn schema() -> SchemaRef {
         Arc::new(Schema::new(vec![
             Field::new("id", DataType::Int64, false),
+            Field::new(
+                "pair",
+                DataType::Struct(
+                    vec![
+                        Field::new("port", DataType::Int32, false),
+                        Field::new("proto", DataType::Utf8, false),
+                    ]
+                    .into(),
+                ),
+                false,
+            ),
             Field::new("name", DataType::Utf8, true),
             Field::new(
                 "list",
