@@ -27,7 +27,8 @@ use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 
 pub(crate) struct ParallelParquetWriter {
-    file: SerializedFileWriter<File>,
+    /// Closed row groups on their way to the file (see [`FileAppender`]).
+    appender: FileAppender,
     factory: ArrowRowGroupWriterFactory,
     schema: SchemaRef,
     /// The open row group's column writers, one per Parquet leaf column (`None` only while
@@ -65,7 +66,7 @@ impl ParallelParquetWriter {
             return Err(ParquetError::General("schema and column writers disagree".into()));
         }
         Ok(ParallelParquetWriter {
-            file,
+            appender: FileAppender::start(file)?,
             factory,
             schema,
             columns,
@@ -149,14 +150,9 @@ impl ParallelParquetWriter {
             *lock(&closed[i]) = Some(writer.close()?);
             Ok(())
         })?;
-        let mut row_group = self.file.next_row_group()?;
         // A helper may still hold its handle on `chunks` for a moment after its last item.
-        for slot in chunks.iter() {
-            let chunk = lock(slot).take().ok_or_else(lost)?;
-            chunk.append_to_row_group(&mut row_group)?;
-        }
-        row_group.close()?;
-        start_writeback(self.file.inner());
+        let chunks = chunks.iter().map(|slot| lock(slot).take().ok_or_else(lost));
+        self.appender.append(chunks.collect::<Result<_>>()?)?;
         self.row_groups += 1;
         self.rows_in_group = 0;
         Ok(())
@@ -165,7 +161,55 @@ impl ParallelParquetWriter {
     /// Writes what is buffered and the footer, and hands back the file.
     pub(crate) fn into_inner(mut self) -> Result<File> {
         self.flush()?;
-        self.file.into_inner()
+        self.appender.finish()?.into_inner()
+    }
+}
+
+/// A thread that appends closed row groups to the file, in order.
+///
+/// Appending is a copy of every compressed page into the file, on one thread: done by the
+/// importing thread, it stalled encoding and (their queue full) parsing for a few milliseconds
+/// each row group, in which a core sat idle. At most one closed group waits here, so that
+/// memory stays bounded when the disk is slower than the encoders.
+struct FileAppender {
+    groups: Option<mpsc::SyncSender<Vec<ArrowColumnChunk>>>,
+    thread: Option<JoinHandle<Result<SerializedFileWriter<File>>>>,
+}
+
+impl FileAppender {
+    fn start(mut file: SerializedFileWriter<File>) -> Result<FileAppender> {
+        let (groups, arriving) = mpsc::sync_channel::<Vec<ArrowColumnChunk>>(1);
+        let thread = std::thread::Builder::new()
+            .name("lasthop-append".into())
+            .spawn(move || {
+                for chunks in arriving {
+                    let mut row_group = file.next_row_group()?;
+                    for chunk in chunks {
+                        chunk.append_to_row_group(&mut row_group)?;
+                    }
+                    row_group.close()?;
+                    start_writeback(file.inner());
+                }
+                Ok(file)
+            })
+            .map_err(|e| ParquetError::External(Box::new(e)))?;
+        Ok(FileAppender { groups: Some(groups), thread: Some(thread) })
+    }
+
+    fn append(&mut self, chunks: Vec<ArrowColumnChunk>) -> Result<()> {
+        let sent = self.groups.as_ref().map(|groups| groups.send(chunks).is_ok());
+        match sent {
+            Some(true) => Ok(()),
+            // The thread stopped at an error: that error is the one to report.
+            _ => self.finish().and(Err(lost())),
+        }
+    }
+
+    /// Waits for every group sent to be appended and hands back the file's writer.
+    fn finish(&mut self) -> Result<SerializedFileWriter<File>> {
+        self.groups = None;
+        let thread = self.thread.take().ok_or_else(lost)?;
+        thread.join().unwrap_or_else(|_| Err(ParquetError::General("appending panicked".into())))
     }
 }
 
@@ -462,5 +506,37 @@ mod tests {
         let bad =
             RecordBatch::try_new(other, vec![Arc::new(Int64Array::from(vec![1, 2]))]).unwrap();
         assert!(writer.write(&bad).is_err());
+    }
+
+    /// A file that cannot be written fails the part with the file's error, whether the
+    /// appending thread meets it while more row groups arrive or at the end.
+    #[test]
+    fn a_file_that_cannot_be_written_is_an_error_not_a_hang() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.parquet");
+        File::create(&path).unwrap();
+        let read_only = File::open(&path).unwrap();
+        let schema = schema();
+        let mut writer = ParallelParquetWriter::try_new(
+            read_only,
+            schema.clone(),
+            WriterProperties::default(),
+            100,
+            Arc::new(EncodingThreads::new(2)),
+        )
+        .unwrap();
+        let mut error = None;
+        for from in (0..5000).step_by(500) {
+            if let Err(e) = writer.write(&batch(&schema, from, 500)) {
+                error = Some(e);
+                break;
+            }
+        }
+        let error = match error {
+            Some(e) => e,
+            None => writer.into_inner().expect_err("a read-only file cannot be written"),
+        };
+        // The file's own error, not a stand-in for it.
+        assert!(error.to_string().contains("os error"), "{error}");
     }
 }
