@@ -882,17 +882,19 @@ fn audit_ranks_actions_for_an_inventory_in_every_format() {
     assert_eq!(lasthop(&["audit", csv, "--today", "yesterday"]).status.code(), Some(2));
 }
 
+/// A Zeek TSV header for `path` with the given tab-separated field names and types.
+fn zeek_header(path: &str, fields: &str, types: &str) -> String {
+    format!(
+        "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\t{path}\n#fields\t{fields}\n#types\t{types}\n"
+    )
+}
+
 #[test]
 fn audit_finds_edge_devices_the_store_saw() {
     let dir = tempfile::tempdir().unwrap();
     let logs = dir.path().join("logs");
     std::fs::create_dir(&logs).unwrap();
-    let header = |path: &str, fields: &str, types: &str| {
-        format!(
-            "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\t{path}\n#fields\t{fields}\n#types\t{types}\n"
-        )
-    };
-    let mut ssl = header(
+    let mut ssl = zeek_header(
         "ssl",
         "ts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tserver_name\testablished\tcert_chain_fps",
         "time\tstring\taddr\tport\taddr\tport\tstring\tbool\tvector[string]",
@@ -909,7 +911,7 @@ fn audit_finds_edge_devices_the_store_saw() {
         "1717373000.0\tCweb\t10.0.0.30\t50100\t10.0.0.2\t443\tintranet.example\tT\tfp-web\n",
     );
     std::fs::write(logs.join("ssl.log"), ssl).unwrap();
-    let mut x509 = header(
+    let mut x509 = zeek_header(
         "x509",
         "ts\tfingerprint\tcertificate.subject\tcertificate.issuer",
         "time\tstring\tstring\tstring",
@@ -1432,12 +1434,7 @@ fn a_machine_keeps_its_findings_and_triage_when_dhcp_gives_it_another_address() 
 fn ritas_threat_intel_feed_flags_all_four_of_its_indicators() {
     let Some(feed) = shared("zeek/rita/threat_intel_feed.txt") else { return };
     let dir = tempfile::tempdir().unwrap();
-    let header = |path: &str, fields: &str, types: &str| {
-        format!(
-            "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\t{path}\n#fields\t{fields}\n#types\t{types}\n"
-        )
-    };
-    let mut conn = header(
+    let mut conn = zeek_header(
         "conn",
         "ts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration\torig_bytes\tresp_bytes\tconn_state",
         "time\tstring\taddr\tport\taddr\tport\tenum\tstring\tinterval\tcount\tcount\tstring",
@@ -1452,7 +1449,7 @@ fn ritas_threat_intel_feed_flags_all_four_of_its_indicators() {
         conn +=
             &format!("{ts}.0\tCc{i}\t{src}\t4000{i}\t{dst}\t{port}\ttcp\t-\t1.0\t100\t100\tSF\n");
     }
-    let mut dns = header(
+    let mut dns = zeek_header(
         "dns",
         "ts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\ttrans_id\tquery\tqtype_name\trcode_name\tanswers",
         "time\tstring\taddr\tport\taddr\tport\tenum\tcount\tstring\tstring\tstring\tvector[string]",
