@@ -17,7 +17,7 @@ use std::sync::{Arc, Condvar, Mutex, mpsc};
 use std::thread::JoinHandle;
 
 use arrow_array::{Array, RecordBatch};
-use arrow_schema::{DataType, SchemaRef};
+use arrow_schema::SchemaRef;
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_writer::{
     ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves,
@@ -56,13 +56,13 @@ impl ParallelParquetWriter {
         let (file, factory) =
             ArrowWriter::try_new(file, schema.clone(), Some(props))?.into_serialized_writer()?;
         let columns = open_columns(&factory, 0)?;
-        let first_leaf: Vec<usize> = std::iter::once(0)
-            .chain(schema.fields().iter().scan(0, |next, field| {
-                *next += leaf_count(field.data_type());
-                Some(*next)
-            }))
-            .collect();
-        if first_leaf.last() != Some(&columns.len()) {
+        // Parquet's own schema says which field each leaf column comes from.
+        let descr = file.schema_descr();
+        let roots: Vec<usize> =
+            (0..descr.num_columns()).map(|i| descr.get_column_root_idx(i)).collect();
+        let first_leaf: Vec<usize> =
+            (0..=schema.fields().len()).map(|f| roots.partition_point(|root| *root < f)).collect();
+        if !roots.is_sorted() || roots.len() != columns.len() {
             return Err(ParquetError::General("schema and column writers disagree".into()));
         }
         Ok(ParallelParquetWriter {
@@ -233,21 +233,6 @@ fn open_columns(
 ) -> Result<Arc<Vec<Mutex<Option<ArrowColumnWriter>>>>> {
     let writers = factory.create_column_writers(row_group)?;
     Ok(Arc::new(writers.into_iter().map(|w| Mutex::new(Some(w))).collect()))
-}
-
-/// How many Parquet leaf columns an Arrow field of this type becomes.
-fn leaf_count(data_type: &DataType) -> usize {
-    match data_type {
-        DataType::Struct(fields) => fields.iter().map(|f| leaf_count(f.data_type())).sum(),
-        DataType::List(item)
-        | DataType::LargeList(item)
-        | DataType::FixedSizeList(item, _)
-        | DataType::ListView(item)
-        | DataType::LargeListView(item)
-        | DataType::Map(item, _) => leaf_count(item.data_type()),
-        DataType::Dictionary(_, values) => leaf_count(values),
-        _ => 1,
-    }
 }
 
 /// A thread that panicked leaves its lock poisoned; the value is still usable, and the panic
