@@ -26,6 +26,8 @@ use parquet::errors::{ParquetError, Result};
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 
+use crate::fixed_width_chunk::{FixedWidthChunk, FixedWidthChunkWriter, FixedWidthPlan};
+
 pub(crate) struct ParallelParquetWriter {
     /// Closed row groups on their way to the file (see [`FileAppender`]).
     appender: FileAppender,
@@ -33,7 +35,9 @@ pub(crate) struct ParallelParquetWriter {
     schema: SchemaRef,
     /// The open row group's column writers, one per Parquet leaf column (`None` only while
     /// the group is being closed).
-    columns: Arc<Vec<Mutex<Option<ArrowColumnWriter>>>>,
+    columns: Arc<Vec<Mutex<Option<LeafWriter>>>>,
+    /// Per leaf column, how to write it without parquet's Arrow writer, if it can be.
+    fixed_width: Arc<Vec<Option<FixedWidthPlan>>>,
     /// Per field of the schema, the index of its first leaf column; one more entry closes the
     /// last field's range.
     first_leaf: Arc<Vec<usize>>,
@@ -53,11 +57,16 @@ impl ParallelParquetWriter {
     ) -> Result<Self> {
         // Going through `ArrowWriter` records the Arrow schema in the file's metadata, as a
         // reader expects (time zones, map types).
-        let (file, factory) =
-            ArrowWriter::try_new(file, schema.clone(), Some(props))?.into_serialized_writer()?;
-        let columns = open_columns(&factory, 0)?;
+        let (file, factory) = ArrowWriter::try_new(file, schema.clone(), Some(props.clone()))?
+            .into_serialized_writer()?;
         // Parquet's own schema says which field each leaf column comes from.
         let descr = file.schema_descr();
+        let fixed_width: Arc<Vec<_>> = Arc::new(
+            (0..descr.num_columns())
+                .map(|i| FixedWidthChunkWriter::plan(&descr.column(i), &props))
+                .collect(),
+        );
+        let columns = open_columns(&factory, 0, &fixed_width)?;
         let roots: Vec<usize> =
             (0..descr.num_columns()).map(|i| descr.get_column_root_idx(i)).collect();
         let first_leaf: Vec<usize> =
@@ -70,6 +79,7 @@ impl ParallelParquetWriter {
             factory,
             schema,
             columns,
+            fixed_width,
             first_leaf: Arc::new(first_leaf),
             rows_in_group: 0,
             row_group_rows: row_group_rows.max(1),
@@ -117,8 +127,11 @@ impl ParallelParquetWriter {
         let columns = Arc::clone(&self.columns);
         let batch = batch.clone();
         self.threads.for_each(order, move |f| {
-            let leaves = compute_leaves(&fields[f], batch.column(f))?;
             let first = first_leaf[f];
+            if let Some(LeafWriter::FixedWidth(writer)) = lock(&columns[first]).as_mut() {
+                return writer.write(batch.column(f));
+            }
+            let leaves = compute_leaves(&fields[f], batch.column(f))?;
             if first + leaves.len() != first_leaf[f + 1] {
                 return Err(ParquetError::General(
                     "batch has a different number of leaf columns".into(),
@@ -126,8 +139,8 @@ impl ParallelParquetWriter {
             }
             for (i, leaf) in leaves.iter().enumerate() {
                 match lock(&columns[first + i]).as_mut() {
-                    Some(writer) => writer.write(leaf)?,
-                    None => return Err(lost()),
+                    Some(LeafWriter::Arrow(writer)) => writer.write(leaf)?,
+                    _ => return Err(lost()),
                 }
             }
             Ok(())
@@ -139,10 +152,10 @@ impl ParallelParquetWriter {
         if self.rows_in_group == 0 {
             return Ok(());
         }
-        let next = open_columns(&self.factory, self.row_groups + 1)?;
+        let next = open_columns(&self.factory, self.row_groups + 1, &self.fixed_width)?;
         let writers = std::mem::replace(&mut self.columns, next);
         // Closing compresses each column's last page: worth sharing out too.
-        let chunks: Arc<Vec<Mutex<Option<ArrowColumnChunk>>>> =
+        let chunks: Arc<Vec<Mutex<Option<LeafChunk>>>> =
             Arc::new(writers.iter().map(|_| Mutex::new(None)).collect());
         let closed = Arc::clone(&chunks);
         self.threads.for_each((0..writers.len()).collect(), move |i| {
@@ -172,20 +185,25 @@ impl ParallelParquetWriter {
 /// each row group, in which a core sat idle. At most one closed group waits here, so that
 /// memory stays bounded when the disk is slower than the encoders.
 struct FileAppender {
-    groups: Option<mpsc::SyncSender<Vec<ArrowColumnChunk>>>,
+    groups: Option<mpsc::SyncSender<Vec<LeafChunk>>>,
     thread: Option<JoinHandle<Result<SerializedFileWriter<File>>>>,
 }
 
 impl FileAppender {
     fn start(mut file: SerializedFileWriter<File>) -> Result<FileAppender> {
-        let (groups, arriving) = mpsc::sync_channel::<Vec<ArrowColumnChunk>>(1);
+        let (groups, arriving) = mpsc::sync_channel::<Vec<LeafChunk>>(1);
         let thread = std::thread::Builder::new()
             .name("lasthop-append".into())
             .spawn(move || {
                 for chunks in arriving {
                     let mut row_group = file.next_row_group()?;
                     for chunk in chunks {
-                        chunk.append_to_row_group(&mut row_group)?;
+                        match chunk {
+                            LeafChunk::Arrow(chunk) => chunk.append_to_row_group(&mut row_group)?,
+                            LeafChunk::FixedWidth(FixedWidthChunk { pages, close }) => {
+                                row_group.append_column(&pages, close)?
+                            }
+                        }
                     }
                     row_group.close()?;
                     start_writeback(file.inner());
@@ -196,7 +214,7 @@ impl FileAppender {
         Ok(FileAppender { groups: Some(groups), thread: Some(thread) })
     }
 
-    fn append(&mut self, chunks: Vec<ArrowColumnChunk>) -> Result<()> {
+    fn append(&mut self, chunks: Vec<LeafChunk>) -> Result<()> {
         let sent = self.groups.as_ref().map(|groups| groups.send(chunks).is_ok());
         match sent {
             Some(true) => Ok(()),
@@ -227,12 +245,42 @@ fn start_writeback(file: &File) {
 #[cfg(not(target_os = "linux"))]
 fn start_writeback(_: &File) {}
 
+/// A leaf column's writer: parquet's own, or [`FixedWidthChunkWriter`] where that can stand in.
+// One of these per column per row group, each in its own lock: their size is no concern.
+#[allow(clippy::large_enum_variant)]
+enum LeafWriter {
+    Arrow(ArrowColumnWriter),
+    FixedWidth(FixedWidthChunkWriter),
+}
+
+impl LeafWriter {
+    fn close(self) -> Result<LeafChunk> {
+        Ok(match self {
+            LeafWriter::Arrow(writer) => LeafChunk::Arrow(writer.close()?),
+            LeafWriter::FixedWidth(writer) => LeafChunk::FixedWidth(writer.close()?),
+        })
+    }
+}
+
+enum LeafChunk {
+    Arrow(ArrowColumnChunk),
+    FixedWidth(FixedWidthChunk),
+}
+
 fn open_columns(
     factory: &ArrowRowGroupWriterFactory,
     row_group: usize,
-) -> Result<Arc<Vec<Mutex<Option<ArrowColumnWriter>>>>> {
+    fixed_width: &[Option<FixedWidthPlan>],
+) -> Result<Arc<Vec<Mutex<Option<LeafWriter>>>>> {
     let writers = factory.create_column_writers(row_group)?;
-    Ok(Arc::new(writers.into_iter().map(|w| Mutex::new(Some(w))).collect()))
+    let writers = writers.into_iter().zip(fixed_width).map(|(writer, plan)| {
+        let writer = match plan {
+            Some(plan) => LeafWriter::FixedWidth(FixedWidthChunkWriter::new(plan.clone())?),
+            None => LeafWriter::Arrow(writer),
+        };
+        Ok(Mutex::new(Some(writer)))
+    });
+    Ok(Arc::new(writers.collect::<Result<_>>()?))
 }
 
 /// A thread that panicked leaves its lock poisoned; the value is still usable, and the panic
