@@ -5,33 +5,29 @@
 //! again: on a generated 5 M-record conn.log the two 16-byte address columns took 40 % of all
 //! encoding time. PLAIN-encoded fixed-width values are just the values back to back, which is
 //! how Arrow already holds them, so here a page is a copy of part of that buffer and one
-//! compression call. Only the simple case is taken (a top-level column, version 2 pages, PLAIN,
-//! no dictionary or bloom filter, zstd or no compression); [`FixedWidthChunkWriter::plan`] says
-//! when, and every other column keeps parquet's own writer.
+//! compression call. Only the simple case is taken (see [`PageSettings`]; PLAIN, no
+//! dictionary); [`FixedWidthChunkWriter::plan`] says when, and every other column keeps
+//! parquet's own writer.
 //!
 //! The chunk carries min/max statistics when its properties ask for any, and an offset index;
 //! it writes no column index (page min/max of addresses spread over every page prune nothing).
 
 use arrow_array::{Array, FixedSizeBinaryArray};
-use bytes::Bytes;
-use parquet::basic::{Compression, Encoding, EncodingMask};
-use parquet::column::page::{CompressedPage, Page, PageWriter};
-use parquet::column::writer::ColumnCloseResult;
+use arrow_schema::DataType;
+use parquet::basic::Encoding;
 use parquet::data_type::FixedLenByteArray;
 use parquet::errors::{ParquetError, Result};
-use parquet::file::metadata::ColumnChunkMetaData;
-use parquet::file::page_index::offset_index::{OffsetIndexMetaData, PageLocation};
-use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::statistics::{Statistics, ValueStatistics};
-use parquet::file::writer::{SerializedPageWriter, TrackedWrite};
 use parquet::schema::types::ColumnDescPtr;
+
+use crate::chunk_pages::{ChunkPages, OwnChunk, PageSettings};
 
 /// How a column qualifying for [`FixedWidthChunkWriter`] is to be written.
 #[derive(Clone, Debug)]
 pub(crate) struct FixedWidthPlan {
-    descr: ColumnDescPtr,
+    settings: PageSettings,
     width: usize,
-    zstd_level: Option<i32>,
     statistics: bool,
     page_rows: usize,
 }
@@ -39,79 +35,56 @@ pub(crate) struct FixedWidthPlan {
 /// One row group's chunk of a fixed-width column, built page by page in memory.
 pub(crate) struct FixedWidthChunkWriter {
     plan: FixedWidthPlan,
-    compressor: Option<zstd::bulk::Compressor<'static>>,
+    pages: ChunkPages,
     /// The page being filled: its values back to back, and (for an optional column) one
     /// definition level a row.
     values: Vec<u8>,
     levels: Vec<bool>,
     page_rows: usize,
-    page_nulls: usize,
-    chunk: TrackedWrite<Vec<u8>>,
-    locations: Vec<PageLocation>,
-    rows: u64,
-    nulls: u64,
-    uncompressed_size: usize,
     min: Option<Vec<u8>>,
     max: Option<Vec<u8>>,
-}
-
-/// A finished chunk: its pages and the metadata that places them in a row group.
-pub(crate) struct FixedWidthChunk {
-    pub(crate) pages: Bytes,
-    pub(crate) close: ColumnCloseResult,
+    nulls: u64,
 }
 
 impl FixedWidthChunkWriter {
-    /// The plan for leaf column `descr` if it is a top-level fixed-width column that the
-    /// properties let this writer produce exactly as parquet's own would; `None` otherwise.
-    pub(crate) fn plan(descr: &ColumnDescPtr, props: &WriterProperties) -> Option<FixedWidthPlan> {
+    /// The plan for leaf column `descr`, of Arrow type `data_type`, if it is a fixed-width
+    /// column that the properties let this writer produce as parquet's own would.
+    pub(crate) fn plan(
+        descr: &ColumnDescPtr,
+        data_type: &DataType,
+        props: &WriterProperties,
+    ) -> Option<FixedWidthPlan> {
         let path = descr.path();
         let width = usize::try_from(descr.type_length()).ok().filter(|w| *w > 0)?;
         let simple = descr.physical_type() == parquet::basic::Type::FIXED_LEN_BYTE_ARRAY
-            && descr.max_rep_level() == 0
-            && descr.max_def_level() <= 1
-            && props.writer_version() == WriterVersion::PARQUET_2_0
+            && *data_type == DataType::FixedSizeBinary(descr.type_length())
             && !props.dictionary_enabled(path)
-            && props.bloom_filter_properties(path).is_none()
             && matches!(props.encoding(path), None | Some(Encoding::PLAIN));
-        let zstd_level = match props.compression(path) {
-            Compression::UNCOMPRESSED => None,
-            Compression::ZSTD(level) => Some(level.compression_level()),
-            _ => return None,
-        };
+        let settings = PageSettings::for_column(descr, props).filter(|_| simple)?;
         let by_size = (props.data_page_size_limit() / width).max(1);
-        simple.then(|| FixedWidthPlan {
-            descr: descr.clone(),
+        Some(FixedWidthPlan {
+            settings,
             width,
-            zstd_level,
             statistics: props.statistics_enabled(path) != EnabledStatistics::None,
             page_rows: props.data_page_row_count_limit().min(by_size).max(1),
         })
     }
 
     pub(crate) fn new(plan: FixedWidthPlan) -> Result<Self> {
-        let compressor = match plan.zstd_level {
-            Some(level) => Some(zstd::bulk::Compressor::new(level).map_err(external)?),
-            None => None,
-        };
         Ok(FixedWidthChunkWriter {
+            pages: ChunkPages::new(plan.settings.clone())?,
             values: Vec::with_capacity(plan.page_rows * plan.width),
             levels: Vec::new(),
             plan,
-            compressor,
             page_rows: 0,
-            page_nulls: 0,
-            chunk: TrackedWrite::new(Vec::new()),
-            locations: Vec::new(),
-            rows: 0,
-            nulls: 0,
-            uncompressed_size: 0,
             min: None,
             max: None,
+            nulls: 0,
         })
     }
 
     pub(crate) fn write(&mut self, array: &dyn Array) -> Result<()> {
+        let descr = self.pages.descr();
         let array = array
             .as_any()
             .downcast_ref::<FixedSizeBinaryArray>()
@@ -119,15 +92,15 @@ impl FixedWidthChunkWriter {
             .ok_or_else(|| {
                 ParquetError::General(format!(
                     "column {} expects {}-byte values, got {}",
-                    self.plan.descr.path(),
+                    descr.path(),
                     self.plan.width,
                     array.data_type()
                 ))
             })?;
-        if array.null_count() > 0 && self.plan.descr.max_def_level() == 0 {
+        if array.null_count() > 0 && !self.plan.settings.optional() {
             return Err(ParquetError::General(format!(
                 "column {} is required but has nulls",
-                self.plan.descr.path()
+                descr.path()
             )));
         }
         let mut start = 0;
@@ -151,10 +124,10 @@ impl FixedWidthChunkWriter {
                 for row in nulls.valid_indices() {
                     self.values.extend_from_slice(&part.value_data()[row * width..][..width]);
                 }
-                self.page_nulls += nulls.null_count();
+                self.nulls += nulls.null_count() as u64;
             }
         }
-        if self.plan.descr.max_def_level() == 1 {
+        if self.plan.settings.optional() {
             match part.nulls() {
                 Some(nulls) => self.levels.extend(nulls.iter()),
                 None => self.levels.extend(std::iter::repeat_n(true, part.len())),
@@ -174,129 +147,24 @@ impl FixedWidthChunkWriter {
     }
 
     fn write_page(&mut self) -> Result<()> {
-        if self.page_rows == 0 {
-            return Ok(());
-        }
-        // Version 2 pages keep their levels uncompressed, ahead of the values.
-        let mut buf = Vec::new();
-        if self.plan.descr.max_def_level() == 1 {
-            encode_levels(&self.levels, &mut buf);
-        }
-        let levels_len = buf.len();
-        match &mut self.compressor {
-            // zstd fills a `Vec` from its start, so behind levels it gets a slice to fill.
-            Some(zstd) if levels_len == 0 => {
-                buf.reserve(zstd::zstd_safe::compress_bound(self.values.len()));
-                zstd.compress_to_buffer(&self.values, &mut buf).map_err(external)?;
-            }
-            Some(zstd) => {
-                buf.resize(levels_len + zstd::zstd_safe::compress_bound(self.values.len()), 0);
-                let written = zstd
-                    .compress_to_buffer(&self.values, &mut buf[levels_len..])
-                    .map_err(external)?;
-                buf.truncate(levels_len + written);
-            }
-            None => buf.extend_from_slice(&self.values),
-        }
-        let page = Page::DataPageV2 {
-            buf: Bytes::from(buf),
-            num_values: count(self.page_rows)?,
-            encoding: Encoding::PLAIN,
-            num_nulls: count(self.page_nulls)?,
-            num_rows: count(self.page_rows)?,
-            def_levels_byte_len: count(levels_len)?,
-            rep_levels_byte_len: 0,
-            is_compressed: self.compressor.is_some(),
-            statistics: None,
-        };
-        let page = CompressedPage::new(page, levels_len + self.values.len());
-        let spec = SerializedPageWriter::new(&mut self.chunk).write_page(page)?;
-        self.locations.push(PageLocation {
-            offset: spec.offset as i64,
-            compressed_page_size: count(spec.compressed_size)? as i32,
-            first_row_index: self.rows as i64,
-        });
-        self.uncompressed_size += spec.uncompressed_size;
-        self.rows += self.page_rows as u64;
-        self.nulls += self.page_nulls as u64;
+        self.pages.write_data_page(self.page_rows, &self.levels, &self.values, Encoding::PLAIN)?;
         self.values.clear();
         self.levels.clear();
         self.page_rows = 0;
-        self.page_nulls = 0;
         Ok(())
     }
 
-    pub(crate) fn close(mut self) -> Result<FixedWidthChunk> {
+    pub(crate) fn close(mut self) -> Result<OwnChunk> {
         self.write_page()?;
-        let pages = Bytes::from(self.chunk.into_inner()?);
-        let plan = self.plan;
-        let mut encodings = vec![Encoding::PLAIN];
-        if plan.descr.max_def_level() == 1 {
-            encodings.push(Encoding::RLE);
-        }
-        let mut metadata = ColumnChunkMetaData::builder(plan.descr.clone())
-            .set_compression(match plan.zstd_level {
-                Some(level) => Compression::ZSTD(parquet::basic::ZstdLevel::try_new(level)?),
-                None => Compression::UNCOMPRESSED,
-            })
-            .set_encodings_mask(EncodingMask::new_from_encodings(encodings.iter()))
-            .set_total_compressed_size(pages.len() as i64)
-            .set_total_uncompressed_size(self.uncompressed_size as i64)
-            .set_num_values(self.rows as i64)
-            .set_data_page_offset(0);
-        if plan.statistics {
+        let statistics = self.plan.statistics.then(|| {
             let flba = |v: Option<Vec<u8>>| v.map(FixedLenByteArray::from);
             let statistics =
                 ValueStatistics::new(flba(self.min), flba(self.max), None, Some(self.nulls), false)
-                    .with_backwards_compatible_min_max(plan.descr.sort_order().is_signed());
-            metadata = metadata.set_statistics(Statistics::FixedLenByteArray(statistics));
-        }
-        let close = ColumnCloseResult {
-            bytes_written: pages.len() as u64,
-            rows_written: self.rows,
-            metadata: metadata.build()?,
-            bloom_filter: None,
-            column_index: None,
-            offset_index: Some(OffsetIndexMetaData {
-                page_locations: self.locations,
-                unencoded_byte_array_data_bytes: None,
-            }),
-        };
-        Ok(FixedWidthChunk { pages, close })
+                    .with_backwards_compatible_min_max(self.pages.descr().sort_order().is_signed());
+            Statistics::FixedLenByteArray(statistics)
+        });
+        self.pages.finish(None, statistics)
     }
-}
-
-/// Definition levels (0 null, 1 present) in Parquet's RLE/bit-packing hybrid at bit width 1,
-/// without the length prefix version 1 pages put before it: one run when every level is the
-/// same (the usual case, a page without nulls), else one bit-packed run of all of them.
-fn encode_levels(levels: &[bool], out: &mut Vec<u8>) {
-    let Some(first) = levels.first() else { return };
-    if levels.iter().all(|level| level == first) {
-        write_uleb128(out, (levels.len() as u64) << 1);
-        out.push(u8::from(*first));
-        return;
-    }
-    let groups = levels.len().div_ceil(8);
-    write_uleb128(out, ((groups as u64) << 1) | 1);
-    for group in levels.chunks(8) {
-        out.push(group.iter().rev().fold(0, |byte, level| (byte << 1) | u8::from(*level)));
-    }
-}
-
-fn write_uleb128(out: &mut Vec<u8>, mut value: u64) {
-    while value >= 0x80 {
-        out.push((value as u8) | 0x80);
-        value >>= 7;
-    }
-    out.push(value as u8);
-}
-
-fn count(n: usize) -> Result<u32> {
-    u32::try_from(n).map_err(|_| ParquetError::General(format!("page size {n} out of range")))
-}
-
-fn external(e: std::io::Error) -> ParquetError {
-    ParquetError::External(Box::new(e))
 }
 
 #[cfg(test)]
@@ -313,8 +181,9 @@ mod tests {
     use parquet::arrow::arrow_reader::{
         ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection, RowSelector,
     };
-    use parquet::basic::ZstdLevel;
+    use parquet::basic::{Compression, ZstdLevel};
     use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData};
+    use parquet::file::properties::WriterVersion;
     use parquet::schema::types::ColumnPath;
 
     use super::*;
@@ -456,6 +325,12 @@ mod tests {
                 assert_eq!(a.statistics(), b.statistics(), "{at}");
                 assert_eq!(a.num_values(), b.num_values(), "{at}");
                 assert_eq!(a.compression(), b.compression(), "{at}");
+                let sorted = |c: &parquet::file::metadata::ColumnChunkMetaData| {
+                    let mut encodings: Vec<Encoding> = c.encodings().collect();
+                    encodings.sort_by_key(|e| *e as i32);
+                    encodings
+                };
+                assert_eq!(sorted(a), sorted(b), "{at}");
             }
             // `src` and `tag`: pages of at most 7 rows, located by the offset index.
             let offsets = &ours.offset_index().unwrap()[group];
@@ -475,7 +350,10 @@ mod tests {
         let descr = parquet::arrow::ArrowSchemaConverter::new().convert(&schema()).unwrap();
         let planned = |props: WriterProperties| -> Vec<bool> {
             (0..descr.num_columns())
-                .map(|i| FixedWidthChunkWriter::plan(&descr.column(i), &props).is_some())
+                .map(|i| {
+                    let data_type = schema().field(i).data_type().clone();
+                    FixedWidthChunkWriter::plan(&descr.column(i), &data_type, &props).is_some()
+                })
                 .collect()
         };
         // id, src, tag, hosts.list.item
@@ -498,20 +376,12 @@ mod tests {
     }
 
     #[test]
-    fn levels_are_one_run_when_all_alike_else_bit_packed() {
-        let mut out = Vec::new();
-        encode_levels(&[true; 300], &mut out);
-        assert_eq!(out, [0xd8, 0x04, 1]);
-        out.clear();
-        let levels = [true, false, true, true, false, false, false, true, true];
-        encode_levels(&levels, &mut out);
-        assert_eq!(out, [(2 << 1) | 1, 0b1000_1101, 0b0000_0001]);
-    }
-
-    #[test]
     fn nulls_in_a_required_column_or_another_width_are_errors() {
         let descr = parquet::arrow::ArrowSchemaConverter::new().convert(&schema()).unwrap();
-        let plan = |i| FixedWidthChunkWriter::plan(&descr.column(i), &props()).unwrap();
+        let plan = |i| {
+            let data_type = schema().field(i).data_type().clone();
+            FixedWidthChunkWriter::plan(&descr.column(i), &data_type, &props()).unwrap()
+        };
         let mut tag = FixedWidthChunkWriter::new(plan(2)).unwrap();
         let with_null = FixedSizeBinaryArray::try_from_sparse_iter_with_size(
             [Some([1u8; 4]), None].into_iter(),

@@ -26,7 +26,9 @@ use parquet::errors::{ParquetError, Result};
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 
-use crate::fixed_width_chunk::{FixedWidthChunk, FixedWidthChunkWriter, FixedWidthPlan};
+use crate::chunk_pages::OwnChunk;
+use crate::fixed_width_chunk::{FixedWidthChunkWriter, FixedWidthPlan};
+use crate::text_dictionary_chunk::{TextDictionaryChunkWriter, TextDictionaryPlan};
 
 pub(crate) struct ParallelParquetWriter {
     /// Closed row groups on their way to the file (see [`FileAppender`]).
@@ -37,7 +39,7 @@ pub(crate) struct ParallelParquetWriter {
     /// the group is being closed).
     columns: Arc<Vec<Mutex<Option<LeafWriter>>>>,
     /// Per leaf column, how to write it without parquet's Arrow writer, if it can be.
-    fixed_width: Arc<Vec<Option<FixedWidthPlan>>>,
+    own_plans: Arc<Vec<Option<OwnPlan>>>,
     /// Per field of the schema, the index of its first leaf column; one more entry closes the
     /// last field's range.
     first_leaf: Arc<Vec<usize>>,
@@ -61,14 +63,17 @@ impl ParallelParquetWriter {
             .into_serialized_writer()?;
         // Parquet's own schema says which field each leaf column comes from.
         let descr = file.schema_descr();
-        let fixed_width: Arc<Vec<_>> = Arc::new(
-            (0..descr.num_columns())
-                .map(|i| FixedWidthChunkWriter::plan(&descr.column(i), &props))
-                .collect(),
-        );
-        let columns = open_columns(&factory, 0, &fixed_width)?;
         let roots: Vec<usize> =
             (0..descr.num_columns()).map(|i| descr.get_column_root_idx(i)).collect();
+        let own_plans: Arc<Vec<_>> = Arc::new(
+            (0..descr.num_columns())
+                .map(|i| {
+                    let data_type = schema.fields().get(roots[i])?.data_type();
+                    OwnPlan::for_column(&descr.column(i), data_type, &props)
+                })
+                .collect(),
+        );
+        let columns = open_columns(&factory, 0, &own_plans)?;
         let first_leaf: Vec<usize> =
             (0..=schema.fields().len()).map(|f| roots.partition_point(|root| *root < f)).collect();
         if !roots.is_sorted() || roots.len() != columns.len() {
@@ -79,7 +84,7 @@ impl ParallelParquetWriter {
             factory,
             schema,
             columns,
-            fixed_width,
+            own_plans,
             first_leaf: Arc::new(first_leaf),
             rows_in_group: 0,
             row_group_rows: row_group_rows.max(1),
@@ -128,8 +133,11 @@ impl ParallelParquetWriter {
         let batch = batch.clone();
         self.threads.for_each(order, move |f| {
             let first = first_leaf[f];
-            if let Some(LeafWriter::FixedWidth(writer)) = lock(&columns[first]).as_mut() {
-                return writer.write(batch.column(f));
+            if let Some(written) = lock(&columns[first]).as_mut().and_then(|writer| {
+                // An own writer takes its (top-level) field's array as it is.
+                writer.write_array(batch.column(f).as_ref())
+            }) {
+                return written;
             }
             let leaves = compute_leaves(&fields[f], batch.column(f))?;
             if first + leaves.len() != first_leaf[f + 1] {
@@ -152,7 +160,7 @@ impl ParallelParquetWriter {
         if self.rows_in_group == 0 {
             return Ok(());
         }
-        let next = open_columns(&self.factory, self.row_groups + 1, &self.fixed_width)?;
+        let next = open_columns(&self.factory, self.row_groups + 1, &self.own_plans)?;
         let writers = std::mem::replace(&mut self.columns, next);
         // Closing compresses each column's last page: worth sharing out too.
         let chunks: Arc<Vec<Mutex<Option<LeafChunk>>>> =
@@ -200,7 +208,7 @@ impl FileAppender {
                     for chunk in chunks {
                         match chunk {
                             LeafChunk::Arrow(chunk) => chunk.append_to_row_group(&mut row_group)?,
-                            LeafChunk::FixedWidth(FixedWidthChunk { pages, close }) => {
+                            LeafChunk::Own(OwnChunk { pages, close }) => {
                                 row_group.append_column(&pages, close)?
                             }
                         }
@@ -245,37 +253,83 @@ fn start_writeback(file: &File) {
 #[cfg(not(target_os = "linux"))]
 fn start_writeback(_: &File) {}
 
-/// A leaf column's writer: parquet's own, or [`FixedWidthChunkWriter`] where that can stand in.
+/// How to write a leaf column with one of our own writers, where one can stand in for
+/// parquet's (see [`crate::chunk_pages`]).
+#[derive(Clone, Debug)]
+enum OwnPlan {
+    FixedWidth(FixedWidthPlan),
+    TextDictionary(TextDictionaryPlan),
+}
+
+impl OwnPlan {
+    fn for_column(
+        descr: &parquet::schema::types::ColumnDescPtr,
+        data_type: &arrow_schema::DataType,
+        props: &WriterProperties,
+    ) -> Option<OwnPlan> {
+        FixedWidthChunkWriter::plan(descr, data_type, props).map(OwnPlan::FixedWidth).or_else(
+            || {
+                TextDictionaryChunkWriter::plan(descr, data_type, props)
+                    .map(OwnPlan::TextDictionary)
+            },
+        )
+    }
+
+    fn open(&self) -> Result<LeafWriter> {
+        Ok(match self {
+            OwnPlan::FixedWidth(plan) => {
+                LeafWriter::FixedWidth(FixedWidthChunkWriter::new(plan.clone())?)
+            }
+            OwnPlan::TextDictionary(plan) => {
+                LeafWriter::TextDictionary(TextDictionaryChunkWriter::new(plan.clone())?)
+            }
+        })
+    }
+}
+
+/// A leaf column's writer: parquet's own, or one of ours where that can stand in.
 // One of these per column per row group, each in its own lock: their size is no concern.
 #[allow(clippy::large_enum_variant)]
 enum LeafWriter {
     Arrow(ArrowColumnWriter),
     FixedWidth(FixedWidthChunkWriter),
+    TextDictionary(TextDictionaryChunkWriter),
 }
 
 impl LeafWriter {
+    /// Writes a field's whole array if this is one of our writers; `None` for parquet's,
+    /// which takes the field's leaves instead.
+    fn write_array(&mut self, array: &dyn Array) -> Option<Result<()>> {
+        match self {
+            LeafWriter::Arrow(_) => None,
+            LeafWriter::FixedWidth(writer) => Some(writer.write(array)),
+            LeafWriter::TextDictionary(writer) => Some(writer.write(array)),
+        }
+    }
+
     fn close(self) -> Result<LeafChunk> {
         Ok(match self {
             LeafWriter::Arrow(writer) => LeafChunk::Arrow(writer.close()?),
-            LeafWriter::FixedWidth(writer) => LeafChunk::FixedWidth(writer.close()?),
+            LeafWriter::FixedWidth(writer) => LeafChunk::Own(writer.close()?),
+            LeafWriter::TextDictionary(writer) => LeafChunk::Own(writer.close()?),
         })
     }
 }
 
 enum LeafChunk {
     Arrow(ArrowColumnChunk),
-    FixedWidth(FixedWidthChunk),
+    Own(OwnChunk),
 }
 
 fn open_columns(
     factory: &ArrowRowGroupWriterFactory,
     row_group: usize,
-    fixed_width: &[Option<FixedWidthPlan>],
+    own_plans: &[Option<OwnPlan>],
 ) -> Result<Arc<Vec<Mutex<Option<LeafWriter>>>>> {
     let writers = factory.create_column_writers(row_group)?;
-    let writers = writers.into_iter().zip(fixed_width).map(|(writer, plan)| {
+    let writers = writers.into_iter().zip(own_plans).map(|(writer, plan)| {
         let writer = match plan {
-            Some(plan) => LeafWriter::FixedWidth(FixedWidthChunkWriter::new(plan.clone())?),
+            Some(plan) => plan.open()?,
             None => LeafWriter::Arrow(writer),
         };
         Ok(Mutex::new(Some(writer)))
