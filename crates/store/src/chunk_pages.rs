@@ -52,6 +52,17 @@ impl PageSettings {
     pub(crate) fn optional(&self) -> bool {
         self.descr.max_def_level() == 1
     }
+
+    /// An error if `array` has nulls that the column cannot hold.
+    pub(crate) fn check_nulls(&self, array: &dyn arrow_array::Array) -> Result<()> {
+        if array.null_count() > 0 && !self.optional() {
+            return Err(ParquetError::General(format!(
+                "column {} is required but has nulls",
+                self.descr.path()
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// The pages of one chunk, as they are written.
@@ -265,6 +276,58 @@ fn count(n: usize) -> Result<u32> {
 
 fn external(e: std::io::Error) -> ParquetError {
     ParquetError::External(Box::new(e))
+}
+
+/// Writes the same batches with our writers and with parquet's, for tests that compare them.
+#[cfg(test)]
+pub(crate) mod compared {
+    use std::fs::File;
+    use std::path::{Path, PathBuf};
+    use std::sync::Arc;
+
+    use arrow_array::RecordBatch;
+    use arrow_schema::SchemaRef;
+    use parquet::arrow::ArrowWriter;
+    use parquet::file::properties::WriterProperties;
+
+    use crate::part_writer::{EncodingThreads, ParallelParquetWriter};
+
+    /// `input` written to `ours.parquet` by the part writer (with our column writers where
+    /// they apply) and to `theirs.parquet` by parquet's `ArrowWriter`, both in row groups of
+    /// `group_rows`; also returns the input as one batch.
+    pub(crate) fn write_both(
+        dir: &Path,
+        schema: &SchemaRef,
+        props: impl Fn() -> WriterProperties,
+        input: &[RecordBatch],
+        group_rows: usize,
+    ) -> (PathBuf, PathBuf, RecordBatch) {
+        let written = arrow_select::concat::concat_batches(schema, input).unwrap();
+        let ours = dir.join("ours.parquet");
+        let mut writer = ParallelParquetWriter::try_new(
+            File::create(&ours).unwrap(),
+            schema.clone(),
+            props(),
+            group_rows,
+            Arc::new(EncodingThreads::new(2)),
+        )
+        .unwrap();
+        for batch in input {
+            writer.write(batch).unwrap();
+        }
+        writer.into_inner().unwrap().sync_all().unwrap();
+        let theirs = dir.join("theirs.parquet");
+        let mut reference =
+            ArrowWriter::try_new(File::create(&theirs).unwrap(), schema.clone(), Some(props()))
+                .unwrap();
+        for start in (0..written.num_rows()).step_by(group_rows) {
+            let rows = (written.num_rows() - start).min(group_rows);
+            reference.write(&written.slice(start, rows)).unwrap();
+            reference.flush().unwrap();
+        }
+        reference.close().unwrap();
+        (ours, theirs, written)
+    }
 }
 
 #[cfg(test)]

@@ -97,12 +97,7 @@ impl TextDictionaryChunkWriter {
                 array.data_type()
             )));
         };
-        if array.null_count() > 0 && !self.plan.settings.optional() {
-            return Err(ParquetError::General(format!(
-                "column {} is required but has nulls",
-                descr.path()
-            )));
-        }
+        self.plan.settings.check_nulls(array)?;
         let mut start = 0;
         while start < array.len() {
             let rows = (self.plan.page_rows - self.page_rows).min(array.len() - start);
@@ -312,7 +307,6 @@ mod tests {
 
     use arrow_array::{ArrayRef, Int64Array, RecordBatch};
     use arrow_schema::{Field, Schema, SchemaRef};
-    use parquet::arrow::ArrowWriter;
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     use parquet::basic::{Compression, PageType, ZstdLevel};
     use parquet::file::metadata::ParquetMetaData;
@@ -322,7 +316,7 @@ mod tests {
     use parquet::schema::types::ColumnPath;
 
     use super::*;
-    use crate::part_writer::{EncodingThreads, ParallelParquetWriter};
+    use crate::chunk_pages::compared::write_both;
 
     fn schema() -> SchemaRef {
         Arc::new(Schema::new(vec![
@@ -379,31 +373,8 @@ mod tests {
         let schema = schema();
         let input: Vec<RecordBatch> =
             [(0, 3), (3, 50), (53, 1), (54, 150)].map(|(f, n)| batch(&schema, f, n)).into();
-        let written = arrow_select::concat::concat_batches(&schema, &input).unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let ours = dir.path().join("ours.parquet");
-        let mut writer = ParallelParquetWriter::try_new(
-            File::create(&ours).unwrap(),
-            schema.clone(),
-            props(),
-            100,
-            Arc::new(EncodingThreads::new(2)),
-        )
-        .unwrap();
-        for b in &input {
-            writer.write(b).unwrap();
-        }
-        writer.into_inner().unwrap().sync_all().unwrap();
-        let theirs = dir.path().join("theirs.parquet");
-        let mut reference =
-            ArrowWriter::try_new(File::create(&theirs).unwrap(), schema.clone(), Some(props()))
-                .unwrap();
-        for group in 0..3 {
-            let rows = (written.num_rows() - group * 100).min(100);
-            reference.write(&written.slice(group * 100, rows)).unwrap();
-            reference.flush().unwrap();
-        }
-        reference.close().unwrap();
+        let (ours, theirs, written) = write_both(dir.path(), &schema, props, &input, 100);
 
         let read = |path: &std::path::Path| {
             let reader =
