@@ -217,7 +217,7 @@ impl Dictionary {
             self.grow();
         }
         let mask = self.slots.len() - 1;
-        let mut slot = hash(value, key) as usize & mask;
+        let mut slot = self.home(value, key);
         let index = loop {
             match self.slots[slot] {
                 0 => {
@@ -247,6 +247,11 @@ impl Dictionary {
         index
     }
 
+    /// Where `value` (with its short key) belongs in the table.
+    fn home(&self, value: &[u8], key: Option<u128>) -> usize {
+        (hash(value, key) >> (64 - self.slots.len().ilog2())) as usize
+    }
+
     fn bytes(&self, entry: &Entry) -> &[u8] {
         &self.plain[entry.start..entry.start + entry.len]
     }
@@ -255,7 +260,7 @@ impl Dictionary {
         let size = (self.slots.len() * 2).max(64);
         let mut slots = vec![0u32; size];
         for (index, entry) in self.entries.iter().enumerate() {
-            let mut slot = hash(self.bytes(entry), entry.key) as usize & (size - 1);
+            let mut slot = (hash(self.bytes(entry), entry.key) >> (64 - size.ilog2())) as usize;
             while slots[slot] != 0 {
                 slot = (slot + 1) & (size - 1);
             }
@@ -297,14 +302,10 @@ fn hash(value: &[u8], key: Option<u128>) -> u64 {
             (h ^ u64::from_le_bytes(bytes)).wrapping_mul(MIX).rotate_left(23)
         }),
     };
-    // The table takes the low bits, and a product's low bits see only the input's low bits:
-    // "ShADadFf" and "ShADadfFr" differ in their seventh byte only, and collided. A finishing
-    // mix (MurmurHash3's) lets every input bit reach every output bit.
-    let mut h = folded ^ (folded >> 33);
-    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    h ^ (h >> 33)
+    // Fibonacci hashing: the slot is the product's top bits, which every input bit reaches
+    // (its low bits see only the input's low bits: "ShADadFf" and "ShADadfFr", alike but for
+    // their seventh byte, collided when the table took those).
+    folded.wrapping_mul(MIX)
 }
 
 #[cfg(test)]
@@ -473,7 +474,7 @@ mod tests {
             .filter(|slot| dictionary.slots[*slot] != 0)
             .map(|slot| {
                 let entry = &dictionary.entries[dictionary.slots[slot] as usize - 1];
-                let home = hash(dictionary.bytes(entry), entry.key) as usize & mask;
+                let home = dictionary.home(dictionary.bytes(entry), entry.key);
                 slot.wrapping_sub(home) & mask
             })
             .sum();
