@@ -352,8 +352,16 @@ impl TextSizes {
         })
     }
 
-    fn bytes_per_row(&self, field: usize) -> usize {
-        self.0.get(field).copied().filter(|n| *n > 0).unwrap_or(Self::GUESS)
+    /// Most room reserved for one column: a batch with a few rows and one huge value (a
+    /// multi-megabyte field) must not make the next batch ask for gigabytes. A chunk of the
+    /// reader is 4 MiB, so no column of a batch holds more text than this but `_source`, which
+    /// grows as before when it needs to.
+    const MOST: usize = 8 << 20;
+
+    /// Bytes to reserve for text `field` of a batch of `rows` rows.
+    fn reserve(&self, rows: usize, field: usize) -> usize {
+        let per_row = self.0.get(field).copied().filter(|n| *n > 0).unwrap_or(Self::GUESS);
+        rows.saturating_mul(per_row).min(Self::MOST)
     }
 
     /// Learns from `arrays` (a batch's fields, in schema order) of `rows` rows. A little room
@@ -402,7 +410,7 @@ impl BatchBuilder {
 
     pub fn with_limits(log_type: LogType, capacity: usize, limits: RecordLimits) -> BatchBuilder {
         let text = TextSizes::learned(log_type);
-        let text_bytes = |field: usize| capacity * text.bytes_per_row(field);
+        let text_bytes = |field: usize| text.reserve(capacity, field);
         BatchBuilder {
             log_type,
             limits,
@@ -611,6 +619,16 @@ impl BatchBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A batch whose one row held a huge value does not make the next reserve gigabytes.
+    #[test]
+    fn text_room_follows_the_last_batch_within_a_bound() {
+        let sizes = TextSizes(vec![20, 0, 10 << 20]);
+        assert_eq!(sizes.reserve(1000, 0), 20_000);
+        assert_eq!(sizes.reserve(1000, 1), 1000 * TextSizes::GUESS);
+        assert_eq!(sizes.reserve(65_536, 2), TextSizes::MOST);
+        assert_eq!(sizes.reserve(usize::MAX, 0), TextSizes::MOST);
+    }
 
     #[test]
     fn builds_a_batch_of_the_fixed_schema() {

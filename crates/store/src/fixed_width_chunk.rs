@@ -59,7 +59,7 @@ impl FixedWidthChunkWriter {
         let simple = descr.physical_type() == parquet::basic::Type::FIXED_LEN_BYTE_ARRAY
             && *data_type == DataType::FixedSizeBinary(descr.type_length())
             && !props.dictionary_enabled(path)
-            && matches!(props.encoding(path), None | Some(Encoding::PLAIN));
+            && props.encoding(path) == Some(Encoding::PLAIN);
         let settings = PageSettings::for_column(descr, props).filter(|_| simple)?;
         let by_size = (props.data_page_size_limit() / width).max(1);
         Some(FixedWidthPlan {
@@ -73,7 +73,8 @@ impl FixedWidthChunkWriter {
     pub(crate) fn new(plan: FixedWidthPlan) -> Result<Self> {
         Ok(FixedWidthChunkWriter {
             pages: ChunkPages::new(plan.settings.clone())?,
-            values: Vec::with_capacity(plan.page_rows * plan.width),
+            // Page limits may be set without bound: the page then grows as needed.
+            values: Vec::with_capacity(plan.page_rows.saturating_mul(plan.width).min(1 << 20)),
             levels: Vec::new(),
             plan,
             page_rows: 0,
@@ -331,8 +332,14 @@ mod tests {
             WriterProperties::builder()
                 .set_writer_version(WriterVersion::PARQUET_2_0)
                 .set_dictionary_enabled(false)
+                .set_encoding(Encoding::PLAIN)
         };
         assert_eq!(planned(with().build()), [false, true, true, false]);
+        // Version 2 pages naming no encoding get DELTA_BYTE_ARRAY from parquet's writer.
+        let unnamed = WriterProperties::builder()
+            .set_writer_version(WriterVersion::PARQUET_2_0)
+            .set_dictionary_enabled(false);
+        assert_eq!(planned(unnamed.build()), [false; 4]);
         assert_eq!(planned(with().set_dictionary_enabled(true).build()), [false; 4]);
         assert_eq!(planned(with().set_compression(Compression::SNAPPY).build()), [false; 4]);
         let v1 = with().set_writer_version(WriterVersion::PARQUET_1_0).build();

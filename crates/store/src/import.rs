@@ -684,6 +684,28 @@ mod tests {
     use super::*;
     use parquet::arrow::ArrowSchemaConverter;
 
+    /// The store's own settings hand conn's addresses and few-valued text to our column
+    /// writers (an import's speed depends on it), and its identifiers and counts to parquet's.
+    #[test]
+    fn conn_parts_use_our_writers_where_they_were_built_for() {
+        let schema = lasthop_normalise::schema(LogType::Conn);
+        let parquet = ArrowSchemaConverter::new().convert(&schema).expect("conn converts");
+        let props = part_properties(LogType::Conn, &ImportOptions::default());
+        let own: Vec<String> = (0..parquet.num_columns())
+            .filter(|&i| {
+                let field = schema.field(parquet.get_column_root_idx(i));
+                crate::part_writer::takes_own_writer(&parquet.column(i), field.data_type(), &props)
+            })
+            .map(|i| parquet.column(i).path().string())
+            .collect();
+        for column in ["src", "dst", "proto", "service", "conn_state", "history", SOURCE_COLUMN] {
+            assert!(own.iter().any(|c| c == column), "{column} not in {own:?}");
+        }
+        for column in ["uid", "community_id", "ts", "orig_bytes", "duration"] {
+            assert!(!own.iter().any(|c| c == column), "{column} in {own:?}");
+        }
+    }
+
     /// A setting for a path that is not a leaf column of the part is ignored without a word:
     /// every path the part's properties name must be one of its leaves.
     #[test]

@@ -133,11 +133,14 @@ impl ParallelParquetWriter {
         let batch = batch.clone();
         self.threads.for_each(order, move |f| {
             let first = first_leaf[f];
-            if let Some(written) = lock(&columns[first]).as_mut().and_then(|writer| {
-                // An own writer takes its (top-level) field's array as it is.
-                writer.write_array(batch.column(f).as_ref())
-            }) {
-                return written;
+            // An own writer takes its field's array as it is: such a field is one leaf.
+            if first_leaf[f + 1] == first + 1 {
+                let written = lock(&columns[first])
+                    .as_mut()
+                    .and_then(|writer| writer.write_array(batch.column(f).as_ref()));
+                if let Some(written) = written {
+                    return written;
+                }
             }
             let leaves = compute_leaves(&fields[f], batch.column(f))?;
             if first + leaves.len() != first_leaf[f + 1] {
@@ -285,6 +288,17 @@ impl OwnPlan {
             }
         })
     }
+}
+
+/// Whether a part writer would write leaf `descr` (of Arrow type `data_type`) with one of our
+/// own writers.
+#[cfg(test)]
+pub(crate) fn takes_own_writer(
+    descr: &parquet::schema::types::ColumnDescPtr,
+    data_type: &arrow_schema::DataType,
+    props: &WriterProperties,
+) -> bool {
+    OwnPlan::for_column(descr, data_type, props).is_some()
 }
 
 /// A leaf column's writer: parquet's own, or one of ours where that can stand in.

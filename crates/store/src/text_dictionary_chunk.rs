@@ -65,7 +65,7 @@ impl TextDictionaryChunkWriter {
             && *data_type == DataType::Utf8
             && props.dictionary_enabled(path)
             && props.statistics_enabled(path) == EnabledStatistics::None
-            && matches!(props.encoding(path), None | Some(Encoding::PLAIN));
+            && props.encoding(path) == Some(Encoding::PLAIN);
         let settings = PageSettings::for_column(descr, props).filter(|_| simple)?;
         Some(TextDictionaryPlan {
             settings,
