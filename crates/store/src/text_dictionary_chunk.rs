@@ -256,17 +256,18 @@ impl Dictionary {
         &self.plain[entry.start..entry.start + entry.len]
     }
 
+    /// Doubles the table and puts every entry back where [`Dictionary::home`] says.
     fn grow(&mut self) {
-        let size = (self.slots.len() * 2).max(64);
-        let mut slots = vec![0u32; size];
-        for (index, entry) in self.entries.iter().enumerate() {
-            let mut slot = (hash(self.bytes(entry), entry.key) >> (64 - size.ilog2())) as usize;
-            while slots[slot] != 0 {
-                slot = (slot + 1) & (size - 1);
+        self.slots = vec![0u32; (self.slots.len() * 2).max(64)];
+        let mask = self.slots.len() - 1;
+        for index in 0..self.entries.len() {
+            let entry = &self.entries[index];
+            let mut slot = self.home(self.bytes(entry), entry.key);
+            while self.slots[slot] != 0 {
+                slot = (slot + 1) & mask;
             }
-            slots[slot] = index as u32 + 1;
+            self.slots[slot] = index as u32 + 1;
         }
-        self.slots = slots;
     }
 }
 
