@@ -553,7 +553,7 @@ fn part_properties(log_type: LogType, options: &ImportOptions) -> WriterProperti
     }
     // An identity key is a hash: compressing it only burns time.
     props = props.set_column_compression(ColumnPath::from(KEY_COLUMN), Compression::UNCOMPRESSED);
-    for column in address_columns(log_type) {
+    for column in address_set_columns(log_type) {
         props = props.set_column_dictionary_enabled(column, false);
     }
     props.build()
@@ -592,12 +592,12 @@ fn unprunable_columns(log_type: LogType) -> Vec<ColumnPath> {
     })
 }
 
-/// Addresses, and sets of them: in a generated conn.log nearly every destination differs, and
-/// before Parquet 2 page writers did not offer these fixed-width columns a dictionary at all, so
-/// the stores written until then never held one. Plain, zstd still packs an IPv4 address's
-/// twelve constant bytes away.
-fn address_columns(log_type: LogType) -> Vec<ColumnPath> {
-    columns_where(log_type, [], |c| matches!(c.kind, ColumnKind::Addr | ColumnKind::AddrList))
+/// Sets of addresses (DNS answers, certificate names) are written by parquet's own writer,
+/// whose dictionary hashes every 16-byte value through its general interner: plain, zstd
+/// packs an IPv4 address's twelve constant bytes away for less. Single addresses keep a
+/// dictionary, which our own writer builds cheaply ([`crate::dictionary_chunk`]).
+fn address_set_columns(log_type: LogType) -> Vec<ColumnPath> {
+    columns_where(log_type, [], |c| c.kind == ColumnKind::AddrList)
 }
 
 /// The Parquet leaf columns of a log type's columns that `keep` selects, then of the
@@ -720,7 +720,7 @@ mod tests {
                 mostly_unique_columns(log_type),
                 identifier_columns(log_type),
                 unprunable_columns(log_type),
-                address_columns(log_type),
+                address_set_columns(log_type),
                 columns_where(log_type, [LINE_COLUMN, "ts", KEY_COLUMN], |c| {
                     c.kind == ColumnKind::Count || c.zeek == "id.orig_p"
                 }),
@@ -730,7 +730,7 @@ mod tests {
             }
             if log_type == LogType::X509 {
                 let san_ip = ColumnPath::new(vec!["san_ip".into(), "list".into(), "item".into()]);
-                assert!(address_columns(log_type).contains(&san_ip), "a set's leaf is named");
+                assert!(address_set_columns(log_type).contains(&san_ip), "a set's leaf is named");
             }
         }
     }

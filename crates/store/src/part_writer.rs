@@ -27,8 +27,7 @@ use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 
 use crate::chunk_pages::OwnChunk;
-use crate::fixed_width_chunk::{FixedWidthChunkWriter, FixedWidthPlan};
-use crate::text_dictionary_chunk::{TextDictionaryChunkWriter, TextDictionaryPlan};
+use crate::dictionary_chunk::{DictionaryChunkWriter, DictionaryPlan};
 
 pub(crate) struct ParallelParquetWriter {
     /// Closed row groups on their way to the file (see [`FileAppender`]).
@@ -260,8 +259,7 @@ fn start_writeback(_: &File) {}
 /// parquet's (see [`crate::chunk_pages`]).
 #[derive(Clone, Debug)]
 enum OwnPlan {
-    FixedWidth(FixedWidthPlan),
-    TextDictionary(TextDictionaryPlan),
+    Dictionary(DictionaryPlan),
 }
 
 impl OwnPlan {
@@ -270,21 +268,13 @@ impl OwnPlan {
         data_type: &arrow_schema::DataType,
         props: &WriterProperties,
     ) -> Option<OwnPlan> {
-        FixedWidthChunkWriter::plan(descr, data_type, props).map(OwnPlan::FixedWidth).or_else(
-            || {
-                TextDictionaryChunkWriter::plan(descr, data_type, props)
-                    .map(OwnPlan::TextDictionary)
-            },
-        )
+        DictionaryChunkWriter::plan(descr, data_type, props).map(OwnPlan::Dictionary)
     }
 
     fn open(&self) -> Result<LeafWriter> {
         Ok(match self {
-            OwnPlan::FixedWidth(plan) => {
-                LeafWriter::FixedWidth(FixedWidthChunkWriter::new(plan.clone())?)
-            }
-            OwnPlan::TextDictionary(plan) => {
-                LeafWriter::TextDictionary(TextDictionaryChunkWriter::new(plan.clone())?)
+            OwnPlan::Dictionary(plan) => {
+                LeafWriter::Dictionary(DictionaryChunkWriter::new(plan.clone())?)
             }
         })
     }
@@ -306,8 +296,7 @@ pub(crate) fn takes_own_writer(
 #[allow(clippy::large_enum_variant)]
 enum LeafWriter {
     Arrow(ArrowColumnWriter),
-    FixedWidth(FixedWidthChunkWriter),
-    TextDictionary(TextDictionaryChunkWriter),
+    Dictionary(DictionaryChunkWriter),
 }
 
 impl LeafWriter {
@@ -316,16 +305,14 @@ impl LeafWriter {
     fn write_array(&mut self, array: &dyn Array) -> Option<Result<()>> {
         match self {
             LeafWriter::Arrow(_) => None,
-            LeafWriter::FixedWidth(writer) => Some(writer.write(array)),
-            LeafWriter::TextDictionary(writer) => Some(writer.write(array)),
+            LeafWriter::Dictionary(writer) => Some(writer.write(array)),
         }
     }
 
     fn close(self) -> Result<LeafChunk> {
         Ok(match self {
             LeafWriter::Arrow(writer) => LeafChunk::Arrow(writer.close()?),
-            LeafWriter::FixedWidth(writer) => LeafChunk::Own(writer.close()?),
-            LeafWriter::TextDictionary(writer) => LeafChunk::Own(writer.close()?),
+            LeafWriter::Dictionary(writer) => LeafChunk::Own(writer.close()?),
         })
     }
 }

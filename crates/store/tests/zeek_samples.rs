@@ -355,8 +355,11 @@ fn columns_are_stored_in_their_chosen_encodings_and_read_back_intact() {
     // Source ports are deltas too, without a dictionary to hash every value into.
     let (src_port, dictionary) = encodings("src_port");
     assert!(src_port.contains(&Encoding::DELTA_BINARY_PACKED) && !dictionary, "{src_port:?}");
-    let (proto, dictionary) = encodings("proto");
-    assert!(proto.contains(&Encoding::RLE_DICTIONARY) && dictionary, "proto: {proto:?}");
+    // Repeating text and addresses are dictionary-encoded.
+    for repeating in ["proto", "src", "dst"] {
+        let (used, dictionary) = encodings(repeating);
+        assert!(used.contains(&Encoding::RLE_DICTIONARY) && dictionary, "{repeating}: {used:?}");
+    }
 
     let batches = read_part(&parts[0]);
     let uids: Vec<String> = batches
@@ -379,6 +382,14 @@ fn columns_are_stored_in_their_chosen_encodings_and_read_back_intact() {
         })
         .collect();
     assert_eq!(ports, (0..3000).map(port).collect::<Vec<_>>());
+    let sources: Vec<String> = batches
+        .iter()
+        .flat_map(|b| {
+            let src = b.column_by_name("src").unwrap().clone();
+            (0..src.len()).map(move |row| cell_to_json(&src, row).to_string())
+        })
+        .collect();
+    assert_eq!(sources, (0..3000).map(|i| format!("\"10.0.0.{}\"", i % 50)).collect::<Vec<_>>());
 }
 
 fn read_part(path: &Path) -> Vec<RecordBatch> {

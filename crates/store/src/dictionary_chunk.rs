@@ -1,20 +1,25 @@
-//! Column chunks of dictionary-encoded text with few distinct values (protocols, services,
-//! connection states, histories, source files).
+//! Column chunks of dictionary-encoded values with few distinct values: text (protocols,
+//! services, connection states, histories, source files) and fixed-width binary of up to 16
+//! bytes (addresses).
 //!
 //! Parquet's Arrow writer looks every value up in its dictionary through a general hash table:
 //! a keyed hash of the bytes, then a byte comparison with the entry found. On a generated
 //! 5 M-record conn.log its dictionary columns cost more encoding time than the two address
 //! columns. Here a value of up to 16 bytes is its own key (its bytes in one 128-bit number,
-//! with its length), hashed with one multiplication and compared without touching the
-//! dictionary's bytes; longer values (file paths) are compared with the previous row first,
-//! which in a log is usually the same. The file is the same as parquet's: a PLAIN dictionary
-//! page first, then version 2 data pages of bit-packed dictionary indices.
+//! with a text value's length), hashed with one multiplication and compared without touching
+//! the dictionary's bytes; longer text values (file paths) are compared with the previous row
+//! first, which in a log is usually the same. The file is the same as parquet's: a PLAIN
+//! dictionary page first, then version 2 data pages of bit-packed dictionary indices.
+//!
+//! Addresses are dictionary-encoded for speed more than size: a row group of connections
+//! names a few thousand hosts, and bit-packed indices leave zstd a tenth of the bytes it had
+//! to search for matches in when every address was written out (see `import.rs`).
 //!
 //! When the dictionary outgrows its page size limit, the rest of the chunk is written in
 //! PLAIN pages, as parquet's own writer falls back. Only columns without statistics are taken
-//! ([`TextDictionaryChunkWriter::plan`]): the text columns of the store keep none.
+//! ([`DictionaryChunkWriter::plan`]): the text and address columns of the store keep none.
 
-use arrow_array::{Array, StringArray};
+use arrow_array::{Array, FixedSizeBinaryArray, StringArray};
 use arrow_schema::DataType;
 use parquet::basic::Encoding;
 use parquet::errors::{ParquetError, Result};
@@ -23,18 +28,31 @@ use parquet::schema::types::ColumnDescPtr;
 
 use crate::chunk_pages::{ChunkPages, OwnChunk, PageSettings, bit_pack};
 
-/// How a column qualifying for [`TextDictionaryChunkWriter`] is to be written.
+/// How a column qualifying for [`DictionaryChunkWriter`] is to be written.
 #[derive(Clone, Debug)]
-pub(crate) struct TextDictionaryPlan {
+pub(crate) struct DictionaryPlan {
     settings: PageSettings,
+    values: ValueKind,
     page_rows: usize,
     page_bytes: usize,
     dictionary_bytes: usize,
 }
 
-/// One row group's chunk of a dictionary-encoded text column, built page by page in memory.
-pub(crate) struct TextDictionaryChunkWriter {
-    plan: TextDictionaryPlan,
+/// What the column's values are, as Arrow holds them and as PLAIN writes them.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum ValueKind {
+    /// `Utf8`; PLAIN puts a 4-byte length before each value.
+    Text,
+    /// `FixedSizeBinary` of this many bytes, at most 16; PLAIN writes them back to back.
+    Fixed(usize),
+}
+
+/// The largest fixed width a value's key holds whole.
+const MAX_FIXED_WIDTH: usize = 16;
+
+/// One row group's chunk of a dictionary-encoded column, built page by page in memory.
+pub(crate) struct DictionaryChunkWriter {
+    plan: DictionaryPlan,
     pages: ChunkPages,
     dictionary: Dictionary,
     /// Once the dictionary is full, pages hold the values themselves (PLAIN).
@@ -51,35 +69,55 @@ pub(crate) struct TextDictionaryChunkWriter {
 /// default write batch size).
 const SLICE_ROWS: usize = 1024;
 
-impl TextDictionaryChunkWriter {
-    /// The plan for leaf column `descr`, of Arrow type `data_type`, if it is a text column the
-    /// properties want dictionary-encoded, without statistics, and that this writer can
-    /// produce as parquet's own would.
+/// A column's values, as the writer reads them.
+enum Values<'a> {
+    Text(&'a StringArray),
+    Fixed(&'a FixedSizeBinaryArray),
+}
+
+impl DictionaryChunkWriter {
+    /// The plan for leaf column `descr`, of Arrow type `data_type`, if it is a text or short
+    /// fixed-width column the properties want dictionary-encoded, without statistics, and
+    /// that this writer can produce as parquet's own would.
     pub(crate) fn plan(
         descr: &ColumnDescPtr,
         data_type: &DataType,
         props: &WriterProperties,
-    ) -> Option<TextDictionaryPlan> {
+    ) -> Option<DictionaryPlan> {
         let path = descr.path();
-        let simple = descr.physical_type() == parquet::basic::Type::BYTE_ARRAY
-            && *data_type == DataType::Utf8
-            && props.dictionary_enabled(path)
+        let values = match (descr.physical_type(), data_type) {
+            (parquet::basic::Type::BYTE_ARRAY, DataType::Utf8) => ValueKind::Text,
+            (parquet::basic::Type::FIXED_LEN_BYTE_ARRAY, DataType::FixedSizeBinary(width))
+                if *width == descr.type_length() =>
+            {
+                let width = usize::try_from(*width).ok()?;
+                ValueKind::Fixed(width)
+            }
+            _ => return None,
+        };
+        if let ValueKind::Fixed(width) = values
+            && !(1..=MAX_FIXED_WIDTH).contains(&width)
+        {
+            return None;
+        }
+        let simple = props.dictionary_enabled(path)
             && props.statistics_enabled(path) == EnabledStatistics::None
             && props.encoding(path) == Some(Encoding::PLAIN);
         let settings = PageSettings::for_column(descr, props).filter(|_| simple)?;
-        Some(TextDictionaryPlan {
+        Some(DictionaryPlan {
             settings,
+            values,
             page_rows: props.data_page_row_count_limit().max(1),
             page_bytes: props.data_page_size_limit().max(1),
             dictionary_bytes: props.column_dictionary_page_size_limit(path),
         })
     }
 
-    pub(crate) fn new(plan: TextDictionaryPlan) -> Result<Self> {
-        Ok(TextDictionaryChunkWriter {
+    pub(crate) fn new(plan: DictionaryPlan) -> Result<Self> {
+        Ok(DictionaryChunkWriter {
             pages: ChunkPages::new(plan.settings.clone())?,
+            dictionary: Dictionary::new(plan.values),
             plan,
-            dictionary: Dictionary::default(),
             fallen_back: false,
             indices: Vec::new(),
             plain: Vec::new(),
@@ -89,11 +127,22 @@ impl TextDictionaryChunkWriter {
     }
 
     pub(crate) fn write(&mut self, array: &dyn Array) -> Result<()> {
-        let descr = self.pages.descr();
-        let Some(array) = array.as_any().downcast_ref::<StringArray>() else {
+        let values = match self.plan.values {
+            ValueKind::Text => array.as_any().downcast_ref::<StringArray>().map(Values::Text),
+            ValueKind::Fixed(width) => array
+                .as_any()
+                .downcast_ref::<FixedSizeBinaryArray>()
+                .filter(|a| a.value_size() == width)
+                .map(Values::Fixed),
+        };
+        let Some(values) = values else {
             return Err(ParquetError::General(format!(
-                "column {} expects text, got {}",
-                descr.path(),
+                "column {} expects {}, got {}",
+                self.pages.descr().path(),
+                match self.plan.values {
+                    ValueKind::Text => "text".to_string(),
+                    ValueKind::Fixed(width) => format!("{width}-byte values"),
+                },
                 array.data_type()
             )));
         };
@@ -102,7 +151,7 @@ impl TextDictionaryChunkWriter {
         while start < array.len() {
             let rows = (self.plan.page_rows - self.page_rows).min(array.len() - start);
             let rows = rows.min(SLICE_ROWS);
-            self.append(array, start, rows);
+            self.append(&values, array, start, rows);
             start += rows;
             if !self.fallen_back && self.dictionary.plain.len() > self.plan.dictionary_bytes {
                 self.write_page()?;
@@ -118,9 +167,7 @@ impl TextDictionaryChunkWriter {
         Ok(())
     }
 
-    fn append(&mut self, array: &StringArray, start: usize, rows: usize) {
-        let offsets = array.value_offsets();
-        let data = array.value_data();
+    fn append(&mut self, values: &Values<'_>, array: &dyn Array, start: usize, rows: usize) {
         let nulls = array.nulls().filter(|n| n.null_count() > 0);
         for row in start..start + rows {
             let present = nulls.is_none_or(|n| n.is_valid(row));
@@ -130,12 +177,22 @@ impl TextDictionaryChunkWriter {
             if !present {
                 continue;
             }
-            let value = &data[offsets[row] as usize..offsets[row + 1] as usize];
+            let (value, key) = match values {
+                Values::Text(array) => {
+                    let offsets = array.value_offsets();
+                    let (at, end) = (offsets[row] as usize, offsets[row + 1] as usize);
+                    let data = array.value_data();
+                    (&data[at..end], short_key(&data[at..end], data, at))
+                }
+                Values::Fixed(array) => {
+                    let value = array.value(row);
+                    (value, Some(fixed_key(value)))
+                }
+            };
             if self.fallen_back {
-                self.plain.extend_from_slice(&(value.len() as u32).to_le_bytes());
-                self.plain.extend_from_slice(value);
+                self.dictionary.values.write_plain(value, &mut self.plain);
             } else {
-                let index = self.dictionary.intern(value, data, offsets[row] as usize);
+                let index = self.dictionary.intern(value, key);
                 self.indices.push(index);
             }
         }
@@ -177,11 +234,21 @@ impl TextDictionaryChunkWriter {
     }
 }
 
+impl ValueKind {
+    /// Appends `value` as a PLAIN page holds it.
+    fn write_plain(self, value: &[u8], out: &mut Vec<u8>) {
+        if self == ValueKind::Text {
+            out.extend_from_slice(&(value.len() as u32).to_le_bytes());
+        }
+        out.extend_from_slice(value);
+    }
+}
+
 /// The dictionary: its entries PLAIN-encoded (as its page holds them), and a table to find
 /// them by value.
-#[derive(Default)]
 struct Dictionary {
-    /// Each entry as a 4-byte little-endian length and its bytes.
+    values: ValueKind,
+    /// Each entry as PLAIN writes it.
     plain: Vec<u8>,
     /// Per entry: where its bytes start in `plain`, its length, and its short key.
     entries: Vec<Entry>,
@@ -198,13 +265,16 @@ struct Entry {
 }
 
 impl Dictionary {
+    fn new(values: ValueKind) -> Self {
+        Dictionary { values, plain: Vec::new(), entries: Vec::new(), slots: Vec::new(), last: None }
+    }
+
     fn len(&self) -> usize {
         self.entries.len()
     }
 
-    /// The index of `value` (found at `at` in `data`), added if new.
-    fn intern(&mut self, value: &[u8], data: &[u8], at: usize) -> u32 {
-        let key = short_key(value, data, at);
+    /// The index of `value` (with its short key, if it has one), added if new.
+    fn intern(&mut self, value: &[u8], key: Option<u128>) -> u32 {
         if key.is_none() {
             // Long values (file paths) usually repeat the row before.
             if let Some(index) = self.last
@@ -222,9 +292,9 @@ impl Dictionary {
             match self.slots[slot] {
                 0 => {
                     let index = self.entries.len() as u32;
-                    self.plain.extend_from_slice(&(value.len() as u32).to_le_bytes());
-                    self.entries.push(Entry { start: self.plain.len(), len: value.len(), key });
-                    self.plain.extend_from_slice(value);
+                    self.values.write_plain(value, &mut self.plain);
+                    let start = self.plain.len() - value.len();
+                    self.entries.push(Entry { start, len: value.len(), key });
                     self.slots[slot] = index + 1;
                     break index;
                 }
@@ -246,7 +316,6 @@ impl Dictionary {
         }
         index
     }
-
     /// Where `value` (with its short key) belongs in the table.
     fn home(&self, value: &[u8], key: Option<u128>) -> usize {
         (hash(value, key) >> (64 - self.slots.len().ilog2())) as usize
@@ -271,7 +340,14 @@ impl Dictionary {
     }
 }
 
-/// A value of at most 15 bytes as one number: its bytes, zero-padded, and its length in the
+/// A fixed-width value (of one width throughout a column, at most 16 bytes) as one number.
+fn fixed_key(value: &[u8]) -> u128 {
+    let mut bytes = [0u8; MAX_FIXED_WIDTH];
+    bytes[..value.len()].copy_from_slice(value);
+    u128::from_le_bytes(bytes)
+}
+
+/// A text value of at most 15 bytes as one number: its bytes, zero-padded, and its length in the
 /// top byte, so that two values are equal exactly when their keys are.
 fn short_key(value: &[u8], data: &[u8], at: usize) -> Option<u128> {
     if value.len() > 15 {
@@ -314,11 +390,13 @@ mod tests {
     use std::fs::File;
     use std::sync::Arc;
 
-    use arrow_array::{ArrayRef, Int64Array, RecordBatch};
+    use arrow_array::{ArrayRef, FixedSizeBinaryArray, Int64Array, RecordBatch};
     use arrow_schema::{Field, Schema, SchemaRef};
-    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use parquet::arrow::arrow_reader::{
+        ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection, RowSelector,
+    };
     use parquet::basic::{Compression, PageType, ZstdLevel};
-    use parquet::file::metadata::ParquetMetaData;
+    use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData};
     use parquet::file::properties::WriterVersion;
     use parquet::file::reader::FileReader;
     use parquet::file::serialized_reader::SerializedFileReader;
@@ -333,13 +411,25 @@ mod tests {
             Field::new("proto", DataType::Utf8, false),
             Field::new("source", DataType::Utf8, true),
             Field::new("history", DataType::Utf8, true),
+            Field::new("src", DataType::FixedSizeBinary(16), true),
+            Field::new("tag", DataType::FixedSizeBinary(4), false),
         ]))
+    }
+
+    /// An IPv4 address as the store holds it (IPv4-mapped IPv6).
+    fn address(i: i64) -> [u8; 16] {
+        let mut a = [0u8; 16];
+        a[10..12].copy_from_slice(&[0xff, 0xff]);
+        a[12..].copy_from_slice(&((i * 2_654_435_761) as u32).to_be_bytes());
+        a
     }
 
     /// Rows `from..from + rows`: `proto` of three values; `source` long paths that change
     /// rarely, null from row 30 to 59 (whole pages of nulls, one before any value at a group
     /// start); `history` short values, some empty, every seventh null, and from row 120 on
-    /// many distinct ones, to outgrow a small dictionary.
+    /// many distinct ones, to outgrow a small dictionary; `src` addresses of a few hosts, null
+    /// from row 20 to 39 and every fifth, and from row 130 on each different (outgrowing its
+    /// dictionary too); `tag` four bytes of seven values.
     fn batch(schema: &SchemaRef, from: i64, rows: i64) -> RecordBatch {
         let range = from..from + rows;
         let ids: ArrayRef = Arc::new(Int64Array::from_iter_values(range.clone()));
@@ -350,13 +440,30 @@ mod tests {
             (!(30..60).contains(&i) && i >= 4)
                 .then(|| format!("/var/log/zeek/2024-06-0{}/conn.{}.log.gz", i / 40, i / 25))
         })));
+        let src: ArrayRef = Arc::new(
+            FixedSizeBinaryArray::try_from_sparse_iter_with_size(
+                range.clone().map(|i| match i {
+                    _ if (20..40).contains(&i) || i % 5 == 3 => None,
+                    _ if i >= 130 => Some(address(1000 + i)),
+                    _ => Some(address(i % 11)),
+                }),
+                16,
+            )
+            .unwrap(),
+        );
+        let tag: ArrayRef = Arc::new(
+            FixedSizeBinaryArray::try_from_iter(
+                range.clone().map(|i| (i as u32 % 7).to_be_bytes()),
+            )
+            .unwrap(),
+        );
         let history: ArrayRef = Arc::new(StringArray::from_iter(range.map(|i| match i {
             _ if i % 7 == 0 => None,
             _ if i % 5 == 0 => Some(String::new()),
             _ if i >= 120 => Some(format!("ShADad{i}")),
             _ => Some(["S", "ShADadFf", "Dd", "ShADadfFr"][(i % 4) as usize].to_string()),
         })));
-        RecordBatch::try_new(schema.clone(), vec![ids, proto, source, history]).unwrap()
+        RecordBatch::try_new(schema.clone(), vec![ids, proto, source, history, src, tag]).unwrap()
     }
 
     fn props() -> WriterProperties {
@@ -367,6 +474,7 @@ mod tests {
             .set_statistics_enabled(EnabledStatistics::None)
             .set_data_page_row_count_limit(10)
             .set_column_dictionary_page_size_limit(ColumnPath::from("history"), 200)
+            .set_column_dictionary_page_size_limit(ColumnPath::from("src"), 16 * 40)
             .build()
     }
 
@@ -374,32 +482,50 @@ mod tests {
         metadata.row_group(group).column(column).encodings().collect()
     }
 
-    /// Dictionary-encoded text written here reads back as written, as parquet's own writer's
-    /// does, with its dictionary page first, pages of the configured rows, pages of nulls only
-    /// and a fallback to PLAIN once the dictionary is full.
+    /// Dictionary-encoded text and fixed-width values written here read back as written, as
+    /// parquet's own writer's do, with their dictionary page first, pages of the configured
+    /// rows, pages of nulls only, an offset index that lets a reader skip to a row, and a
+    /// fallback to PLAIN once the dictionary is full.
     #[test]
-    fn text_dictionary_columns_read_back_as_parquet_would_write_them() {
+    fn dictionary_columns_read_back_as_parquet_would_write_them() {
         let schema = schema();
         let input: Vec<RecordBatch> =
             [(0, 3), (3, 50), (53, 1), (54, 150)].map(|(f, n)| batch(&schema, f, n)).into();
         let dir = tempfile::tempdir().unwrap();
-        let (ours, theirs, written) = write_both(dir.path(), &schema, props, &input, 100);
+        let (our_path, theirs, written) = write_both(dir.path(), &schema, props, &input, 100);
 
-        let read = |path: &std::path::Path| {
-            let reader =
-                ParquetRecordBatchReaderBuilder::try_new(File::open(path).unwrap()).unwrap();
+        let read = |path: &std::path::Path, selection: Option<RowSelection>| {
+            let options =
+                ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Required);
+            let mut reader = ParquetRecordBatchReaderBuilder::try_new_with_options(
+                File::open(path).unwrap(),
+                options,
+            )
+            .unwrap();
+            if let Some(selection) = selection {
+                reader = reader.with_row_selection(selection);
+            }
             let metadata = reader.metadata().clone();
             let batches: Vec<RecordBatch> = reader.build().unwrap().map(|b| b.unwrap()).collect();
             (arrow_select::concat::concat_batches(&schema, &batches).unwrap(), metadata)
         };
-        let (ours, our_metadata) = read(&ours);
-        let (theirs, their_metadata) = read(&theirs);
+        let (ours, our_metadata) = read(&our_path, None);
+        let (theirs, their_metadata) = read(&theirs, None);
         assert_eq!(ours, written);
         assert_eq!(theirs, written);
+        let skip = RowSelection::from(vec![RowSelector::skip(117), RowSelector::select(49)]);
+        assert_eq!(read(&our_path, Some(skip)).0, written.slice(117, 49));
 
         assert_eq!(our_metadata.num_row_groups(), 3);
         for group in 0..3 {
-            for column in 1..4 {
+            // Pages of 10 rows, located by the offset index, in every column of ours.
+            let rows = our_metadata.row_group(group).num_rows();
+            for pages in &our_metadata.offset_index().unwrap()[group][1..6] {
+                let starts: Vec<i64> =
+                    pages.page_locations.iter().map(|p| p.first_row_index).collect();
+                assert_eq!(starts, (0..rows).step_by(10).collect::<Vec<_>>());
+            }
+            for column in 1..6 {
                 let at = format!("group {group} column {column}");
                 let chunk = our_metadata.row_group(group).column(column);
                 let dictionary = chunk.dictionary_page_offset();
@@ -434,16 +560,46 @@ mod tests {
         assert!(data.iter().all(|(_, n)| *n == 10));
         assert_eq!(data[0].0, Encoding::RLE_DICTIONARY);
         assert_eq!(data.last().unwrap().0, Encoding::PLAIN, "fell back: {history:?}");
+        // So does `src`, whose addresses all differ from row 130 on.
+        let pages = reader.get_row_group(1).unwrap().get_column_page_reader(4).unwrap();
+        let src: Vec<_> = pages.map(|page| page.unwrap().encoding()).collect();
+        assert_eq!(src[1], Encoding::RLE_DICTIONARY);
+        assert_eq!(*src.last().unwrap(), Encoding::PLAIN, "fell back: {src:?}");
     }
 
     #[test]
-    fn only_text_columns_without_statistics_wanting_a_dictionary_are_planned() {
+    fn only_columns_without_statistics_wanting_a_dictionary_are_planned() {
         let descr = parquet::arrow::ArrowSchemaConverter::new().convert(&schema()).unwrap();
         let planned = |props: WriterProperties, data_type: DataType| -> bool {
-            TextDictionaryChunkWriter::plan(&descr.column(1), &data_type, &props).is_some()
+            DictionaryChunkWriter::plan(&descr.column(1), &data_type, &props).is_some()
         };
         assert!(planned(props(), DataType::Utf8));
         assert!(!planned(props(), DataType::LargeUtf8));
+        for (column, width) in [(4, 16), (5, 4)] {
+            let data_type = DataType::FixedSizeBinary(width);
+            assert!(
+                DictionaryChunkWriter::plan(&descr.column(column), &data_type, &props()).is_some()
+            );
+            let other = DataType::FixedSizeBinary(width + 1);
+            assert!(DictionaryChunkWriter::plan(&descr.column(column), &other, &props()).is_none());
+        }
+        // Wider values than a key holds, and set items, keep parquet's writer.
+        let wide = Schema::new(vec![
+            Field::new("digest", DataType::FixedSizeBinary(20), false),
+            Field::new(
+                "hosts",
+                DataType::List(Arc::new(Field::new("item", DataType::FixedSizeBinary(16), true))),
+                true,
+            ),
+        ]);
+        let wide_descr = parquet::arrow::ArrowSchemaConverter::new().convert(&wide).unwrap();
+        let digest = DataType::FixedSizeBinary(20);
+        assert!(DictionaryChunkWriter::plan(&wide_descr.column(0), &digest, &props()).is_none());
+        let item = DataType::FixedSizeBinary(16);
+        assert!(DictionaryChunkWriter::plan(&wide_descr.column(1), &item, &props()).is_none());
+        let bloom = props().into_builder().set_column_bloom_filter_enabled("src".into(), true);
+        let address = DataType::FixedSizeBinary(16);
+        assert!(DictionaryChunkWriter::plan(&descr.column(4), &address, &bloom.build()).is_none());
         let with = || props().into_builder();
         assert!(!planned(
             with().set_statistics_enabled(EnabledStatistics::Chunk).build(),
@@ -466,9 +622,9 @@ mod tests {
                 format!("ShADad{}", ["Ff", "fF", "Fr", "r", "Tt"][i as usize % 5]) + &i.to_string()
             })
             .collect();
-        let mut dictionary = Dictionary::default();
+        let mut dictionary = Dictionary::new(ValueKind::Text);
         for value in &values {
-            dictionary.intern(value.as_bytes(), value.as_bytes(), 0);
+            dictionary.intern(value.as_bytes(), short_key(value.as_bytes(), value.as_bytes(), 0));
         }
         let mask = dictionary.slots.len() - 1;
         let displacement: usize = (0..dictionary.slots.len())
@@ -488,11 +644,11 @@ mod tests {
         let values =
             ["", "a", "a\0", "tcp", "fifteen-bytes!!", "sixteen-bytes!!!", "/a/long/path/x"];
         let data: Vec<u8> = values.concat().into_bytes();
-        let mut dictionary = Dictionary::default();
+        let mut dictionary = Dictionary::new(ValueKind::Text);
         let mut at = 0;
         let mut first = Vec::new();
         for value in values {
-            first.push(dictionary.intern(value.as_bytes(), &data, at));
+            first.push(dictionary.intern(value.as_bytes(), short_key(value.as_bytes(), &data, at)));
             at += value.len();
         }
         assert_eq!(first, (0..values.len() as u32).collect::<Vec<_>>());
@@ -501,12 +657,33 @@ mod tests {
             let other: Vec<u8> = values.concat().into_bytes();
             let mut at = 0;
             for (i, value) in values.iter().enumerate() {
-                assert_eq!(dictionary.intern(value.as_bytes(), &other, at), i as u32, "{value}");
+                let key = short_key(value.as_bytes(), &other, at);
+                assert_eq!(dictionary.intern(value.as_bytes(), key), i as u32, "{value}");
                 at += value.len();
             }
             let fresh = format!("value-{round}");
-            dictionary.intern(fresh.as_bytes(), fresh.as_bytes(), 0);
+            dictionary.intern(fresh.as_bytes(), short_key(fresh.as_bytes(), fresh.as_bytes(), 0));
         }
         assert_eq!(dictionary.len(), values.len() + 100);
+    }
+
+    #[test]
+    fn nulls_in_a_required_column_or_values_of_another_kind_are_errors() {
+        let descr = parquet::arrow::ArrowSchemaConverter::new().convert(&schema()).unwrap();
+        let plan = |i: usize| {
+            let data_type = schema().field(i).data_type().clone();
+            DictionaryChunkWriter::plan(&descr.column(i), &data_type, &props()).unwrap()
+        };
+        let with_null = FixedSizeBinaryArray::try_from_sparse_iter_with_size(
+            [Some([1u8; 4]), None].into_iter(),
+            4,
+        )
+        .unwrap();
+        let mut tag = DictionaryChunkWriter::new(plan(5)).unwrap();
+        assert!(tag.write(&with_null).unwrap_err().to_string().contains("required"));
+        let mut src = DictionaryChunkWriter::new(plan(4)).unwrap();
+        assert!(src.write(&with_null).unwrap_err().to_string().contains("16-byte"));
+        let mut proto = DictionaryChunkWriter::new(plan(1)).unwrap();
+        assert!(proto.write(&with_null).unwrap_err().to_string().contains("text"));
     }
 }
