@@ -6,6 +6,8 @@
 //! dictionary page put first, an offset index, and the [`ColumnCloseResult`] parquet's file
 //! writer takes for an already-encoded chunk.
 
+use std::cell::RefCell;
+
 use bytes::Bytes;
 use parquet::basic::{Compression, Encoding, EncodingMask, ZstdLevel};
 use parquet::column::page::{CompressedPage, Page, PageWriter};
@@ -67,7 +69,6 @@ impl PageSettings {
 /// The pages of one chunk, as they are written.
 pub(crate) struct ChunkPages {
     settings: PageSettings,
-    compressor: Option<zstd::bulk::Compressor<'static>>,
     data_pages: TrackedWrite<Vec<u8>>,
     locations: Vec<PageLocation>,
     encodings: Vec<Encoding>,
@@ -77,15 +78,10 @@ pub(crate) struct ChunkPages {
 
 impl ChunkPages {
     pub(crate) fn new(settings: PageSettings) -> Result<Self> {
-        let compressor = match settings.zstd_level {
-            Some(level) => Some(zstd::bulk::Compressor::new(level).map_err(external)?),
-            None => None,
-        };
         // Parquet's own writer lists RLE (the levels' encoding) whether or not there are any.
         let encodings = vec![Encoding::RLE];
         Ok(ChunkPages {
             settings,
-            compressor,
             data_pages: TrackedWrite::new(Vec::new()),
             locations: Vec::new(),
             encodings,
@@ -126,7 +122,7 @@ impl ChunkPages {
             num_rows: count(rows)?,
             def_levels_byte_len: count(levels_len)?,
             rep_levels_byte_len: 0,
-            is_compressed: self.compressor.is_some(),
+            is_compressed: self.settings.zstd_level.is_some(),
             statistics: None,
         };
         let page = CompressedPage::new(page, levels_len + values.len());
@@ -146,22 +142,23 @@ impl ChunkPages {
 
     /// Appends `values` to `buf`, compressed as the column's settings say.
     fn compress(&mut self, values: &[u8], buf: &mut Vec<u8>) -> Result<()> {
+        let Some(level) = self.settings.zstd_level else {
+            buf.extend_from_slice(values);
+            return Ok(());
+        };
         let start = buf.len();
-        match &mut self.compressor {
+        buf.reserve(zstd::zstd_safe::compress_bound(values.len()));
+        with_compressor(level, |zstd| {
             // zstd fills a `Vec` from its start, so behind levels it gets a slice to fill.
-            Some(zstd) if start == 0 => {
-                buf.reserve(zstd::zstd_safe::compress_bound(values.len()));
-                zstd.compress_to_buffer(values, buf).map_err(external)?;
-            }
-            Some(zstd) => {
+            if start == 0 {
+                zstd.compress_to_buffer(values, buf)?;
+            } else {
                 buf.resize(start + zstd::zstd_safe::compress_bound(values.len()), 0);
-                let written =
-                    zstd.compress_to_buffer(values, &mut buf[start..]).map_err(external)?;
+                let written = zstd.compress_to_buffer(values, &mut buf[start..])?;
                 buf.truncate(start + written);
             }
-            None => buf.extend_from_slice(values),
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     /// The chunk: `dictionary` (PLAIN-encoded entries, and how many) first if there is one,
@@ -275,6 +272,28 @@ fn count(n: usize) -> Result<u32> {
 
 fn external(e: std::io::Error) -> ParquetError {
     ParquetError::External(Box::new(e))
+}
+
+thread_local! {
+    /// The zstd context of this thread, and its level. A context holds a few hundred kilobytes
+    /// of tables: made afresh for every chunk (a column of a row group), the context was
+    /// allocated, zeroed and faulted in over and over.
+    static COMPRESSOR: RefCell<Option<(i32, zstd::bulk::Compressor<'static>)>> =
+        const { RefCell::new(None) };
+}
+
+/// Runs `compress` with this thread's zstd context at `level`.
+fn with_compressor(
+    level: i32,
+    compress: impl FnOnce(&mut zstd::bulk::Compressor<'static>) -> std::io::Result<()>,
+) -> Result<()> {
+    COMPRESSOR.with_borrow_mut(|slot| {
+        if slot.as_ref().is_none_or(|(made_for, _)| *made_for != level) {
+            *slot = Some((level, zstd::bulk::Compressor::new(level).map_err(external)?));
+        }
+        let (_, zstd) = slot.as_mut().expect("made above");
+        compress(zstd).map_err(external)
+    })
 }
 
 /// Writes the same batches with our writers and with parquet's, for tests that compare them.
