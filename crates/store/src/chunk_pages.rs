@@ -13,7 +13,8 @@ use parquet::basic::{Compression, Encoding, EncodingMask, ZstdLevel};
 use parquet::column::page::{CompressedPage, Page, PageWriter};
 use parquet::column::writer::ColumnCloseResult;
 use parquet::errors::{ParquetError, Result};
-use parquet::file::metadata::ColumnChunkMetaData;
+use parquet::file::metadata::{ColumnChunkMetaData, LevelHistogram};
+use parquet::file::page_index::column_index::ColumnIndexMetaData;
 use parquet::file::page_index::offset_index::{OffsetIndexMetaData, PageLocation};
 use parquet::file::properties::{WriterProperties, WriterVersion};
 use parquet::file::statistics::Statistics;
@@ -66,6 +67,18 @@ impl PageSettings {
     }
 }
 
+/// What a chunk says of its values beyond the values themselves, as parquet's writer would
+/// record it for the statistics the column is configured with.
+#[derive(Default)]
+pub(crate) struct ChunkStatistics {
+    /// Min, max and null count over the chunk.
+    pub(crate) chunk: Option<Statistics>,
+    /// Per page min, max, null count and level histogram.
+    pub(crate) column_index: Option<ColumnIndexMetaData>,
+    /// Rows null and rows present over the chunk (optional columns with statistics).
+    pub(crate) definition_levels: Option<LevelHistogram>,
+}
+
 /// The pages of one chunk, as they are written.
 pub(crate) struct ChunkPages {
     settings: PageSettings,
@@ -92,6 +105,11 @@ impl ChunkPages {
 
     pub(crate) fn descr(&self) -> &ColumnDescPtr {
         &self.settings.descr
+    }
+
+    /// Rows in the pages written so far.
+    pub(crate) fn rows(&self) -> u64 {
+        self.rows
     }
 
     /// Writes a data page of `levels.len()` rows (or `rows` for a required column, which has
@@ -166,7 +184,7 @@ impl ChunkPages {
     pub(crate) fn finish(
         mut self,
         dictionary: Option<(&[u8], usize)>,
-        statistics: Option<Statistics>,
+        statistics: ChunkStatistics,
     ) -> Result<OwnChunk> {
         let mut chunk = TrackedWrite::new(Vec::new());
         if let Some((entries, count_of_entries)) = dictionary {
@@ -203,16 +221,17 @@ impl ChunkPages {
             .set_num_values(self.rows as i64)
             .set_data_page_offset(data_page_offset as i64)
             .set_dictionary_page_offset(dictionary.map(|_| 0));
-        if let Some(statistics) = statistics {
-            metadata = metadata.set_statistics(statistics);
+        if let Some(chunk) = statistics.chunk {
+            metadata = metadata.set_statistics(chunk);
         }
+        metadata = metadata.set_definition_level_histogram(statistics.definition_levels);
         let pages = Bytes::from(pages);
         let close = ColumnCloseResult {
             bytes_written: pages.len() as u64,
             rows_written: self.rows,
             metadata: metadata.build()?,
             bloom_filter: None,
-            column_index: None,
+            column_index: statistics.column_index,
             offset_index: Some(OffsetIndexMetaData {
                 page_locations: self.locations,
                 unencoded_byte_array_data_bytes: None,

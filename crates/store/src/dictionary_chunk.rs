@@ -26,7 +26,7 @@ use parquet::errors::{ParquetError, Result};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnDescPtr;
 
-use crate::chunk_pages::{ChunkPages, OwnChunk, PageSettings, bit_pack};
+use crate::chunk_pages::{ChunkPages, ChunkStatistics, OwnChunk, PageSettings, bit_pack};
 
 /// How a column qualifying for [`DictionaryChunkWriter`] is to be written.
 #[derive(Clone, Debug)]
@@ -230,7 +230,7 @@ impl DictionaryChunkWriter {
         self.write_page()?;
         let entries = self.dictionary.len();
         let dictionary = (entries > 0).then_some((self.dictionary.plain.as_slice(), entries));
-        self.pages.finish(dictionary, None)
+        self.pages.finish(dictionary, ChunkStatistics::default())
     }
 }
 

@@ -684,8 +684,9 @@ mod tests {
     use super::*;
     use parquet::arrow::ArrowSchemaConverter;
 
-    /// The store's own settings hand conn's addresses and few-valued text to our column
-    /// writers (an import's speed depends on it), and its identifiers and counts to parquet's.
+    /// The store's own settings hand conn's addresses, few-valued text, times, counts, line
+    /// numbers and source ports to our column writers (an import's speed depends on it), and
+    /// its identifiers, durations and destination ports to parquet's.
     #[test]
     fn conn_parts_use_our_writers_where_they_were_built_for() {
         let schema = lasthop_normalise::schema(LogType::Conn);
@@ -698,10 +699,12 @@ mod tests {
             })
             .map(|i| parquet.column(i).path().string())
             .collect();
-        for column in ["src", "dst", "proto", "service", "conn_state", "history", SOURCE_COLUMN] {
+        let ours = ["src", "dst", "proto", "service", "conn_state", "history", SOURCE_COLUMN];
+        let deltas = ["ts", "orig_bytes", "resp_pkts", "src_port", LINE_COLUMN];
+        for column in ours.iter().chain(&deltas) {
             assert!(own.iter().any(|c| c == column), "{column} not in {own:?}");
         }
-        for column in ["uid", "community_id", "ts", "orig_bytes", "duration"] {
+        for column in ["uid", "community_id", "duration", "dst_port", KEY_COLUMN] {
             assert!(!own.iter().any(|c| c == column), "{column} in {own:?}");
         }
     }

@@ -27,6 +27,7 @@ use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 
 use crate::chunk_pages::OwnChunk;
+use crate::delta_chunk::{DeltaChunkWriter, DeltaPlan};
 use crate::dictionary_chunk::{DictionaryChunkWriter, DictionaryPlan};
 
 pub(crate) struct ParallelParquetWriter {
@@ -260,6 +261,7 @@ fn start_writeback(_: &File) {}
 #[derive(Clone, Debug)]
 enum OwnPlan {
     Dictionary(DictionaryPlan),
+    Delta(DeltaPlan),
 }
 
 impl OwnPlan {
@@ -268,7 +270,9 @@ impl OwnPlan {
         data_type: &arrow_schema::DataType,
         props: &WriterProperties,
     ) -> Option<OwnPlan> {
-        DictionaryChunkWriter::plan(descr, data_type, props).map(OwnPlan::Dictionary)
+        DictionaryChunkWriter::plan(descr, data_type, props)
+            .map(OwnPlan::Dictionary)
+            .or_else(|| DeltaChunkWriter::plan(descr, data_type, props).map(OwnPlan::Delta))
     }
 
     fn open(&self) -> Result<LeafWriter> {
@@ -276,6 +280,7 @@ impl OwnPlan {
             OwnPlan::Dictionary(plan) => {
                 LeafWriter::Dictionary(DictionaryChunkWriter::new(plan.clone())?)
             }
+            OwnPlan::Delta(plan) => LeafWriter::Delta(DeltaChunkWriter::new(plan.clone())?),
         })
     }
 }
@@ -297,6 +302,7 @@ pub(crate) fn takes_own_writer(
 enum LeafWriter {
     Arrow(ArrowColumnWriter),
     Dictionary(DictionaryChunkWriter),
+    Delta(DeltaChunkWriter),
 }
 
 impl LeafWriter {
@@ -306,6 +312,7 @@ impl LeafWriter {
         match self {
             LeafWriter::Arrow(_) => None,
             LeafWriter::Dictionary(writer) => Some(writer.write(array)),
+            LeafWriter::Delta(writer) => Some(writer.write(array)),
         }
     }
 
@@ -313,6 +320,7 @@ impl LeafWriter {
         Ok(match self {
             LeafWriter::Arrow(writer) => LeafChunk::Arrow(writer.close()?),
             LeafWriter::Dictionary(writer) => LeafChunk::Own(writer.close()?),
+            LeafWriter::Delta(writer) => LeafChunk::Own(writer.close()?),
         })
     }
 }
