@@ -259,15 +259,18 @@ impl DeltaChunkWriter {
         Ok(())
     }
 
-    /// The least and greatest of `values` in the column's order.
+    /// The least and greatest of `values` in the column's order, found in one pass that the
+    /// compiler vectorises (two `Iterator::min`/`max` passes were 2 % of an import).
     fn range(&self, values: &[i64]) -> Option<(i64, i64)> {
-        if self.plan.unsigned {
-            let min = values.iter().map(|v| *v as u64).min()?;
-            let max = values.iter().map(|v| *v as u64).max()?;
-            Some((min as i64, max as i64))
-        } else {
-            Some((*values.iter().min()?, *values.iter().max()?))
+        if values.is_empty() {
+            return None;
         }
+        // Unsigned order is signed order with the top bit flipped.
+        let flip = if self.plan.unsigned { i64::MIN } else { 0 };
+        let (low, high) = values
+            .iter()
+            .fold((i64::MAX, i64::MIN), |(low, high), v| (low.min(v ^ flip), high.max(v ^ flip)));
+        Some((low ^ flip, high ^ flip))
     }
 
     pub(crate) fn close(mut self) -> Result<OwnChunk> {
