@@ -325,6 +325,11 @@ pub(crate) mod compared {
     use arrow_array::RecordBatch;
     use arrow_schema::SchemaRef;
     use parquet::arrow::ArrowWriter;
+    use parquet::arrow::arrow_reader::{
+        ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection,
+    };
+    use parquet::basic::Encoding;
+    use parquet::file::metadata::{ColumnChunkMetaData, PageIndexPolicy, ParquetMetaData};
     use parquet::file::properties::WriterProperties;
 
     use crate::part_writer::{EncodingThreads, ParallelParquetWriter};
@@ -364,6 +369,34 @@ pub(crate) mod compared {
         }
         reference.close().unwrap();
         (ours, theirs, written)
+    }
+
+    /// The rows of the file at `path` (those `selection` picks, found through the page index,
+    /// which must be there), as one batch, and the file's metadata with its page index.
+    pub(crate) fn read_back(
+        path: &Path,
+        schema: &SchemaRef,
+        selection: Option<RowSelection>,
+    ) -> (RecordBatch, Arc<ParquetMetaData>) {
+        let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Required);
+        let mut reader = ParquetRecordBatchReaderBuilder::try_new_with_options(
+            File::open(path).unwrap(),
+            options,
+        )
+        .unwrap();
+        if let Some(selection) = selection {
+            reader = reader.with_row_selection(selection);
+        }
+        let metadata = reader.metadata().clone();
+        let batches: Vec<RecordBatch> = reader.build().unwrap().map(|b| b.unwrap()).collect();
+        (arrow_select::concat::concat_batches(schema, &batches).unwrap(), metadata)
+    }
+
+    /// A chunk's encodings, in a stable order (writers list them in the order they used them).
+    pub(crate) fn sorted_encodings(chunk: &ColumnChunkMetaData) -> Vec<Encoding> {
+        let mut encodings: Vec<Encoding> = chunk.encodings().collect();
+        encodings.sort_by_key(|e| *e as i32);
+        encodings
     }
 }
 

@@ -385,23 +385,20 @@ fn write_uleb(out: &mut Vec<u8>, mut v: u64) {
 
 #[cfg(test)]
 mod tests {
-    use std::fs::File;
     use std::sync::Arc;
 
     use arrow_array::{
         ArrayRef, Int64Array, RecordBatch, TimestampMicrosecondArray, UInt16Array, UInt64Array,
     };
     use arrow_schema::{Field, Schema, SchemaRef};
-    use parquet::arrow::arrow_reader::{
-        ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection, RowSelector,
-    };
+    use parquet::arrow::arrow_reader::{RowSelection, RowSelector};
     use parquet::basic::{Compression, ZstdLevel};
-    use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData};
+    use parquet::file::metadata::ParquetMetaData;
     use parquet::file::properties::WriterVersion;
     use parquet::schema::types::ColumnPath;
 
     use super::*;
-    use crate::chunk_pages::compared::write_both;
+    use crate::chunk_pages::compared::{read_back, sorted_encodings, write_both};
 
     fn schema() -> SchemaRef {
         Arc::new(Schema::new(vec![
@@ -466,25 +463,6 @@ mod tests {
         props.build()
     }
 
-    fn read(
-        path: &std::path::Path,
-        schema: &SchemaRef,
-        selection: Option<RowSelection>,
-    ) -> (RecordBatch, Arc<ParquetMetaData>) {
-        let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Required);
-        let mut reader = ParquetRecordBatchReaderBuilder::try_new_with_options(
-            File::open(path).unwrap(),
-            options,
-        )
-        .unwrap();
-        if let Some(selection) = selection {
-            reader = reader.with_row_selection(selection);
-        }
-        let metadata = reader.metadata().clone();
-        let batches: Vec<RecordBatch> = reader.build().unwrap().map(|b| b.unwrap()).collect();
-        (arrow_select::concat::concat_batches(schema, &batches).unwrap(), metadata)
-    }
-
     /// Delta-packed columns written here read back as written, with the statistics, column
     /// index, level histograms and page boundaries parquet's own writer gives them.
     #[test]
@@ -494,12 +472,12 @@ mod tests {
             [(0, 3), (3, 50), (53, 1), (54, 300)].map(|(f, n)| batch(&schema, f, n)).into();
         let dir = tempfile::tempdir().unwrap();
         let (our_path, their_path, written) = write_both(dir.path(), &schema, props, &input, 150);
-        let (ours, our_metadata) = read(&our_path, &schema, None);
-        let (theirs, their_metadata) = read(&their_path, &schema, None);
+        let (ours, our_metadata) = read_back(&our_path, &schema, None);
+        let (theirs, their_metadata) = read_back(&their_path, &schema, None);
         assert_eq!(ours, written);
         assert_eq!(theirs, written);
         let skip = RowSelection::from(vec![RowSelector::skip(167), RowSelector::select(59)]);
-        assert_eq!(read(&our_path, &schema, Some(skip)).0, written.slice(167, 59));
+        assert_eq!(read_back(&our_path, &schema, Some(skip)).0, written.slice(167, 59));
 
         assert_eq!(our_metadata.num_row_groups(), 3);
         for group in 0..3 {
@@ -511,12 +489,7 @@ mod tests {
                 assert_eq!(a.definition_level_histogram(), b.definition_level_histogram(), "{at}");
                 assert_eq!(a.num_values(), b.num_values(), "{at}");
                 assert_eq!(a.compression(), b.compression(), "{at}");
-                let sorted = |c: &parquet::file::metadata::ColumnChunkMetaData| {
-                    let mut encodings: Vec<Encoding> = c.encodings().collect();
-                    encodings.sort_by_key(|e| *e as i32);
-                    encodings
-                };
-                assert_eq!(sorted(a), sorted(b), "{at}");
+                assert_eq!(sorted_encodings(a), sorted_encodings(b), "{at}");
                 let index = |m: &ParquetMetaData| m.column_index().unwrap()[group][column].clone();
                 assert_eq!(index(&our_metadata), index(&their_metadata), "{at}");
                 let starts = |m: &ParquetMetaData| -> Vec<i64> {
@@ -572,8 +545,8 @@ mod tests {
             let part = batch.slice(0, rows);
             let (ours, _, _) =
                 write_both(dir.path(), &schema, props, std::slice::from_ref(&part), 1000);
-            let (read_back, _) = read(&ours, &schema, None);
-            assert_eq!(read_back, part, "{rows} rows");
+            let (read, _) = read_back(&ours, &schema, None);
+            assert_eq!(read, part, "{rows} rows");
         }
     }
 

@@ -392,18 +392,15 @@ mod tests {
 
     use arrow_array::{ArrayRef, FixedSizeBinaryArray, Int64Array, RecordBatch};
     use arrow_schema::{Field, Schema, SchemaRef};
-    use parquet::arrow::arrow_reader::{
-        ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection, RowSelector,
-    };
+    use parquet::arrow::arrow_reader::{RowSelection, RowSelector};
     use parquet::basic::{Compression, PageType, ZstdLevel};
-    use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData};
     use parquet::file::properties::WriterVersion;
     use parquet::file::reader::FileReader;
     use parquet::file::serialized_reader::SerializedFileReader;
     use parquet::schema::types::ColumnPath;
 
     use super::*;
-    use crate::chunk_pages::compared::write_both;
+    use crate::chunk_pages::compared::{read_back, sorted_encodings, write_both};
 
     fn schema() -> SchemaRef {
         Arc::new(Schema::new(vec![
@@ -478,10 +475,6 @@ mod tests {
             .build()
     }
 
-    fn encodings(metadata: &ParquetMetaData, group: usize, column: usize) -> Vec<Encoding> {
-        metadata.row_group(group).column(column).encodings().collect()
-    }
-
     /// Dictionary-encoded text and fixed-width values written here read back as written, as
     /// parquet's own writer's do, with their dictionary page first, pages of the configured
     /// rows, pages of nulls only, an offset index that lets a reader skip to a row, and a
@@ -494,27 +487,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (our_path, theirs, written) = write_both(dir.path(), &schema, props, &input, 100);
 
-        let read = |path: &std::path::Path, selection: Option<RowSelection>| {
-            let options =
-                ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Required);
-            let mut reader = ParquetRecordBatchReaderBuilder::try_new_with_options(
-                File::open(path).unwrap(),
-                options,
-            )
-            .unwrap();
-            if let Some(selection) = selection {
-                reader = reader.with_row_selection(selection);
-            }
-            let metadata = reader.metadata().clone();
-            let batches: Vec<RecordBatch> = reader.build().unwrap().map(|b| b.unwrap()).collect();
-            (arrow_select::concat::concat_batches(&schema, &batches).unwrap(), metadata)
-        };
-        let (ours, our_metadata) = read(&our_path, None);
-        let (theirs, their_metadata) = read(&theirs, None);
+        let (ours, our_metadata) = read_back(&our_path, &schema, None);
+        let (theirs, their_metadata) = read_back(&theirs, &schema, None);
         assert_eq!(ours, written);
         assert_eq!(theirs, written);
         let skip = RowSelection::from(vec![RowSelector::skip(117), RowSelector::select(49)]);
-        assert_eq!(read(&our_path, Some(skip)).0, written.slice(117, 49));
+        assert_eq!(read_back(&our_path, &schema, Some(skip)).0, written.slice(117, 49));
 
         assert_eq!(our_metadata.num_row_groups(), 3);
         for group in 0..3 {
@@ -530,16 +508,10 @@ mod tests {
                 let chunk = our_metadata.row_group(group).column(column);
                 let dictionary = chunk.dictionary_page_offset();
                 assert!(dictionary.is_some_and(|d| d < chunk.data_page_offset()), "{at}");
-                assert!(
-                    encodings(&our_metadata, group, column).contains(&Encoding::RLE_DICTIONARY)
-                );
+                assert!(sorted_encodings(chunk).contains(&Encoding::RLE_DICTIONARY), "{at}");
                 let theirs = their_metadata.row_group(group).column(column);
                 assert_eq!(chunk.num_values(), theirs.num_values(), "{at}");
-                let mut ours = encodings(&our_metadata, group, column);
-                let mut theirs = encodings(&their_metadata, group, column);
-                ours.sort_by_key(|e| *e as i32);
-                theirs.sort_by_key(|e| *e as i32);
-                assert_eq!(ours, theirs, "{at}");
+                assert_eq!(sorted_encodings(chunk), sorted_encodings(theirs), "{at}");
             }
         }
         // `history` outgrows its 200-byte dictionary in the second group: its pages after
