@@ -535,6 +535,18 @@ impl BatchBuilder {
         self.columns[column].append_null();
     }
 
+    /// Appends an empty set to a set column; `false` (and nothing appended) for a column of
+    /// another kind.
+    pub fn append_empty_set(&mut self, column: usize) -> bool {
+        match &mut self.columns[column] {
+            ColumnBuilder::StrList(b) => b.append(true),
+            ColumnBuilder::AddrList(b) => b.append(true),
+            ColumnBuilder::FloatList(b) => b.append(true),
+            _ => return false,
+        }
+        true
+    }
+
     /// Appends `n` nulls to one column (see [`BatchBuilder::column_sink`]).
     pub fn append_null_fields(&mut self, column: usize, n: usize) {
         match &mut self.columns[column] {

@@ -268,6 +268,17 @@ impl TsvHeader {
                 // which are hashed as well as stored, go value by value.
                 for (row, raw) in fields[i].iter().enumerate() {
                     let (number, escaped) = accepted[row];
+                    // Most sets are unset or empty (conn's `tunnel_parents` in nearly every
+                    // row): those need no value built and dropped.
+                    if !in_identity {
+                        if is_marker(raw, &self.unset_field) {
+                            builder.append_null_field(c);
+                            continue;
+                        }
+                        if is_marker(raw, &self.empty_field) && builder.append_empty_set(c) {
+                            continue;
+                        }
+                    }
                     let value = self.convert(raw, column.kind, escaped);
                     let value = value.unwrap_or_else(|| {
                         bad.push((row, i));
@@ -766,6 +777,14 @@ mod tests {
         let port = batch.column(3).as_primitive::<UInt16Type>();
         assert_eq!((port.value(0), port.value(1), port.is_null(2)), (1, 2, true));
         assert_eq!(batch.column(6).as_string::<i32>().value(1), "tcp");
+        // Sets: unset is null, `(empty)` an empty set, items cut to the limit.
+        let sets = batch.column_by_name("tunnel_parents").unwrap().as_list::<i32>();
+        assert!(sets.is_null(0));
+        assert_eq!(
+            sets.value(1).as_string::<i32>().iter().collect::<Vec<_>>(),
+            [Some("a"), Some("b")]
+        );
+        assert!(sets.is_valid(2) && sets.value(2).is_empty());
         let lines_stored = batch.column_by_name("_line").unwrap().as_primitive::<UInt64Type>();
         assert_eq!(lines_stored.values().to_vec(), [10, 12, 14]);
         let extra = batch.column_by_name("_extra").unwrap().as_map();
