@@ -256,6 +256,9 @@ struct Dictionary {
     slots: Vec<u32>,
     /// The index of the last long value looked up.
     last: Option<u32>,
+    /// The last short value's key and index: in a log, a protocol, service or state usually
+    /// repeats the row before, and then needs no hashing.
+    last_short: Option<(u128, u32)>,
 }
 
 struct Entry {
@@ -266,7 +269,14 @@ struct Entry {
 
 impl Dictionary {
     fn new(values: ValueKind) -> Self {
-        Dictionary { values, plain: Vec::new(), entries: Vec::new(), slots: Vec::new(), last: None }
+        Dictionary {
+            values,
+            plain: Vec::new(),
+            entries: Vec::new(),
+            slots: Vec::new(),
+            last: None,
+            last_short: None,
+        }
     }
 
     fn len(&self) -> usize {
@@ -275,12 +285,21 @@ impl Dictionary {
 
     /// The index of `value` (with its short key, if it has one), added if new.
     fn intern(&mut self, value: &[u8], key: Option<u128>) -> u32 {
-        if key.is_none() {
+        match key {
+            Some(key) => {
+                if let Some((last, index)) = self.last_short
+                    && last == key
+                {
+                    return index;
+                }
+            }
             // Long values (file paths) usually repeat the row before.
-            if let Some(index) = self.last
-                && self.bytes(&self.entries[index as usize]) == value
-            {
-                return index;
+            None => {
+                if let Some(index) = self.last
+                    && self.bytes(&self.entries[index as usize]) == value
+                {
+                    return index;
+                }
             }
         }
         if self.slots.len() < 2 * (self.entries.len() + 1) {
@@ -311,8 +330,9 @@ impl Dictionary {
                 }
             }
         };
-        if key.is_none() {
-            self.last = Some(index);
+        match key {
+            Some(key) => self.last_short = Some((key, index)),
+            None => self.last = Some(index),
         }
         index
     }
