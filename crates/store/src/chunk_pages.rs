@@ -1,8 +1,9 @@
 //! Pages of one column chunk written by our own column writers, and the metadata that places
 //! the chunk in a row group.
 //!
-//! Our own column writers (now [`crate::dictionary_chunk`]) stand in for parquet's Arrow
-//! writer on columns where its per-value work dominated an import; what they share is here: version 2 data pages (levels uncompressed ahead of the compressed values), a
+//! Our own column writers ([`crate::dictionary_chunk`], [`crate::delta_chunk`]) stand in for
+//! parquet's Arrow writer on columns where its per-value work dominated an import; what they
+//! share is here: version 2 data pages (levels uncompressed ahead of the compressed values), a
 //! dictionary page put first, an offset index, and the [`ColumnCloseResult`] parquet's file
 //! writer takes for an already-encoded chunk.
 

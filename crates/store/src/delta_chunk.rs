@@ -250,7 +250,8 @@ impl DeltaChunkWriter {
             }
         }
         self.encoded.clear();
-        encode_deltas(&self.values, &mut self.encoded);
+        let narrow = self.plan.settings.descr.physical_type() == PhysicalType::INT32;
+        encode_deltas(&self.values, narrow, &mut self.encoded);
         let encoding = Encoding::DELTA_BINARY_PACKED;
         self.pages.write_data_page(self.page_rows, &self.levels, &self.encoded, encoding)?;
         self.values.clear();
@@ -328,13 +329,20 @@ fn greater(unsigned: bool, a: i64, b: i64) -> i64 {
     }
 }
 
-/// Appends `values` DELTA_BINARY_PACKED: the header, then blocks of deltas.
-fn encode_deltas(values: &[i64], out: &mut Vec<u8>) {
+/// Appends `values` DELTA_BINARY_PACKED: the header, then blocks of deltas. For a 32-bit
+/// column (`narrow`) the deltas wrap at 32 bits, as readers decode them: worked out in 64 bits,
+/// a delta between extreme 32-bit values needs 33 bits, which arrow-rs and Arrow C++ refuse.
+fn encode_deltas(values: &[i64], narrow: bool, out: &mut Vec<u8>) {
     write_uleb(out, BLOCK as u64);
     write_uleb(out, MINIBLOCKS as u64);
     write_uleb(out, values.len() as u64);
     write_uleb(out, zigzag(values.first().copied().unwrap_or(0)));
-    let deltas: Vec<i64> = values.windows(2).map(|w| w[1].wrapping_sub(w[0])).collect();
+    let deltas: Vec<i64> = match narrow {
+        true => {
+            values.windows(2).map(|w| i64::from((w[1] as i32).wrapping_sub(w[0] as i32))).collect()
+        }
+        false => values.windows(2).map(|w| w[1].wrapping_sub(w[0])).collect(),
+    };
     let mut packed = [0u64; MINIBLOCK];
     for block in deltas.chunks(BLOCK) {
         let min = *block.iter().min().expect("chunks are not empty");
@@ -345,7 +353,10 @@ fn encode_deltas(values: &[i64], out: &mut Vec<u8>) {
         for (m, miniblock) in block.chunks(MINIBLOCK).enumerate() {
             packed.fill(0);
             for (slot, delta) in packed.iter_mut().zip(miniblock) {
-                *slot = delta.wrapping_sub(min) as u64;
+                *slot = match narrow {
+                    true => u64::from((*delta as i32).wrapping_sub(min as i32) as u32),
+                    false => delta.wrapping_sub(min) as u64,
+                };
             }
             let width = 64 - packed.iter().fold(0, |a, b| a | b).leading_zeros() as usize;
             out[widths_at + m] = width as u8;
@@ -388,7 +399,8 @@ mod tests {
     use std::sync::Arc;
 
     use arrow_array::{
-        ArrayRef, Int64Array, RecordBatch, TimestampMicrosecondArray, UInt16Array, UInt64Array,
+        ArrayRef, Int32Array, Int64Array, RecordBatch, TimestampMicrosecondArray, UInt16Array,
+        UInt64Array,
     };
     use arrow_schema::{Field, Schema, SchemaRef};
     use parquet::arrow::arrow_reader::{RowSelection, RowSelector};
@@ -548,6 +560,14 @@ mod tests {
             let (read, _) = read_back(&ours, &schema, None);
             assert_eq!(read, part, "{rows} rows");
         }
+        // 32-bit columns: deltas between extreme values wrap at 32 bits, as readers expect.
+        let narrow = vec![-1, i32::MAX, i32::MIN, i32::MAX, 0, i32::MIN, -1, 1, i32::MAX - 1];
+        let schema = Arc::new(Schema::new(vec![Field::new("v", DataType::Int32, false)]));
+        let array: ArrayRef = Arc::new(Int32Array::from(narrow));
+        let batch = RecordBatch::try_new(schema.clone(), vec![array]).unwrap();
+        let (ours, _, _) =
+            write_both(dir.path(), &schema, props, std::slice::from_ref(&batch), 1000);
+        assert_eq!(read_back(&ours, &schema, None).0, batch);
     }
 
     #[test]

@@ -259,6 +259,8 @@ struct Dictionary {
     /// The last short value's key and index: in a log, a protocol, service or state usually
     /// repeats the row before, and then needs no hashing.
     last_short: Option<(u128, u32)>,
+    /// The hash's secret seeds (see [`Dictionary::home`]).
+    seeds: [u64; 2],
 }
 
 struct Entry {
@@ -276,6 +278,7 @@ impl Dictionary {
             slots: Vec::new(),
             last: None,
             last_short: None,
+            seeds: random_seeds(),
         }
     }
 
@@ -336,9 +339,24 @@ impl Dictionary {
         }
         index
     }
-    /// Where `value` (with its short key) belongs in the table.
+    /// Where `value` (with its short key) belongs in the table: the top bits of a hash
+    /// keyed with this dictionary's secret seeds. Addresses and text come from logs an
+    /// attacker writes into; with a hash anyone could work out, values made to share one
+    /// slot would make every lookup walk all of them.
     fn home(&self, value: &[u8], key: Option<u128>) -> usize {
-        (hash(value, key) >> (64 - self.slots.len().ilog2())) as usize
+        (self.hash(value, key) >> (64 - self.slots.len().ilog2())) as usize
+    }
+
+    fn hash(&self, value: &[u8], key: Option<u128>) -> u64 {
+        let [low_seed, high_seed] = self.seeds;
+        match key {
+            Some(key) => folded_multiply((key as u64) ^ low_seed, ((key >> 64) as u64) ^ high_seed),
+            None => value.chunks(8).fold(value.len() as u64 ^ low_seed, |h, word| {
+                let mut bytes = [0u8; 8];
+                bytes[..word.len()].copy_from_slice(word);
+                folded_multiply(h ^ u64::from_le_bytes(bytes), high_seed)
+            }),
+        }
     }
 
     fn bytes(&self, entry: &Entry) -> &[u8] {
@@ -389,20 +407,18 @@ fn short_key(value: &[u8], data: &[u8], at: usize) -> Option<u128> {
     Some((bytes & kept) | ((value.len() as u128) << 120))
 }
 
-fn hash(value: &[u8], key: Option<u128>) -> u64 {
-    const MIX: u64 = 0x9e37_79b9_7f4a_7c15;
-    let folded = match key {
-        Some(key) => (key as u64) ^ ((key >> 64) as u64).rotate_left(29),
-        None => value.chunks(8).fold(value.len() as u64, |h, word| {
-            let mut bytes = [0u8; 8];
-            bytes[..word.len()].copy_from_slice(word);
-            (h ^ u64::from_le_bytes(bytes)).wrapping_mul(MIX).rotate_left(23)
-        }),
-    };
-    // Fibonacci hashing: the slot is the product's top bits, which every input bit reaches
-    // (its low bits see only the input's low bits: "ShADadFf" and "ShADadfFr", alike but for
-    // their seventh byte, collided when the table took those).
-    folded.wrapping_mul(MIX)
+/// The product of two numbers folded to 64 bits, as foldhash and ahash mix: with one operand
+/// secret, inputs that collide cannot be chosen without knowing it.
+fn folded_multiply(a: u64, b: u64) -> u64 {
+    let product = u128::from(a) * u128::from(b);
+    (product as u64) ^ ((product >> 64) as u64)
+}
+
+/// Secret seeds for one dictionary's hash, from the standard library's random keys.
+fn random_seeds() -> [u64; 2] {
+    use std::hash::BuildHasher;
+    let random = std::hash::RandomState::new();
+    [random.hash_one(0u8) | 1, random.hash_one(1u8) | 1]
 }
 
 #[cfg(test)]
@@ -629,6 +645,19 @@ mod tests {
             .sum();
         let mean = displacement as f64 / values.len() as f64;
         assert!(mean < 1.0, "mean displacement {mean}");
+    }
+
+    /// The hash is keyed with seeds of each dictionary's own: values someone chose to share a
+    /// slot under one dictionary's hash are spread under another's.
+    #[test]
+    fn each_dictionary_hashes_with_its_own_secret_seeds() {
+        let (one, other) =
+            (Dictionary::new(ValueKind::Fixed(16)), Dictionary::new(ValueKind::Fixed(16)));
+        assert_ne!(one.seeds, other.seeds);
+        let key = |i: u32| fixed_key(&[&[0u8; 10][..], &[0xff, 0xff], &i.to_be_bytes()].concat());
+        let hashes =
+            |d: &Dictionary| (0..64).map(|i| d.hash(&[], Some(key(i)))).collect::<Vec<_>>();
+        assert_ne!(hashes(&one), hashes(&other));
     }
 
     #[test]
