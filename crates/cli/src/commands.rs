@@ -8,7 +8,7 @@ use anyhow::{Context, anyhow};
 use indicatif::{ProgressBar, ProgressStyle};
 use lasthop_detect::{HuntContext, SessionOptions};
 
-use crate::settings::{Settings, SettingsArgs, parse_size};
+use crate::settings::{Settings, SettingsArgs};
 use lasthop_findings::{Finding, Severity};
 use lasthop_intel::{IndicatorSet, WarningLists};
 use lasthop_sinks::{Format, terminal_safe};
@@ -208,8 +208,8 @@ fn print_import_summary(report: &ImportReport) {
 
 pub fn import(args: ImportArgs) -> Result<Exit, Failure> {
     let memory_limit = match &args.memory_limit {
-        Some(text) => parse_size(text)
-            .map_err(|e| usage(format!("--memory-limit: {e}")))?
+        Some(text) => crate::settings::process_memory_limit(text)
+            .map_err(usage)?
             .map_or(usize::MAX, crate::settings::query_pool),
         None => lasthop_detect::history::DEFAULT_MEMORY_LIMIT,
     };
@@ -371,12 +371,19 @@ pub fn run_hunt(
         })
         .or_exit(Exit::StoreError)?;
     let mut failures = Vec::new();
+    // One message per cause, however many detectors it stopped, the cause first.
+    let mut by_cause: Vec<(String, Vec<&str>)> = Vec::new();
     for (detector, e) in &errors {
-        eprintln!(
-            "error: detector {detector} failed: {}",
-            terminal_safe(&crate::tidy_error(&e.to_string()))
-        );
+        let cause = crate::engine_error(e);
+        match by_cause.iter_mut().find(|(c, _)| *c == cause) {
+            Some((_, detectors)) => detectors.push(detector),
+            None => by_cause.push((cause, vec![detector])),
+        }
         failures.push(format!("{detector}: {e}"));
+    }
+    for (cause, detectors) in &by_cause {
+        let which = if detectors.len() == 1 { "detector" } else { "detectors" };
+        eprintln!("error: {which} {} failed: {}", detectors.join(", "), crate::readable(cause));
     }
     let mut findings = findings;
     crate::triage::mark(root, &mut findings, output.save)
@@ -658,6 +665,41 @@ pub fn demo(args: DemoArgs) -> Result<Exit, Failure> {
         store.display(),
         store.display()
     );
+    Ok(Exit::Success)
+}
+
+pub fn bench_quality_data(args: crate::BenchQualityDataArgs) -> Result<Exit, Failure> {
+    use lasthop_demo::quality::{self, BeaconPlant, QualityConfig};
+    let config = QualityConfig {
+        seed: args.seed,
+        hosts: args.hosts,
+        days: args.days,
+        background_conns_per_host_per_day: args.background,
+        beacon: args.beacon_period.map(|period_s| BeaconPlant {
+            period_s,
+            jitter: args.beacon_jitter,
+            offset_days: args.beacon_offset_days,
+            span_days: args.beacon_span_days,
+            hosts: args.beacon_hosts,
+        }),
+        shared_share: args.shared_share,
+        low_and_slow_per_day: args.low_and_slow,
+        scanners: args.scanners,
+        ..Default::default()
+    };
+    let summary = quality::generate(&args.out.join("logs"), &config).or_exit(Exit::StoreError)?;
+    let pair = |p: &quality::PlantedPair| {
+        serde_json::json!({"kind": p.kind, "sources": p.sources, "targets": p.targets,
+                           "contacts": p.contacts})
+    };
+    let planted = serde_json::json!({
+        "planted": summary.planted.iter().map(pair).collect::<Vec<_>>(),
+        "benign": summary.benign.iter().map(pair).collect::<Vec<_>>(),
+        "files": summary.files.len(),
+    });
+    std::fs::write(args.out.join("planted.json"), planted.to_string())
+        .with_context(|| format!("writing {}", args.out.join("planted.json").display()))
+        .or_exit(Exit::StoreError)?;
     Ok(Exit::Success)
 }
 

@@ -99,6 +99,46 @@ enum Command {
     /// bundled webserver rules, for benchmarks against other Sigma engines.
     #[command(hide = true)]
     BenchSigmaEvents(BenchSigmaEventsArgs),
+    /// Write a network with threats planted by parameter, and `planted.json`, for the detection
+    /// quality sweep (`scripts/bench/detection_quality.py`).
+    #[command(hide = true)]
+    BenchQualityData(BenchQualityDataArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BenchQualityDataArgs {
+    /// The folder to write the logs and `planted.json` into.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    #[arg(long, default_value_t = 60)]
+    pub hosts: usize,
+    #[arg(long, default_value_t = 21)]
+    pub days: u32,
+    /// Background connections per workstation per day.
+    #[arg(long, default_value_t = 40)]
+    pub background: u32,
+    /// Plant a beacon with this period (seconds).
+    #[arg(long)]
+    pub beacon_period: Option<f64>,
+    #[arg(long, default_value_t = 0.2)]
+    pub beacon_jitter: f64,
+    #[arg(long, default_value_t = 0.0)]
+    pub beacon_offset_days: f64,
+    #[arg(long, default_value_t = 3.0)]
+    pub beacon_span_days: f64,
+    #[arg(long, default_value_t = 1)]
+    pub beacon_hosts: usize,
+    /// Share of workstations polling one vendor service hourly.
+    #[arg(long, default_value_t = 0.0)]
+    pub shared_share: f64,
+    /// Contacts a day of one workstation with a home line, at random times.
+    #[arg(long, default_value_t = 0.0)]
+    pub low_and_slow: f64,
+    /// Sources of a failed scanning campaign.
+    #[arg(long, default_value_t = 0)]
+    pub scanners: usize,
 }
 
 #[derive(Args, Debug)]
@@ -434,18 +474,38 @@ fn main() -> ExitCode {
         Command::BenchData(a) => commands::bench_data(a),
         Command::BenchSigmaEvents(a) => rules::bench_sigma_events(a),
         Command::BenchGapStats(a) => commands::bench_gap_stats(a),
+        Command::BenchQualityData(a) => commands::bench_quality_data(a),
     };
     match result {
         Ok(code) => ExitCode::from(code as u8),
         Err(failure) => {
             let message = tidy_error(&format!("{:#}", failure.error));
-            eprintln!("lasthop: {}", lasthop_sinks::terminal_safe(&message));
+            eprintln!("lasthop: {}", readable(&message));
             ExitCode::from(failure.exit as u8)
         }
     }
 }
 
-/// An error with the exit code it maps to.
+/// A query engine error as a person reads it: the root cause first, then what it stopped, each
+/// message once (see [`tidy_error`]).
+pub(crate) fn engine_error(e: &datafusion::error::DataFusionError) -> String {
+    let root = tidy_error(&e.find_root().to_string());
+    let whole = tidy_error(&e.to_string());
+    let context = whole.replace(&root, "");
+    let context = context.trim().trim_end_matches(':').trim();
+    if context.is_empty() { root } else { format!("{root}\n(while: {context})") }
+}
+
+/// Text for a terminal, its own newlines kept as line breaks (indented under the first line)
+/// and every other control character shown as an escape.
+pub(crate) fn readable(text: &str) -> String {
+    text.lines()
+        .map(|l| lasthop_sinks::terminal_safe(l.trim_end()))
+        .filter(|l| !l.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join("\n  ")
+}
+
 /// An error chain as a person reads it: the query engine wraps an I/O error in four or five
 /// layers that each repeat it ("Arrow error: Io error: IO error: No space left …"); each
 /// message is kept once, and a full disk says what to do.
@@ -473,6 +533,7 @@ pub(crate) fn tidy_error(chain: &str) -> String {
     message
 }
 
+/// An error with the exit code it maps to.
 pub struct Failure {
     pub exit: Exit,
     pub error: anyhow::Error,

@@ -185,6 +185,25 @@ pub fn parse_size(text: &str) -> Result<Option<usize>, String> {
 /// intelligence and rules once decoded (measured: 187 MiB for a hunt over one record).
 const PROCESS_BASELINE: usize = 256 << 20;
 
+/// The smallest process memory limit lasthop accepts: the baseline and a query pool of 96 MiB,
+/// below which the hunt's joins and sorts cannot hold even one batch per partition.
+pub const MIN_MEMORY_LIMIT: usize = PROCESS_BASELINE + (128 << 20);
+
+/// A process memory limit the user gave (`--memory-limit`), checked against
+/// [`MIN_MEMORY_LIMIT`]; `None` for no limit.
+pub fn process_memory_limit(text: &str) -> Result<Option<usize>, String> {
+    let limit = parse_size(text).map_err(|e| format!("--memory-limit: {e}"))?;
+    match limit {
+        Some(bytes) if bytes < MIN_MEMORY_LIMIT => Err(format!(
+            "--memory-limit {text} is below the minimum of {} MiB (the program with its \
+             intelligence and rules takes {} MiB before any query runs)",
+            MIN_MEMORY_LIMIT >> 20,
+            PROCESS_BASELINE >> 20
+        )),
+        other => Ok(other),
+    }
+}
+
 /// The query engine's share of a memory limit the user gave for the whole process: what is left
 /// after the baseline, less a quarter for what the engine does not account for (Parquet
 /// decoding, the allocator's own overhead). Measured on a hunt of 63 M connections (10 GB) in a
@@ -310,7 +329,7 @@ impl SettingsArgs {
             );
         }
         let memory_limit = match &self.memory_limit {
-            Some(text) => parse_size(text).map_err(|e| anyhow!("--memory-limit: {e}"))?,
+            Some(text) => process_memory_limit(text).map_err(|e| anyhow!(e))?,
             None => default_memory_limit(),
         }
         .map(query_pool);

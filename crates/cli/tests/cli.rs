@@ -1491,3 +1491,100 @@ fn ritas_threat_intel_feed_flags_all_four_of_its_indicators() {
         ]
     );
 }
+
+/// Name beacons to a 16-character and a 4-character name (the byte lengths of an IPv6 and an
+/// IPv4 address), with conn and ssl logs.
+fn write_name_beacons(dir: &Path, names: &[(&str, &str, &str)]) {
+    let mut conn = String::from(CONN_HEADER);
+    let mut ssl = String::from(
+        "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tssl\n\
+         #fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tserver_name\n\
+         #types\ttime\tstring\taddr\tport\taddr\tport\tstring\n",
+    );
+    let start = 1_717_372_800u64;
+    for (n, (source, address, name)) in names.iter().enumerate() {
+        for i in 0..300u64 {
+            let ts = start + i * 600 + (i * 37 + n as u64 * 11) % 40;
+            let uid = format!("Cn{n}x{i}");
+            conn.push_str(&format!(
+                "{ts}.5\t{uid}\t{source}\t{}\t{address}\t443\ttcp\tssl\t0.5\t700\t900\tSF\t-\n",
+                40000 + i
+            ));
+            ssl.push_str(&format!("{ts}.5\t{uid}\t{source}\t{}\t{address}\t443\t{name}\n", 40000 + i));
+        }
+    }
+    std::fs::write(dir.join("conn.log"), conn).unwrap();
+    std::fs::write(dir.join("ssl.log"), ssl).unwrap();
+}
+
+#[test]
+fn names_of_address_length_stay_names_in_every_sink() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    // 16 bytes like an IPv6 address, 4 like an IPv4 one.
+    let (long, short) = ("cdn.updates.info", "a.io");
+    assert_eq!((long.len(), short.len()), (16, 4));
+    write_name_beacons(&logs, &[("10.0.0.5", "45.63.1.9", long), ("10.0.0.6", "45.63.1.10", short)]);
+    let store = dir.path().join("store");
+    let out = |name: &str| dir.path().join(name);
+    let (html, stix, layer) = (out("r.html"), out("s.json"), out("l.json"));
+    let hunt = lasthop(&[
+        "hunt",
+        logs.to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
+        "--format",
+        "ndjson",
+        "--html",
+        html.to_str().unwrap(),
+        "--stix",
+        stix.to_str().unwrap(),
+        "--attack-layer",
+        layer.to_str().unwrap(),
+    ]);
+    assert!(hunt.status.success(), "{}", stderr(&hunt));
+    let mut outputs = vec![("ndjson", stdout(&hunt))];
+    for (what, path) in [("html", &html), ("stix", &stix), ("layer", &layer)] {
+        outputs.push((what, std::fs::read_to_string(path).unwrap()));
+    }
+    for format in ["json", "csv", "table"] {
+        let o = lasthop(&["report", "--store", store.to_str().unwrap(), "--format", format]);
+        assert!(o.status.success(), "{format}: {}", stderr(&o));
+        outputs.push((format, stdout(&o)));
+    }
+    let ndjson: Vec<serde_json::Value> =
+        outputs[0].1.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    for name in [long, short] {
+        let beacon = ndjson
+            .iter()
+            .find(|f| f["destination"]["domain"] == name)
+            .unwrap_or_else(|| panic!("no finding names {name}: {ndjson:#?}"));
+        // A name beacon's destination is the name; its address, when given, is a real one.
+        let address = beacon["destination"]["address"].as_str().unwrap_or("45.63.1.");
+        assert!(address.starts_with("45.63.1."), "{name}: destination.address {address:?}");
+    }
+    // The bytes of the names read as addresses: 6364:6e2e:… and 97.46.105.111.
+    for (what, text) in &outputs {
+        if *what != "layer" {
+            assert!(text.contains(long), "{what} lacks {long}");
+        }
+        assert!(!text.contains("6364:6e2e"), "{what} shows {long} as an IPv6 address");
+        assert!(!text.contains("97.46.105.111"), "{what} shows {short} as an IPv4 address");
+    }
+}
+
+#[test]
+fn a_memory_limit_below_what_the_process_needs_is_refused_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    write_conn(dir.path(), 10, &[]);
+    let o = lasthop(&["hunt", dir.path().to_str().unwrap(), "--memory-limit", "64MB"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let text = stderr(&o);
+    assert_eq!(text.trim().lines().count(), 1, "{text}");
+    assert!(text.contains("below the minimum of 384 MiB"), "{text}");
+    // At the minimum the hunt runs every detector.
+    let o = lasthop(&["hunt", dir.path().to_str().unwrap(), "--memory-limit", "384MB"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("failed"), "{}", stderr(&o));
+}

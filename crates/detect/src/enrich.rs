@@ -2,6 +2,9 @@
 //! finding (its destination, or its source when the traffic came in) gains the autonomous
 //! system and organisation that hold it and the kind of network that is.
 //!
+//! A last-hop contact gains +0.1 when its other end presents an edge device's certificate or
+//! banner, and +0.05 when no name was ever behind the address (C2 relays are reached by address).
+//!
 //! A beacon to a home broadband or mobile line (or behind carrier-grade NAT) gains +0.1, listed
 //! with the finding's other adjustments: implants are expected to call cloud servers, and an
 //! internal host calling a consumer line on a timer is the advisory's last-hop pattern — the
@@ -166,6 +169,24 @@ pub async fn remote_devices(hunt: &HuntContext, findings: &mut [Finding]) -> Res
             list.dedup();
             list.truncate(10);
             remote.names = list;
+        }
+        let remote = remote.clone();
+        if f.detector == crate::detectors::last_hop::ID {
+            let mut found = Vec::new();
+            if let Some(d) = remote.device.as_ref().filter(|d| d.class != "other") {
+                found.push((
+                    0.1,
+                    format!("{} presents a {} ({}): a SoHo relay", remote.address, d.class, d.description),
+                ));
+            }
+            if remote.names.is_empty() {
+                found.push((
+                    0.05,
+                    format!("no name is behind {}: no DNS answer, TLS server name or Host header", remote.address),
+                ));
+            }
+            context::apply(f, &found, hunt.options.scorer);
+            continue;
         }
         let Some(device) = remote.device.clone().filter(|d| d.class != "other") else { continue };
         // A beacon to an edge device is the last-hop pattern whatever network it sits in; on a

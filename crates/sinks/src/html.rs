@@ -26,7 +26,7 @@ pub const VALUE_SHOWN: usize = 2000;
 /// Findings drawn in full; the rest are listed in a table.
 pub const FINDINGS_IN_FULL: usize = 300;
 /// Evidence samples shown per finding.
-const SAMPLES_SHOWN: usize = 3;
+const SAMPLES_SHOWN: usize = 20;
 
 const STYLE: &str = "\
 :root{--ink:#1f2937;--muted:#6b7280;--line:#e5e7eb}
@@ -52,6 +52,8 @@ section.finding{border:1px solid var(--line);border-radius:8px;padding:12px 16px
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:12px}
 figure{margin:8px 0}figcaption{font-weight:600;margin-bottom:2px}
 .cut{color:var(--muted);font-style:italic}
+.records{overflow-x:auto}.records table{font:12px/1.35 ui-monospace,Menlo,Consolas,monospace}
+.records th{background:#f3f4f6;position:sticky;top:0}.records td{white-space:pre-wrap;min-width:4em}
 @media print{body{padding:0;max-width:none}section.finding{border:none;border-top:2px solid #000;border-radius:0}a{color:inherit;text-decoration:none}}
 ";
 
@@ -403,22 +405,7 @@ fn finding(page: &mut String, f: &Finding, charts: &[Chart]) {
     }
     if !f.evidence.samples.is_empty() {
         page.push_str("<h3>Records</h3>");
-        for sample in f.evidence.samples.iter().take(SAMPLES_SHOWN) {
-            page.push_str("<table>");
-            for (k, v) in sample {
-                let v = match v {
-                    serde_json::Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                let _ = write!(
-                    page,
-                    "<tr><th>{}</th><td><pre>{}</pre></td></tr>",
-                    escape(k),
-                    escape(&v)
-                );
-            }
-            page.push_str("</table>");
-        }
+        records_table(page, &f.evidence.samples[..f.evidence.samples.len().min(SAMPLES_SHOWN)]);
         if f.evidence.samples.len() > SAMPLES_SHOWN {
             let _ = write!(
                 page,
@@ -429,6 +416,37 @@ fn finding(page: &mut String, f: &Finding, charts: &[Chart]) {
         }
     }
     page.push_str("</section>");
+}
+
+/// A finding's records as one table: a row per record, a column per field of the log, in the
+/// order the records first name them, so that an analyst scans down a column.
+fn records_table(page: &mut String, samples: &[serde_json::Map<String, serde_json::Value>]) {
+    let mut columns: Vec<&str> = Vec::new();
+    for sample in samples {
+        for k in sample.keys() {
+            if !columns.contains(&k.as_str()) {
+                columns.push(k);
+            }
+        }
+    }
+    page.push_str("<div class=\"records\"><table><tr>");
+    for c in &columns {
+        let _ = write!(page, "<th>{}</th>", escape(c));
+    }
+    page.push_str("</tr>");
+    for sample in samples {
+        page.push_str("<tr>");
+        for c in &columns {
+            let v = match sample.get(*c) {
+                None | Some(serde_json::Value::Null) => String::new(),
+                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(other) => other.to_string(),
+            };
+            let _ = write!(page, "<td>{}</td>", escape(&v));
+        }
+        page.push_str("</tr>");
+    }
+    page.push_str("</table></div>");
 }
 
 /// Elements a report never contains: they run code, load something, embed another document,

@@ -38,9 +38,6 @@ pub struct Beacons;
 pub const ID: &str = "beacon";
 pub const STROBE_ID: &str = "strobe";
 
-/// What is left of an inbound pair's score when none of its contacts is answered.
-const SCAN_FLOOR: f64 = 0.3;
-
 /// Share of mid-session records above which a series is one session's keep-alives, and what is
 /// left of its score then.
 const KEEPALIVE_SHARE: f64 = 0.8;
@@ -67,7 +64,7 @@ impl Detector for Beacons {
                 let (options, proxies) = (options.clone(), proxies.clone());
                 series::scan(
                     &hunt.ctx,
-                    &name_series_sql(&proxies, &hunt.options.proxies),
+                    &name_series_sql(&proxies, &hunt.options.proxies, hunt.options.scorer),
                     hunt.options.strobe_threshold as usize,
                     move |s| {
                         // Every name pair is kept (its addresses are its own, reported or
@@ -87,7 +84,7 @@ impl Detector for Beacons {
                 let safe = safe_addresses.clone();
                 series::scan(
                     &hunt.ctx,
-                    &address_series_sql(),
+                    &address_series_sql(hunt.options.scorer),
                     hunt.options.strobe_threshold as usize,
                     move |s| {
                         let k2 = <[u8; 16]>::try_from(s.k2.as_slice()).ok()?;
@@ -218,7 +215,11 @@ async fn resolved_addresses(hunt: &HuntContext, safelist: &Safelist) -> Result<H
 /// with the connection's time, `orig_ip_bytes` and the address that served it, where exactly one
 /// of source and server is internal. Ports (a
 /// `CONNECT host:443`) and trailing dots are dropped so that both logs agree on the name.
-fn name_series_sql(proxies: &HashSet<[u8; 16]>, configured: &[Cidr]) -> String {
+///
+/// lasthop's scorer takes internal sources only: an Internet client asking for the site's own
+/// name is a visitor of ours, and its schedule is not a beacon of its own (the inbound
+/// detectors judge such traffic). RITA's scorer keeps both directions, as RITA does.
+fn name_series_sql(proxies: &HashSet<[u8; 16]>, configured: &[Cidr], scorer: Scorer) -> String {
     // A name reached through a proxy is served, as far as the logs see, by the proxy.
     let mut via_proxy: Vec<String> = proxies
         .iter()
@@ -242,18 +243,31 @@ fn name_series_sql(proxies: &HashSet<[u8; 16]>, configured: &[Cidr]) -> String {
            COALESCE(c.duration, 0.0) AS duration, n.uid AS uid, c.dst AS peer,
            COALESCE(c.resp_bytes, 0) > 0 AS answered
     FROM named n LEFT JOIN conn c ON c.uid = n.uid
-    WHERE c.dst IS NULL OR is_internal(n.src) <> is_internal(c.dst) OR {}",
-        via_proxy.join(" OR ")
+    WHERE (c.dst IS NULL OR is_internal(n.src) <> is_internal(c.dst) OR {}){}",
+        via_proxy.join(" OR "),
+        outbound_only(scorer, "n.src"),
     )
 }
 
-/// Contacts by address pair, where exactly one end is internal.
-fn address_series_sql() -> String {
-    "SELECT src AS k1, dst AS k2, ts, COALESCE(orig_ip_bytes, orig_bytes, 0) AS bytes,
-            COALESCE(duration, 0.0) AS duration, uid, COALESCE(resp_bytes, 0) > 0 AS answered,
-            proto = 'tcp' AND history IS NOT NULL AND strpos(history, 'S') = 0 AS continued
-     FROM conn WHERE src IS NOT NULL AND dst IS NOT NULL AND is_internal(src) <> is_internal(dst)"
-        .to_string()
+/// Contacts by address pair, where exactly one end is internal (the source, for lasthop's
+/// scorer: see [`name_series_sql`]).
+fn address_series_sql(scorer: Scorer) -> String {
+    format!(
+        "SELECT src AS k1, dst AS k2, ts, COALESCE(orig_ip_bytes, orig_bytes, 0) AS bytes,
+                COALESCE(duration, 0.0) AS duration, uid, COALESCE(resp_bytes, 0) > 0 AS answered,
+                proto = 'tcp' AND history IS NOT NULL AND strpos(history, 'S') = 0 AS continued
+         FROM conn
+         WHERE src IS NOT NULL AND dst IS NOT NULL AND is_internal(src) <> is_internal(dst){}",
+        outbound_only(scorer, "src")
+    )
+}
+
+/// The SQL condition that keeps a pair's internal end its source, under lasthop's scorer.
+fn outbound_only(scorer: Scorer, source: &str) -> String {
+    match scorer {
+        Scorer::Lasthop => format!(" AND is_internal({source})"),
+        Scorer::Rita => String::new(),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -374,7 +388,7 @@ impl Assessed {
                 figures.insert("period_s".into(), json!(round(l.period_s, 1)));
                 figures.insert("jitter".into(), json!(round(l.jitter, 3)));
                 figures.insert("active_days".into(), json!(l.active_days));
-                figures.insert("window_days".into(), json!(l.window_days));
+                figures.insert("life_days".into(), json!(l.life_days));
                 figures.insert("clock".into(), json!(l.clock.name()));
             }
             if let Some(r) = &self.rita {
@@ -453,10 +467,10 @@ fn explain(a: &Assessed, options: &HuntOptions, target: &str, days: f64) -> Stri
             _ => "irregular gaps".to_string(),
         };
         text.push_str(&format!(
-            ", about every {} ({jitter}), on {} of {} {}",
+            ", about every {} ({jitter}), on {} of the {} {} from its first contact to its last",
             human_seconds(l.period_s),
             l.active_days,
-            l.window_days,
+            l.life_days,
             if l.clock == Clock::WorkingHours {
                 "working days, only in working hours"
             } else {
@@ -471,13 +485,6 @@ fn explain(a: &Assessed, options: &HuntOptions, target: &str, days: f64) -> Stri
             "contacts fall as evenly into period-long bins as a clock's, although single gaps vary"
         };
         text.push_str(&format!(". lasthop scores it {:.2}: {why}", l.score));
-        if a.inbound && a.answered_share < 1.0 {
-            text.push_str(&format!(
-                " (an inbound pair with {:.0}% of its contacts answered: unanswered contacts \
-                 are scanning, and weigh the score down)",
-                a.answered_share * 100.0
-            ));
-        }
         if a.continued_share > KEEPALIVE_SHARE {
             text.push_str(&format!(
                 " ({:.0}% of the records continue an open session without a new handshake: \
@@ -521,8 +528,10 @@ fn round(x: f64, places: i32) -> f64 {
     (x * f).round() / f
 }
 
-fn key_text(bytes: &[u8]) -> String {
-    if bytes.len() == 16 { format_ip(bytes) } else { String::from_utf8_lossy(bytes).into_owned() }
+/// A series key as text: an address pair's keys are 16-byte addresses, a name pair's second
+/// key is the name, whatever its length (`www.corp.example` is 16 bytes too).
+fn key_text(bytes: &[u8], is_address: bool) -> String {
+    if is_address { format_ip(bytes) } else { String::from_utf8_lossy(bytes).into_owned() }
 }
 
 /// Scores one pair, or drops it: safelisted, a proxy as destination, a multicast address.
@@ -551,22 +560,17 @@ fn assess(
         return None;
     }
     let strobe = !safelisted && s.busiest_day >= options.strobe_threshold;
-    let inbound = kind == Kind::Address
-        && !options.internal.contains(&s.k1)
-        && options.internal.contains(&s.k2);
+    // Only RITA's scorer is given pairs whose source is external (see `name_series_sql`).
+    let inbound = !options.internal.contains(&s.k1);
     let answered_share = s.answered as f64 / s.count.max(1) as f64;
     let (mut lasthop, rita) = if strobe || safelisted {
         (None, None)
     } else {
         (
-            lasthop_score::score(&s.ts, &s.bytes, window, options.working_hours.as_ref()),
+            lasthop_score::score(&s.ts, &s.bytes, options.working_hours.as_ref()),
             rita_score(s, window),
         )
     };
-    // Inbound contacts that are never answered are a scanner's, not a session's.
-    if inbound && let Some(l) = lasthop.as_mut() {
-        l.score *= SCAN_FLOOR + (1.0 - SCAN_FLOOR) * answered_share;
-    }
     // TCP records without a handshake continue a session Zeek split at an idle timeout: the
     // regular "contacts" are one long-lived connection's keep-alives, which the long-connection
     // analytic judges.
@@ -578,8 +582,8 @@ fn assess(
     }
     let assessed = Assessed {
         kind,
-        source: key_text(&s.k1),
-        target: key_text(&s.k2),
+        source: key_text(&s.k1, true),
+        target: key_text(&s.k2, kind == Kind::Address),
         peers: s.peers.iter().map(|p| format_ip(p)).collect(),
         via_proxy: s
             .peers

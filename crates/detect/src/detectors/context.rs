@@ -337,17 +337,36 @@ async fn adjust_registered(
         let first = remembered.map_or(f.first_seen, |h| h.min(f.first_seen));
         if first > baseline + 86_400_000_000 {
             let since = if history_start.is_some() { "the store's history" } else { "the data" };
-            adjustments.push((
-                0.05,
-                format!(
-                    "new: {target} first seen {}, more than a day after {since} begins",
-                    lasthop_normalise::format_day(first.div_euclid(86_400_000_000))
-                ),
-            ));
+            let day = first.div_euclid(86_400_000_000);
+            adjustments.push((0.05, new_adjustment(&target, day, since)));
         }
         apply(f, &adjustments, hunt.options.scorer);
     }
     Ok(())
+}
+
+/// What the "new" adjustment says: `target` first seen on `day` (days since the epoch), more
+/// than a day after `since` begins. [`is_new`] recognises it.
+pub(crate) fn new_adjustment(target: &str, day: i64, since: &str) -> String {
+    format!(
+        "{NEW_MARK}{target} first seen {}, more than a day after {since} begins",
+        lasthop_normalise::format_day(day)
+    )
+}
+
+const NEW_MARK: &str = "new: ";
+
+/// Whether context found the finding's other end new to the network.
+pub(crate) fn is_new(f: &Finding) -> bool {
+    f.evidence
+        .figures
+        .get("adjustments")
+        .and_then(Value::as_array)
+        .is_some_and(|all| {
+            all.iter()
+                .filter_map(Value::as_str)
+                .any(|a| a.split_once(": ").is_some_and(|(_, why)| why.starts_with(NEW_MARK)))
+        })
 }
 
 /// The fingerprint (`fp`) of each (source `s`, destination `d` or name) whose rows say only one

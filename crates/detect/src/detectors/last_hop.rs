@@ -15,7 +15,10 @@
 //! prevalence limits.
 //!
 //! Scoring: 0.45 at [`MIN_DAYS`] days, rising linearly to 0.8 at 30 days or more of span;
-//! +0.05 when only this host talks to the address. A beacon on the same pair is reported by
+//! +0.05 when only this host talks to the address; +0.05 when the network first reached it more
+//! than a day after the data begins (new). After detection, enrichment adds +0.1 when the
+//! address presents an edge device's certificate or banner (a SoHo router) and +0.05 when no
+//! name (DNS answer, TLS server name, HTTP Host) was ever behind it ([`crate::enrich`]). A beacon on the same pair is reported by
 //! the beacon detector as well: this finding is the slower, longer view of it.
 
 use lasthop_findings::{Entities, Finding};
@@ -59,11 +62,14 @@ impl Detector for LastHopContact {
                     FROM conn
                     WHERE is_internal(src) AND NOT is_internal(dst) AND NOT is_special(dst)
                     GROUP BY src, dst),
-                 peers AS (SELECT dst, count(DISTINCT src) AS hosts FROM conn
-                           WHERE is_internal(src) GROUP BY dst)
+                 peers AS (SELECT dst, count(DISTINCT src) AS hosts,
+                                  min(CAST(ts AS BIGINT)) AS network_first_us FROM conn
+                           WHERE is_internal(src) GROUP BY dst),
+                 span AS (SELECT min(CAST(ts AS BIGINT)) AS data_start_us FROM conn)
                  SELECT ip_text(p.src) AS source, ip_text(p.dst) AS destination, p.kind, p.days,
-                        p.connections, p.bytes, p.first_us, p.last_us, p.example_uid, q.hosts
-                 FROM pairs p JOIN peers q ON p.dst = q.dst
+                        p.connections, p.bytes, p.first_us, p.last_us, p.example_uid, q.hosts,
+                        q.network_first_us, s.data_start_us
+                 FROM pairs p JOIN peers q ON p.dst = q.dst CROSS JOIN span s
                  WHERE p.kind IN ('residential', 'cgnat') AND p.days >= {MIN_DAYS}
                    AND CAST(p.bytes AS DOUBLE) / p.days <= {MAX_BYTES_PER_DAY}
                    AND q.hosts <= {MAX_PEERS}"
@@ -74,10 +80,11 @@ impl Detector for LastHopContact {
     }
 }
 
-/// The score for a pair seen over `span_days` by `hosts` internal hosts.
-pub fn score(span_days: f64, hosts: u64) -> f64 {
+/// The score for a pair seen over `span_days` by `hosts` internal hosts, to a destination the
+/// network first reached `new` (more than a day after the data begins).
+pub fn score(span_days: f64, hosts: u64, new: bool) -> f64 {
     let t = ((span_days - MIN_DAYS as f64) / (30.0 - MIN_DAYS as f64)).clamp(0.0, 1.0);
-    0.45 + 0.35 * t + if hosts == 1 { 0.05 } else { 0.0 }
+    0.45 + 0.35 * t + if hosts == 1 { 0.05 } else { 0.0 } + if new { 0.05 } else { 0.0 }
 }
 
 fn finding(row: &serde_json::Map<String, Value>) -> Finding {
@@ -87,6 +94,7 @@ fn finding(row: &serde_json::Map<String, Value>) -> Finding {
     let (first, last) = (number("first_us") as i64, number("last_us") as i64);
     let span_days = (last - first) as f64 / MICROS_PER_DAY as f64;
     let hosts = number("hosts") as u64;
+    let new = number("network_first_us") as i64 > number("data_start_us") as i64 + MICROS_PER_DAY;
     let entities = Entities {
         source: Some(source.clone()),
         destination: Some(destination.clone()),
@@ -95,7 +103,7 @@ fn finding(row: &serde_json::Map<String, Value>) -> Finding {
     let days = number("days") as u64;
     let title =
         format!("Last-hop contact: {source} → {destination} ({} line, {days} days)", text("kind"));
-    let mut f = Finding::new(ID, title, score(span_days, hosts), entities);
+    let mut f = Finding::new(ID, title, score(span_days, hosts, new), entities);
     f.techniques = vec!["T1090.002".into(), "T1584.008".into()];
     f.first_seen = first;
     f.last_seen = last;
@@ -108,6 +116,7 @@ fn finding(row: &serde_json::Map<String, Value>) -> Finding {
         ("bytes_per_active_day", json!((bytes / days.max(1) as f64).round() as u64)),
         ("internal_hosts_contacting", json!(hosts)),
         ("network_type", json!(text("kind"))),
+        ("new_to_network", json!(new)),
     ] {
         f.evidence.figures.insert(k.into(), v);
     }
@@ -120,13 +129,14 @@ fn finding(row: &serde_json::Map<String, Value>) -> Finding {
          server's business for days on end; the advisory's actors relay C2 through compromised \
          home routers so that it looks like this. Check what {destination} is (its certificate \
          and names in this finding), which process on {source} opens these connections, and \
-         whether anyone at the site works from that line.",
+         whether anyone at the site works from that line.{}",
         text("kind"),
         span_days,
         number("connections") as u64,
         bytes as u64,
         (bytes / days.max(1) as f64).round() as u64,
         if hosts == 1 { ", and no other internal host talks to it" } else { "" },
+        if new { " No internal host had reached it in the first day of the data: it is new." } else { "" },
     );
     f
 }
@@ -137,10 +147,11 @@ mod tests {
 
     #[test]
     fn longer_spans_and_a_single_host_score_higher() {
-        assert!((score(3.0, 2) - 0.45).abs() < 1e-9);
-        assert!((score(30.0, 2) - 0.8).abs() < 1e-9);
-        assert!((score(90.0, 1) - 0.85).abs() < 1e-9, "capped at 30 days");
-        assert!(score(14.0, 1) > score(14.0, 2));
-        assert!(score(10.0, 2) > score(5.0, 2));
+        assert!((score(3.0, 2, false) - 0.45).abs() < 1e-9);
+        assert!((score(30.0, 2, false) - 0.8).abs() < 1e-9);
+        assert!((score(90.0, 1, false) - 0.85).abs() < 1e-9, "capped at 30 days");
+        assert!(score(14.0, 1, false) > score(14.0, 2, false));
+        assert!(score(10.0, 2, false) > score(5.0, 2, false));
+        assert!(score(10.0, 2, true) > score(10.0, 2, false));
     }
 }

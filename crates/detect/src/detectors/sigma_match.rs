@@ -9,7 +9,10 @@
 //! describe those exploits' requests. The rule's own ATT&CK tags are carried over.
 //!
 //! Scoring: by the rule's level — informational 0.2, low 0.35, medium 0.55, high 0.75, critical
-//! 0.9 — plus 0.05 when the client sent ten or more matching requests.
+//! 0.9 — plus 0.05 when the client sent ten or more matching requests. Each finding counts the
+//! matching requests that may have worked (`possible_successes`: answered 1xx–3xx, unanswered,
+//! or with an error page unlike the site's usual one): a client whose every attempt failed, with
+//! no other finding, is folded into its site's scanning campaign ([`crate::campaigns`]).
 
 use std::sync::Arc;
 
@@ -60,27 +63,41 @@ impl Detector for SigmaMatch {
                 let sql = match table {
                     "web" => format!(
                         "WITH matched AS (SELECT unnest({call}) AS rule, c_ip, s_ip, cs_host, ts, raw,
-                                                 _source, _line FROM web)
+                                                 cs_uri_stem, sc_status, sc_bytes, _source, _line
+                                          FROM web),
+                              {usual}
                          SELECT rule, ip_text(c_ip) AS client, ip_text(s_ip) AS server, cs_host AS host,
                                 count(*) OVER (PARTITION BY rule, c_ip) AS hits,
+                                sum({may_have_worked}) OVER (PARTITION BY rule, c_ip) AS possible_successes,
                                 CAST(min(ts) OVER (PARTITION BY rule, c_ip) AS BIGINT) AS first_seen,
                                 CAST(max(ts) OVER (PARTITION BY rule, c_ip) AS BIGINT) AS last_seen,
                                 raw AS line, concat(_source, ':', CAST(_line AS VARCHAR)) AS place,
-                                NULL AS uid,
+                                NULL AS uid, cs_uri_stem AS path,
                                 row_number() OVER (PARTITION BY rule, c_ip ORDER BY ts, _line) AS rn
-                         FROM matched"
+                         FROM matched m LEFT JOIN usual u
+                           ON u.site = {web_site} AND u.status = m.sc_status",
+                        usual = usual_failures("web", WEB_SITE, "sc_status", "sc_bytes"),
+                        may_have_worked = may_have_worked("m.sc_status", "m.sc_bytes"),
+                        web_site = WEB_SITE.replace("s_ip", "m.s_ip").replace("cs_host", "m.cs_host"),
                     ),
                     _ => format!(
                         "WITH matched AS (SELECT unnest({call}) AS rule, src, dst, host, ts, method, uri,
-                                                 user_agent, uid, _source, _line FROM http)
+                                                 user_agent, uid, status_code, resp_body_len,
+                                                 _source, _line FROM http),
+                              {usual}
                          SELECT rule, ip_text(src) AS client, ip_text(dst) AS server, host,
                                 count(*) OVER (PARTITION BY rule, src) AS hits,
+                                sum({may_have_worked}) OVER (PARTITION BY rule, src) AS possible_successes,
                                 CAST(min(ts) OVER (PARTITION BY rule, src) AS BIGINT) AS first_seen,
                                 CAST(max(ts) OVER (PARTITION BY rule, src) AS BIGINT) AS last_seen,
                                 concat_ws(' ', method, concat(host, uri), user_agent) AS line,
                                 concat(_source, ':', CAST(_line AS VARCHAR)) AS place, uid,
+                                split_part(uri, '?', 1) AS path,
                                 row_number() OVER (PARTITION BY rule, src ORDER BY ts, uid) AS rn
-                         FROM matched"
+                         FROM matched m LEFT JOIN usual u
+                           ON u.site = ip_text(m.dst) AND u.status = m.status_code",
+                        usual = usual_failures("http", "ip_text(dst)", "status_code", "resp_body_len"),
+                        may_have_worked = may_have_worked("m.status_code", "m.resp_body_len"),
                     ),
                 };
                 let sql = format!(
@@ -101,7 +118,7 @@ impl Detector for SigmaMatch {
                     }
                     if let Some((_, f)) = current.as_mut() {
                         let mut sample: serde_json::Map<String, Value> =
-                            [("line", text("line")), ("place", text("place"))]
+                            [("line", text("line")), ("place", text("place")), ("path", text("path"))]
                                 .into_iter()
                                 .map(|(k, v)| (k.to_string(), Value::String(v)))
                                 .collect();
@@ -120,6 +137,32 @@ impl Detector for SigmaMatch {
             Ok(findings)
         })
     }
+}
+
+/// The site a web-server log line belongs to: the server's address where the log has it, else
+/// the Host asked for.
+const WEB_SITE: &str = "COALESCE(ip_text(s_ip), lower(cs_host), '')";
+
+/// `usual AS (…)`: per site and error status, the median size of the responses: the site's own
+/// not-found (or forbidden, or error) page.
+fn usual_failures(table: &str, site: &str, status: &str, size: &str) -> String {
+    format!(
+        "usual AS (SELECT {site} AS site, {status} AS status,
+                          median(CAST({size} AS DOUBLE)) AS bytes
+                   FROM {table} WHERE {status} >= 400 GROUP BY 1, 2)"
+    )
+}
+
+/// 1 for a matching request that may have worked: answered with success or a redirect, with no
+/// status at all, or with an error page unlike the site's usual one for that status (more than
+/// half its size and 512 bytes away: a stack trace, a command's output).
+fn may_have_worked(status: &str, size: &str) -> String {
+    format!(
+        "CASE WHEN {status} IS NULL OR {status} < 400 THEN 1
+              WHEN u.bytes IS NOT NULL AND {size} IS NOT NULL
+                   AND abs(CAST({size} AS DOUBLE) - u.bytes) > greatest(512.0, 0.5 * u.bytes) THEN 1
+              ELSE 0 END"
+    )
 }
 
 /// Registers `sigma_rules_<table>(columns…)` — per row, the indexes of the rules of `rules` it
@@ -276,6 +319,7 @@ fn finding(rule: &Rule, row: &serde_json::Map<String, Value>) -> Finding {
     let client = text("client");
     let server = Some(text("server")).filter(|s| !s.is_empty());
     let hits = number("hits") as u64;
+    let possible_successes = number("possible_successes") as u64;
     let entities = Entities {
         source: Some(client.clone()),
         destination: server,
@@ -308,6 +352,7 @@ fn finding(rule: &Rule, row: &serde_json::Map<String, Value>) -> Finding {
         ("rule_origin", json!(rule.origin)),
         ("rule_tags", json!(rule.tags)),
         ("matching_records", json!(hits)),
+        ("possible_successes", json!(possible_successes)),
         ("table", json!(rule.table)),
     ] {
         f.evidence.figures.insert(k.into(), v);

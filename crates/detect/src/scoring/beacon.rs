@@ -3,23 +3,26 @@
 //!
 //! RITA's score (see [`super::rita`]) looks at one 24-hour window and at the dispersion of gaps.
 //! The implants of the advisory defeat both: they jitter their sleep by half the period or more,
-//! call home a few times a day for weeks, and keep office hours. This scorer therefore measures
-//! over the whole hunted window and combines:
+//! call home a few times a day for weeks, and keep office hours. This scorer therefore judges
+//! each pair over its own life, from its first contact to its last, whatever window is hunted,
+//! and combines:
 //!
 //! - **gap regularity**: the median absolute deviation of the gaps relative to their median, and
 //!   their Bowley skew (robust: one huge gap, the laptop asleep overnight, moves neither);
 //! - **periodicity of binned counts**: contacts counted in bins one period wide are as even as a
 //!   clock's when a beacon runs, even a heavily jittered one (index of dispersion var/mean: ≈0
 //!   for a clock, ≈j²/3 for sleep jittered by ±j, 1 for random Poisson traffic, ≫1 for people);
-//! - **persistence**: the share of the window's days with contact and how much of the window the
-//!   series spans;
+//! - **persistence**: how long the pair has lived (nothing under an hour, full marks from three
+//!   days, on a log scale) and how continuously (the share of the days of its own life with
+//!   contact). A beacon that ran for three days scores the same in a 3-day and a 90-day window:
+//!   the window it is hunted in says nothing about the implant;
 //! - **size regularity**: the dispersion of bytes sent per connection.
 //!
 //! When nearly all contacts fall inside the site's working hours, the same measures are also
 //! taken on a working-hours clock (nights and weekends removed) and the better reading is kept,
 //! so that an implant that sleeps outside office hours is not penalised for its nights.
 //!
-//! Score = timing × (0.4 + 0.6 × persistence) × (0.8 + 0.2 × size regularity) × confidence,
+//! Score = timing × (0.35 + 0.65 × persistence) × (0.8 + 0.2 × size regularity) × confidence,
 //! where timing is the better of gap regularity and periodicity and confidence grows from 0.75
 //! at 6 contacts to 1 at 12: a handful of contacts says little.
 
@@ -33,7 +36,7 @@ pub const MICROS_PER_SECOND: f64 = 1_000_000.0;
 /// Fewest distinct contact seconds a series needs to be scored at all.
 pub const MIN_CONTACTS: usize = 6;
 
-/// Working days the window needs before the working-hours clock is tried.
+/// Working days the pair's life needs before the working-hours clock is tried.
 const MIN_WORKING_DAYS: usize = 3;
 
 /// Share of contacts inside working hours above which the working-hours clock is tried.
@@ -213,9 +216,10 @@ pub struct BeaconScore {
     pub jitter: f64,
     /// Distinct contact seconds.
     pub contacts: usize,
-    /// Days (or working days) with contact, and in the window.
+    /// Days (or working days) with contact, and in the pair's life from its first contact to
+    /// its last.
     pub active_days: usize,
-    pub window_days: usize,
+    pub life_days: usize,
     pub clock: Clock,
 }
 
@@ -234,41 +238,35 @@ impl Clock {
     }
 }
 
-/// Scores one series: contact times (µs, ascending), bytes sent per connection, and the window
-/// hunted (µs). Returns `None` below [`MIN_CONTACTS`] distinct seconds.
-pub fn score(
-    times: &[i64],
-    bytes: &[u64],
-    window: (i64, i64),
-    working: Option<&WorkingHours>,
-) -> Option<BeaconScore> {
+/// Scores one series: contact times (µs, ascending) and bytes sent per connection. Returns
+/// `None` below [`MIN_CONTACTS`] distinct seconds. The series is judged over its own span, so
+/// the window it was hunted in does not move the score.
+pub fn score(times: &[i64], bytes: &[u64], working: Option<&WorkingHours>) -> Option<BeaconScore> {
     let seconds = distinct_seconds(times);
     if seconds.len() < MIN_CONTACTS {
         return None;
     }
     let size_regularity = size_regularity(bytes);
     let wall_positions: Vec<f64> = seconds.iter().map(|s| *s as f64).collect();
-    let window_days = day_count(window.0, window.1);
-    let active_days = distinct_days(&seconds, window.0).min(window_days);
-    let wall_span = (window.1 - window.0).max(1) as f64 / MICROS_PER_SECOND;
-    let wall =
-        combine(&wall_positions, wall_span, active_days, window_days, size_regularity, Clock::Wall);
+    let (first, last) = (seconds[0] * 1_000_000, seconds[seconds.len() - 1] * 1_000_000);
+    let life_days = day_count(first, last + 1);
+    let active_days = distinct_days(&seconds, first).min(life_days);
+    let wall = combine(&wall_positions, active_days, life_days, size_regularity, Clock::Wall);
     let Some(working) = working else { return Some(wall) };
     let inside = times.iter().filter(|t| working.contains(**t)).count();
     if (inside as f64) < WORKING_HOURS_SHARE * times.len() as f64
-        || working.working_days_in(window.0, window.1) < MIN_WORKING_DAYS
+        || working.working_days_in(first, last + 1) < MIN_WORKING_DAYS
     {
         return Some(wall);
     }
-    // Positions on the working clock: working seconds elapsed since the window opened.
+    // Positions on the working clock: working seconds elapsed since the first contact.
     let mut positions = Vec::with_capacity(seconds.len());
-    let mut elapsed = working.working_seconds_between(window.0, seconds[0] * 1_000_000);
+    let mut elapsed = 0.0;
     positions.push(elapsed);
     for pair in seconds.windows(2) {
         elapsed += working.working_seconds_between(pair[0] * 1_000_000, pair[1] * 1_000_000);
         positions.push(elapsed);
     }
-    let span = working.working_seconds_between(window.0, window.1).max(1.0);
     let mut days: Vec<NaiveDate> = seconds
         .iter()
         .filter(|s| working.contains(**s * 1_000_000))
@@ -279,10 +277,9 @@ pub fn score(
     if days.len() < 2 {
         return Some(wall);
     }
-    let working_days = working.working_days_in(window.0, window.1).max(1);
+    let working_days = working.working_days_in(first, last + 1).max(1);
     let office = combine(
         &positions,
-        span,
         days.len().min(working_days),
         working_days,
         size_regularity,
@@ -291,11 +288,15 @@ pub fn score(
     Some(if office.score > wall.score { office } else { wall })
 }
 
+/// How long a pair must live before its persistence counts for anything, and from when it
+/// counts in full (seconds on the clock used).
+const LIFE_FLOOR_S: f64 = 3_600.0;
+const LIFE_FULL_S: f64 = 3.0 * 86_400.0;
+
 fn combine(
     positions: &[f64],
-    window_span: f64,
     active_days: usize,
-    window_days: usize,
+    life_days: usize,
     size_regularity: f64,
     clock: Clock,
 ) -> BeaconScore {
@@ -308,16 +309,9 @@ fn combine(
     let periodicity = evenness(positions, spread.median);
     let timing = gap_regularity.max(periodicity);
     let span = positions.last().unwrap_or(&0.0) - positions.first().unwrap_or(&0.0);
-    let coverage = (span / window_span).clamp(0.0, 1.0);
-    // Days with contact say something only over several days.
-    let persistence = if window_days >= 3 {
-        let daily = active_days as f64 / window_days as f64;
-        (0.5 * coverage + 0.5 * daily).clamp(0.0, 1.0)
-    } else {
-        coverage
-    };
+    let persistence = persistence(span, active_days, life_days);
     let confidence = (0.5 + positions.len() as f64 / 24.0).min(1.0);
-    let score = timing * (0.4 + 0.6 * persistence) * (0.8 + 0.2 * size_regularity) * confidence;
+    let score = timing * (0.35 + 0.65 * persistence) * (0.8 + 0.2 * size_regularity) * confidence;
     BeaconScore {
         score,
         timing,
@@ -329,9 +323,18 @@ fn combine(
         jitter,
         contacts: positions.len(),
         active_days,
-        window_days,
+        life_days,
         clock,
     }
+}
+
+/// 0–1: half how long the pair lived (`span` seconds: 0 under an hour, 1 from three days, on a
+/// log scale), half how continuously (days with contact over the days of its life).
+pub fn persistence(span: f64, active_days: usize, life_days: usize) -> f64 {
+    let longevity =
+        ((span.max(1.0) / LIFE_FLOOR_S).ln() / (LIFE_FULL_S / LIFE_FLOOR_S).ln()).clamp(0.0, 1.0);
+    let continuity = (active_days as f64 / life_days.max(1) as f64).clamp(0.0, 1.0);
+    0.5 * longevity + 0.5 * continuity
 }
 
 /// 1 − the index of dispersion (variance over mean) of contact counts in bins one, two, four or eight
@@ -384,7 +387,7 @@ pub fn distinct_seconds(times: &[i64]) -> Vec<i64> {
     seconds
 }
 
-/// Distinct 24-hour slots of the window (counted from its start) with a contact.
+/// Distinct 24-hour slots (counted from `window_start`) with a contact.
 fn distinct_days(seconds: &[i64], window_start: i64) -> usize {
     let mut days: Vec<i64> =
         seconds.iter().map(|s| (s * 1_000_000 - window_start).div_euclid(86_400_000_000)).collect();
@@ -438,8 +441,8 @@ mod tests {
 
     #[test]
     fn a_clock_scores_one() {
-        let times: Vec<i64> = (0..288).map(|i| MONDAY + i * 300_000_000).collect();
-        let s = score(&times, &same_size(288), (MONDAY, MONDAY + DAY), None).unwrap();
+        let times: Vec<i64> = (0..864).map(|i| MONDAY + i * 300_000_000).collect();
+        let s = score(&times, &same_size(864), None).unwrap();
         assert!(s.score > 0.99, "{s:?}");
         assert_eq!((s.period_s, s.jitter, s.clock), (300.0, 0.0, Clock::Wall));
     }
@@ -447,11 +450,11 @@ mod tests {
     #[test]
     fn too_few_contacts_are_not_scored_and_same_second_contacts_count_once() {
         let times: Vec<i64> = (0..5).map(|i| MONDAY + i * 60_000_000).collect();
-        assert!(score(&times, &same_size(5), (MONDAY, MONDAY + DAY), None).is_none());
+        assert!(score(&times, &same_size(5), None).is_none());
         // Ten connections in each of six seconds: six contacts.
         let burst: Vec<i64> =
             (0..60).map(|i| MONDAY + (i / 10) * 60_000_000 + (i % 10) * 1000).collect();
-        let s = score(&burst, &same_size(60), (MONDAY, MONDAY + DAY), None).unwrap();
+        let s = score(&burst, &same_size(60), None).unwrap();
         assert_eq!(s.contacts, 6);
     }
 
@@ -459,11 +462,11 @@ mod tests {
     fn zero_gaps_and_one_huge_gap_do_not_break_the_score() {
         // Every contact in the same second: one contact, not scored, no division by zero.
         let same = vec![MONDAY; 50];
-        assert!(score(&same, &same_size(50), (MONDAY, MONDAY + DAY), None).is_none());
+        assert!(score(&same, &same_size(50), None).is_none());
         // A clock with one six-hour outage stays a clock.
         let mut times: Vec<i64> = (0..100).map(|i| MONDAY + i * 300_000_000).collect();
         times.extend((0..100).map(|i| MONDAY + 36_000_000_000 + i * 300_000_000));
-        let s = score(&times, &same_size(200), (MONDAY, MONDAY + DAY), None).unwrap();
+        let s = score(&times, &same_size(200), None).unwrap();
         assert!(s.gap_regularity > 0.99, "{s:?}");
         assert!(s.score > 0.8, "{s:?}");
     }
@@ -473,7 +476,7 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(7);
         let window = (MONDAY, MONDAY + 7 * DAY);
         let times = implant(&mut rng, 1800.0, 0.8, window.0, window.1);
-        let s = score(&times, &same_size(times.len()), window, None).unwrap();
+        let s = score(&times, &same_size(times.len()), None).unwrap();
         assert!(s.gap_regularity < 0.5, "gap dispersion alone misses it: {s:?}");
         // Reported at the default threshold (0.6).
         assert!(s.periodicity > 0.6, "{s:?}");
@@ -487,7 +490,7 @@ mod tests {
         for mean_gap in [120.0, 1800.0, 7200.0] {
             let times = poisson(&mut rng, mean_gap, window.0, window.1);
             let sizes: Vec<u64> = (0..times.len()).map(|_| rng.gen_range(200..20_000)).collect();
-            let s = score(&times, &sizes, window, None).unwrap();
+            let s = score(&times, &sizes, None).unwrap();
             assert!(s.score < 0.4, "Poisson every {mean_gap} s: {s:?}");
         }
         // People: bursts of activity separated by long quiet spells.
@@ -497,7 +500,7 @@ mod tests {
             times.extend(poisson(&mut rng, 5.0, at, at + 300_000_000));
         }
         times.sort();
-        let s = score(&times, &same_size(times.len()), window, None).unwrap();
+        let s = score(&times, &same_size(times.len()), None).unwrap();
         assert!(s.score < 0.3, "bursty: {s:?}");
     }
 
@@ -506,9 +509,38 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         let window = (MONDAY, MONDAY + 30 * DAY);
         let times = implant(&mut rng, 6.0 * 3600.0, 0.3, window.0, window.1);
-        let s = score(&times, &same_size(times.len()), window, None).unwrap();
+        let s = score(&times, &same_size(times.len()), None).unwrap();
         assert!(s.persistence > 0.95, "{s:?}");
         assert!(s.score > 0.75, "{s:?}");
+    }
+
+    #[test]
+    fn a_short_lived_beacon_is_not_sunk_by_its_short_life() {
+        // The case: every 200-350 s for three days, sizes within 5 %.
+        let mut rng = ChaCha8Rng::seed_from_u64(17);
+        let times = implant(&mut rng, 275.0, 0.27, MONDAY, MONDAY + 3 * DAY);
+        let sizes: Vec<u64> = (0..times.len()).map(|_| rng.gen_range(950..=1050)).collect();
+        let s = score(&times, &sizes, None).unwrap();
+        assert!(s.score > 0.8, "{s:?}");
+        assert!(s.persistence > 0.99, "three days of contact every day: {s:?}");
+        // A day of it still clears the reporting bar; an hour's regular session is medium at
+        // most: a schedule that lasts is what makes a beacon.
+        let day = implant(&mut rng, 275.0, 0.27, MONDAY, MONDAY + DAY);
+        let s = score(&day, &same_size(day.len()), None).unwrap();
+        assert!(s.score > 0.8, "{s:?}");
+        let hour = implant(&mut rng, 30.0, 0.1, MONDAY, MONDAY + 3_600_000_000);
+        let s = score(&hour, &same_size(hour.len()), None).unwrap();
+        assert!(s.score < 0.7, "{s:?}");
+    }
+
+    #[test]
+    fn persistence_grows_with_life_and_continuity() {
+        assert_eq!(persistence(1800.0, 1, 1), 0.5, "under an hour: continuity only");
+        assert!((persistence(3.0 * 86_400.0, 3, 3) - 1.0).abs() < 1e-9);
+        assert!((persistence(60.0 * 86_400.0, 60, 60) - 1.0).abs() < 1e-9);
+        assert!(persistence(86_400.0, 1, 1) > persistence(6.0 * 3_600.0, 1, 1));
+        // Two bursts three weeks apart: long-lived but rarely in touch.
+        assert!(persistence(21.0 * 86_400.0, 2, 21) < 0.6);
     }
 
     #[test]
@@ -520,8 +552,8 @@ mod tests {
             .into_iter()
             .filter(|t| hours.contains(*t))
             .collect();
-        let wall = score(&times, &same_size(times.len()), window, None).unwrap();
-        let office = score(&times, &same_size(times.len()), window, Some(&hours)).unwrap();
+        let wall = score(&times, &same_size(times.len()), None).unwrap();
+        let office = score(&times, &same_size(times.len()), Some(&hours)).unwrap();
         assert_eq!(office.clock, Clock::WorkingHours);
         assert!(office.score > wall.score + 0.1, "wall {wall:?} office {office:?}");
         assert!(office.score > 0.8, "{office:?}");

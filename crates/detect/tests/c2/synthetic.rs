@@ -368,3 +368,84 @@ fn quiet_contact_with_a_home_line_over_weeks_is_a_last_hop_finding() {
     let remote = f.entities.remote.as_ref().unwrap();
     assert_eq!(remote.as_number, Some(7922));
 }
+
+/// A three-day beacon (every 200–350 s, sizes within 5 %) from 10.1.1.5, and a daily lookup
+/// from another host that stretches the data to `window_days`.
+fn three_day_beacon_in(dir: &Path, window_days: u32) {
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let mut rows = String::new();
+    let mut t = START + 3_600.0;
+    let mut i = 0;
+    while t < START + 3.0 * DAY {
+        let bytes = rng.gen_range(950..1_050);
+        conn(&mut rows, t, &format!("Cb{i}"), "10.1.1.5", "73.54.23.243", 443, "tcp", 0.4, bytes);
+        t += 275.0 * (1.0 + rng.gen_range(-0.27..0.27));
+        i += 1;
+    }
+    for d in 0..window_days {
+        let ts = START + f64::from(d) * DAY + 7_200.0;
+        conn(&mut rows, ts, &format!("Cd{d}"), "10.1.1.6", "8.8.4.4", 53, "udp", 0.01, 60);
+    }
+    zeek(&dir.join("conn.log"), "conn", CONN_FIELDS, CONN_TYPES, &rows);
+}
+
+#[test]
+fn a_beacons_score_does_not_depend_on_the_window_it_is_hunted_in() {
+    let mut scores = Vec::new();
+    for window_days in [3, 21, 90] {
+        let dir = tempfile::tempdir().unwrap();
+        three_day_beacon_in(dir.path(), window_days);
+        let findings = hunt_synthetic(dir.path());
+        let b = beacon(&findings, "10.1.1.5", "73.54.23.243");
+        scores.push(figure(b, "score_lasthop"));
+        assert!(b.severity >= lasthop_findings::Severity::High, "{b:#?}");
+    }
+    assert!(scores[0] > 0.8, "{scores:?}");
+    assert!(scores.iter().all(|s| (s - scores[0]).abs() < 1e-9), "{scores:?}");
+}
+
+#[test]
+fn internet_clients_polling_our_own_site_are_not_beacons() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(21);
+    let (mut conns, mut ssl) = (String::new(), String::new());
+    // Twenty Internet clients fetch the site every ten minutes for two days, by its name.
+    for c in 0..20 {
+        let client = format!("203.0.113.{}", 10 + c);
+        let mut t = START + rng.gen_range(0.0..600.0);
+        let mut i = 0;
+        while t < START + 2.0 * DAY {
+            let uid = format!("Cw{c}x{i}");
+            conn(&mut conns, t, &uid, &client, "10.30.0.10", 443, "tcp", 0.3, 600);
+            writeln!(ssl, "{t:.6}\t{uid}\t{client}\t50000\t10.30.0.10\t443\twww.corp.example").unwrap();
+            t += 600.0 * (1.0 + rng.gen_range(-0.05..0.05));
+            i += 1;
+        }
+    }
+    // One internal host beacons out by name: still found.
+    let mut t = START;
+    let mut i = 0;
+    while t < START + 2.0 * DAY {
+        let uid = format!("Co{i}");
+        conn(&mut conns, t, &uid, "10.1.1.9", "45.77.10.9", 443, "tcp", 0.3, 700);
+        writeln!(ssl, "{t:.6}\t{uid}\t10.1.1.9\t50001\t45.77.10.9\t443\tsync.example.net").unwrap();
+        t += 300.0 * (1.0 + rng.gen_range(-0.2..0.2));
+        i += 1;
+    }
+    zeek(&dir.path().join("conn.log"), "conn", CONN_FIELDS, CONN_TYPES, &conns);
+    zeek(
+        &dir.path().join("ssl.log"),
+        "ssl",
+        "ts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tserver_name",
+        "time\tstring\taddr\tport\taddr\tport\tstring",
+        &ssl,
+    );
+    let findings = hunt_synthetic(dir.path());
+    let beacons: Vec<_> = findings.iter().filter(|f| f.detector == "beacon").collect();
+    assert!(
+        beacons.iter().all(|f| f.entities.source.as_deref() == Some("10.1.1.9")),
+        "{:#?}",
+        beacons.iter().map(|f| &f.title).collect::<Vec<_>>()
+    );
+    beacon(&findings, "10.1.1.9", "sync.example.net");
+}

@@ -1,0 +1,469 @@
+//! **Campaigns**: many findings with one cause, folded into one finding that names them all.
+//!
+//! A detector judges one pair or one client at a time. Some causes make the same finding for
+//! dozens of them: an Internet scanner's sweep matches Sigma's exploit rules from a hundred
+//! addresses, and a software service that every workstation polls on a timer is a perfect
+//! beacon from every workstation. Reported one by one they bury the findings that concern one
+//! host. After every detector has run and the findings know who is on the other end, this pass
+//! folds them:
+//!
+//! - **Scanning campaign** (`scanning-campaign`): Sigma matches from outside the network whose
+//!   every matching request failed (an error status with the site's usual error page: see
+//!   `possible_successes` in [`crate::detectors::sigma_match`]), from clients that have no other
+//!   finding, become one finding per site, at low severity, listing the sources (count and the
+//!   busiest), the rules, the paths and the first and last times. An attempt that may have
+//!   worked (a 1xx–3xx answer, an unusual error page) stays its own finding at its own
+//!   severity, and so does any attempt from a source with another finding (a web shell, a
+//!   beacon): the campaign is noise only when nothing came of it. ATT&CK T1595 active scanning.
+//! - **Shared schedule** (`shared-schedule`): beacons to one destination (address or name) from
+//!   at least [`SHARED_MIN_HOSTS`] internal hosts and [`SHARED_MIN_SHARE`] of them become one
+//!   finding, info when half the hosts or more poll it and low otherwise, naming the hosts,
+//!   their count and the schedule (median period and its range across hosts). Software polls
+//!   for updates, telemetry and monitoring; implants are on a few machines. A destination stays
+//!   per host, at its own severity, when an indicator list names it, when it is new to the
+//!   network, or when it is a home line or an edge device (residential, CGNAT, a router's
+//!   certificate): no shared service lives there. ATT&CK T1071.
+//!
+//! Severities follow `docs/severity.md`: a campaign that nothing came of is never one to act on
+//! today.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use datafusion::common::Result;
+use lasthop_findings::{Entities, Finding, Severity};
+use lasthop_normalise::parse_ip;
+use serde_json::{Value, json};
+
+use crate::detectors::{HuntContext, beacon, context, ioc, query, rows, sigma_match, web_shell};
+
+pub const SCANNING_ID: &str = "scanning-campaign";
+pub const SHARED_ID: &str = "shared-schedule";
+
+/// Fewest internal hosts polling one destination before it is a shared service: an infection of
+/// two to five machines stays one finding per machine.
+pub const SHARED_MIN_HOSTS: usize = 6;
+/// Share of the internal hosts polling one destination before it is a shared service.
+pub const SHARED_MIN_SHARE: f64 = 0.1;
+
+/// Sources, paths and samples a campaign lists.
+const LISTED: usize = 10;
+
+/// Folds scanning campaigns and shared schedules; see the module's documentation.
+pub async fn fold(hunt: &HuntContext, findings: &mut Vec<Finding>) -> Result<()> {
+    fold_scanning(hunt, findings);
+    if findings.iter().any(|f| f.detector == beacon::ID) {
+        let internal_hosts = internal_hosts(hunt).await?;
+        fold_shared_schedules(findings, internal_hosts);
+    }
+    Ok(())
+}
+
+async fn internal_hosts(hunt: &HuntContext) -> Result<usize> {
+    if !hunt.ctx.table_exist("conn")? {
+        return Ok(0);
+    }
+    let counted =
+        rows(&query(&hunt.ctx, "SELECT count(DISTINCT src) AS n FROM conn WHERE is_internal(src)").await?);
+    Ok(counted.first().and_then(|r| r.get("n")?.as_u64()).unwrap_or(0) as usize)
+}
+
+fn figure_u64(f: &Finding, name: &str) -> u64 {
+    f.evidence.figures.get(name).and_then(Value::as_u64).unwrap_or(0)
+}
+
+fn fold_scanning(hunt: &HuntContext, findings: &mut Vec<Finding>) {
+    let internal = &hunt.options.internal;
+    let from_outside = |f: &Finding| {
+        f.entities
+            .source
+            .as_deref()
+            .and_then(parse_ip)
+            .is_some_and(|a| !internal.contains(&a))
+    };
+    let failed_attempt = |f: &Finding| {
+        f.detector == sigma_match::ID
+            && f.evidence.figures.contains_key("possible_successes")
+            && figure_u64(f, "possible_successes") == 0
+            && from_outside(f)
+    };
+    // Addresses some other finding is about: their failed attempts are part of that story.
+    let mut involved: HashSet<String> = HashSet::new();
+    for f in findings.iter().filter(|f| !failed_attempt(f)) {
+        involved.extend(f.entities.source.iter().cloned());
+        involved.extend(f.entities.destination.iter().cloned());
+        if f.detector == web_shell::ID
+            && let Some(clients) = f.evidence.figures.get("clients").and_then(Value::as_array)
+        {
+            involved.extend(clients.iter().filter_map(Value::as_str).map(str::to_string));
+        }
+    }
+    let mut by_site: BTreeMap<String, Vec<Finding>> = BTreeMap::new();
+    let mut kept = Vec::with_capacity(findings.len());
+    for f in findings.drain(..) {
+        let source = f.entities.source.clone().unwrap_or_default();
+        if failed_attempt(&f) && !involved.contains(&source) {
+            let site = f
+                .entities
+                .destination
+                .clone()
+                .or_else(|| f.entities.domain.clone())
+                .unwrap_or_default();
+            by_site.entry(site).or_default().push(f);
+        } else {
+            kept.push(f);
+        }
+    }
+    kept.extend(by_site.into_iter().map(|(site, members)| scanning_campaign(&site, members)));
+    *findings = kept;
+}
+
+fn scanning_campaign(site: &str, members: Vec<Finding>) -> Finding {
+    let mut by_source: BTreeMap<String, u64> = BTreeMap::new();
+    let mut rules: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut paths: BTreeMap<String, u64> = BTreeMap::new();
+    let mut techniques: BTreeSet<String> = BTreeSet::new();
+    let mut samples = Vec::new();
+    let mut uids = Vec::new();
+    let (mut first, mut last) = (i64::MAX, i64::MIN);
+    let mut requests = 0;
+    for m in &members {
+        let source = m.entities.source.clone().unwrap_or_default();
+        let hits = figure_u64(m, "matching_records").max(1);
+        requests += hits;
+        *by_source.entry(source.clone()).or_default() += hits;
+        let title = m
+            .evidence
+            .figures
+            .get("rule_title")
+            .and_then(Value::as_str)
+            .unwrap_or(&m.title)
+            .to_string();
+        rules.entry(title).or_default().insert(source);
+        for s in &m.evidence.samples {
+            if let Some(path) = s.get("path").and_then(Value::as_str).filter(|p| !p.is_empty()) {
+                *paths.entry(path.to_string()).or_default() += 1;
+            }
+        }
+        if samples.len() < LISTED {
+            samples.extend(m.evidence.samples.iter().take(1).cloned());
+        }
+        if uids.len() < LISTED {
+            uids.extend(m.evidence.uids.iter().take(1).cloned());
+        }
+        techniques.extend(m.techniques.iter().cloned());
+        first = first.min(m.first_seen);
+        last = last.max(m.last_seen);
+    }
+    techniques.insert("T1595".into());
+    let busiest = top(&by_source);
+    let top_paths = top(&paths);
+    let rule_counts: BTreeMap<&String, usize> = rules.iter().map(|(r, s)| (r, s.len())).collect();
+    let host = members.iter().find_map(|m| m.entities.domain.clone());
+    let target = match (&host, site) {
+        (_, "") => "the logged site".to_string(),
+        (Some(h), s) if h != s => format!("{s} ({h})"),
+        _ => site.to_string(),
+    };
+    let entities = Entities {
+        destination: members.iter().find_map(|m| m.entities.destination.clone()),
+        domain: host.clone(),
+        ..Default::default()
+    };
+    let sources = by_source.len();
+    let title = format!(
+        "Scanning campaign: {sources} source(s), {} rule(s) against {target}, every attempt failed",
+        rules.len()
+    );
+    let mut f = Finding::keyed(SCANNING_ID, site, title, 0.35, entities);
+    f.severity = Severity::Low;
+    f.techniques = techniques.into_iter().collect();
+    f.first_seen = first;
+    f.last_seen = last;
+    f.entities.remote = None;
+    for (k, v) in [
+        ("sources", json!(sources)),
+        ("requests", json!(requests)),
+        ("top_sources", json!(busiest)),
+        ("rules", json!(rule_counts)),
+        ("paths", json!(top_paths)),
+        ("findings_folded", json!(members.len())),
+    ] {
+        f.evidence.figures.insert(k.into(), v);
+    }
+    f.evidence.samples = samples;
+    f.evidence.uids = uids;
+    let listed: Vec<String> = busiest.iter().map(|(s, n)| format!("{s} ({n})")).collect();
+    let rule_list: Vec<String> =
+        rule_counts.iter().map(|(r, n)| format!("\"{r}\" from {n} source(s)")).collect();
+    f.explanation = format!(
+        "{sources} source(s) outside the network sent {requests} request(s) to {target} matching \
+         Sigma's exploit rules ({}), and every one failed: an error status with the site's usual \
+         error page, and no other finding about the sources. That is scanning, which every public \
+         server receives; it is listed once so that it does not bury attempts that may have \
+         worked, which stay findings of their own. Busiest sources: {}. Check that the site is \
+         patched against what was tried.",
+        rule_list.join(", "),
+        listed.join(", ")
+    );
+    f
+}
+
+/// The busiest keys, most first, at most [`LISTED`].
+fn top(counts: &BTreeMap<String, u64>) -> Vec<(String, u64)> {
+    let mut all: Vec<(String, u64)> = counts.iter().map(|(k, n)| (k.clone(), *n)).collect();
+    all.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    all.truncate(LISTED);
+    all
+}
+
+/// The target a beacon finding is about: its name, else its address.
+fn beacon_target(f: &Finding) -> Option<String> {
+    f.entities.domain.clone().or_else(|| f.entities.destination.clone())
+}
+
+/// Whether no shared service is expected at the finding's other end: a home line or an edge
+/// device.
+fn on_a_home_line_or_device(f: &Finding) -> bool {
+    f.entities.remote.as_ref().is_some_and(|r| {
+        matches!(r.network_type.as_deref(), Some("residential" | "cgnat"))
+            || r.device.as_ref().is_some_and(|d| d.class != "other")
+    })
+}
+
+fn fold_shared_schedules(findings: &mut Vec<Finding>, internal_hosts: usize) {
+    // Targets an indicator list names (the intelligence detector matched them).
+    let named: HashSet<String> = findings
+        .iter()
+        .filter(|f| f.detector == ioc::ID)
+        .flat_map(|f| {
+            [&f.entities.destination, &f.entities.domain, &f.entities.indicator]
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut groups: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, f) in findings.iter().enumerate() {
+        if f.detector == beacon::ID
+            && let Some(target) = beacon_target(f)
+        {
+            groups.entry(target).or_default().push(i);
+        }
+    }
+    let mut folded: HashSet<usize> = HashSet::new();
+    let mut shared = Vec::new();
+    let mut targets: Vec<_> = groups.into_iter().collect();
+    targets.sort();
+    for (target, members) in targets {
+        let sources: BTreeSet<&str> =
+            members.iter().filter_map(|&i| findings[i].entities.source.as_deref()).collect();
+        let enough = sources.len() >= SHARED_MIN_HOSTS
+            && sources.len() as f64 >= SHARED_MIN_SHARE * internal_hosts as f64;
+        let of_members = |test: &dyn Fn(&Finding) -> bool| members.iter().any(|&i| test(&findings[i]));
+        let registered =
+            crate::detectors::dns_tunnel::registered_domain(&target).unwrap_or(&target).to_string();
+        let listed = named.contains(&target) || named.contains(&registered);
+        if !enough || listed || of_members(&context::is_new) || of_members(&on_a_home_line_or_device)
+        {
+            continue;
+        }
+        shared.push(shared_schedule(&target, members.iter().map(|&i| &findings[i]), internal_hosts));
+        folded.extend(members);
+    }
+    let mut index = 0;
+    findings.retain(|_| {
+        index += 1;
+        !folded.contains(&(index - 1))
+    });
+    findings.extend(shared);
+}
+
+fn shared_schedule<'a>(
+    target: &str,
+    members: impl Iterator<Item = &'a Finding>,
+    internal_hosts: usize,
+) -> Finding {
+    let members: Vec<&Finding> = members.collect();
+    let mut hosts: Vec<String> =
+        members.iter().filter_map(|m| m.entities.source.clone()).collect();
+    hosts.sort();
+    hosts.dedup();
+    let mut periods: Vec<f64> = members
+        .iter()
+        .filter_map(|m| m.evidence.figures.get("period_s").and_then(Value::as_f64))
+        .collect();
+    periods.sort_by(f64::total_cmp);
+    let median = periods.get(periods.len() / 2).copied().unwrap_or(0.0);
+    let (low, high) = (periods.first().copied().unwrap_or(0.0), periods.last().copied().unwrap_or(0.0));
+    let connections: u64 = members.iter().map(|m| figure_u64(m, "connections")).sum();
+    let share = hosts.len() as f64 / internal_hosts.max(1) as f64;
+    let best = members.iter().map(|m| m.score).fold(0.0, f64::max);
+    let first = members.iter().map(|m| m.first_seen).min().unwrap_or(0);
+    let last = members.iter().map(|m| m.last_seen).max().unwrap_or(0);
+    let by_name = members.iter().any(|m| m.entities.domain.is_some());
+    let entities = Entities {
+        destination: (!by_name).then(|| target.to_string()),
+        domain: by_name.then(|| target.to_string()),
+        remote: members.iter().find_map(|m| m.entities.remote.clone()),
+        ..Default::default()
+    };
+    let title = format!(
+        "Shared schedule: {} of {internal_hosts} hosts poll {target} about every {}",
+        hosts.len(),
+        human_period(median)
+    );
+    let (score, severity) = if share >= 0.5 { (0.25, Severity::Info) } else { (0.35, Severity::Low) };
+    let mut f = Finding::keyed(SHARED_ID, target, title, score, entities);
+    f.severity = severity;
+    f.techniques = vec!["T1071".into()];
+    f.first_seen = first;
+    f.last_seen = last;
+    for (k, v) in [
+        ("hosts", json!(hosts)),
+        ("host_count", json!(hosts.len())),
+        ("internal_hosts", json!(internal_hosts)),
+        ("share", json!((share * 1000.0).round() / 1000.0)),
+        ("period_s", json!(median.round())),
+        ("period_range_s", json!([low.round(), high.round()])),
+        ("connections", json!(connections)),
+        ("best_beacon_score", json!((best * 1000.0).round() / 1000.0)),
+    ] {
+        f.evidence.figures.insert(k.into(), v);
+    }
+    f.evidence.uids = members.iter().flat_map(|m| m.evidence.uids.iter().take(1)).take(LISTED).cloned().collect();
+    f.explanation = format!(
+        "{} of the {internal_hosts} internal hosts ({:.0}%) poll {target} on a timer, about every \
+         {} (from {} to {} across hosts), {connections} connections in all. A schedule that much \
+         of the network shares is software's (updates, telemetry, monitoring), not one implant's, \
+         and no indicator list names {target}, it is not new to the network and it is not a home \
+         line or an edge device; it is listed once so that it does not bury findings about one \
+         host. If {target} is not a service the site knows, every host listed here is affected.",
+        hosts.len(),
+        share * 100.0,
+        human_period(median),
+        human_period(low),
+        human_period(high),
+    );
+    f
+}
+
+fn human_period(s: f64) -> String {
+    match s {
+        s if s < 120.0 => format!("{s:.0} s"),
+        s if s < 7_200.0 => format!("{:.0} min", s / 60.0),
+        s => format!("{:.1} h", s / 3_600.0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn beacon_from(source: &str, target: &str, period: f64) -> Finding {
+        let entities = Entities {
+            source: Some(source.into()),
+            domain: Some(target.into()),
+            ..Default::default()
+        };
+        let mut f = Finding::new(beacon::ID, format!("Beacon: {source} → {target}"), 0.9, entities);
+        f.evidence.figures.insert("period_s".into(), json!(period));
+        f.evidence.figures.insert("connections".into(), json!(100));
+        f
+    }
+
+    #[test]
+    fn a_service_most_hosts_poll_is_one_quiet_finding_and_a_few_infected_hosts_stay_high() {
+        let mut findings: Vec<Finding> = (0..40)
+            .map(|i| beacon_from(&format!("10.0.0.{i}"), "telemetry.vendor.example", 3600.0 + i as f64))
+            .collect();
+        findings.extend((0..5).map(|i| beacon_from(&format!("10.0.1.{i}"), "c2.example", 300.0)));
+        fold_shared_schedules(&mut findings, 60);
+        let shared: Vec<_> = findings.iter().filter(|f| f.detector == SHARED_ID).collect();
+        assert_eq!(shared.len(), 1, "{findings:#?}");
+        assert_eq!(shared[0].severity, Severity::Info);
+        assert_eq!(shared[0].evidence.figures["host_count"], 40);
+        assert_eq!(shared[0].evidence.figures["hosts"].as_array().unwrap().len(), 40);
+        let c2: Vec<_> = findings.iter().filter(|f| f.detector == beacon::ID).collect();
+        assert_eq!(c2.len(), 5, "five infected hosts stay five findings");
+        assert!(c2.iter().all(|f| f.severity == Severity::Critical));
+    }
+
+    #[test]
+    fn a_shared_destination_that_is_listed_new_or_a_home_line_stays_per_host() {
+        let group = |target: &str| -> Vec<Finding> {
+            (0..10).map(|i| beacon_from(&format!("10.0.0.{i}"), target, 600.0)).collect()
+        };
+        let mut listed = group("bad.example");
+        listed.push(Finding::new(
+            ioc::ID,
+            "IOC".into(),
+            0.9,
+            Entities { domain: Some("bad.example".into()), ..Default::default() },
+        ));
+        fold_shared_schedules(&mut listed, 20);
+        assert_eq!(listed.iter().filter(|f| f.detector == beacon::ID).count(), 10);
+        let mut new = group("fresh.example");
+        context::apply(&mut new[3], &[(0.05, context::new_adjustment("fresh.example", 19_000, "the data"))], Default::default());
+        fold_shared_schedules(&mut new, 20);
+        assert_eq!(new.iter().filter(|f| f.detector == beacon::ID).count(), 10);
+        let mut home = group("router.example");
+        home[0].entities.remote = Some(lasthop_findings::RemoteEnd {
+            network_type: Some("residential".into()),
+            ..Default::default()
+        });
+        fold_shared_schedules(&mut home, 20);
+        assert_eq!(home.iter().filter(|f| f.detector == beacon::ID).count(), 10);
+        // Too small a share of a large network is not a shared service either.
+        let mut few = group("rare.example");
+        fold_shared_schedules(&mut few, 500);
+        assert_eq!(few.iter().filter(|f| f.detector == beacon::ID).count(), 10);
+    }
+
+    fn attempt(source: &str, possible_successes: u64) -> Finding {
+        let entities = Entities {
+            source: Some(source.into()),
+            destination: Some("10.30.0.10".into()),
+            domain: Some("www.example.org".into()),
+            ..Default::default()
+        };
+        let mut f = Finding::keyed(sigma_match::ID, "rule-1", "Sigma: x".into(), 0.75, entities);
+        f.evidence.figures.insert("possible_successes".into(), json!(possible_successes));
+        f.evidence.figures.insert("matching_records".into(), json!(2));
+        f.evidence.figures.insert("rule_title".into(), json!("PHPUnit RCE"));
+        f.evidence.samples.push(
+            [("path".to_string(), json!("/vendor/phpunit/eval-stdin.php"))].into_iter().collect(),
+        );
+        f
+    }
+
+    #[test]
+    fn failed_scans_fold_into_one_campaign_and_what_may_have_worked_stays() {
+        let hunt = HuntContext::new(datafusion::prelude::SessionContext::new());
+        let mut findings: Vec<Finding> = (0..150).map(|i| attempt(&format!("203.0.113.{i}"), 0)).collect();
+        findings.push(attempt("198.51.100.1", 1));
+        findings.push(attempt("198.51.100.2", 0));
+        let shell = Finding::new(
+            web_shell::ID,
+            "shell".into(),
+            0.9,
+            Entities { source: Some("198.51.100.2".into()), ..Default::default() },
+        );
+        findings.push(shell);
+        findings.push(attempt("10.0.0.5", 0));
+        fold_scanning(&hunt, &mut findings);
+        let campaigns: Vec<_> = findings.iter().filter(|f| f.detector == SCANNING_ID).collect();
+        assert_eq!(campaigns.len(), 1, "{:#?}", findings.iter().map(|f| &f.title).collect::<Vec<_>>());
+        let c = campaigns[0];
+        assert_eq!(c.severity, Severity::Low);
+        assert_eq!(c.evidence.figures["sources"], 150);
+        assert_eq!(c.evidence.figures["top_sources"].as_array().unwrap().len(), LISTED);
+        assert_eq!(c.evidence.figures["paths"][0][0], "/vendor/phpunit/eval-stdin.php");
+        let alone: Vec<_> = findings
+            .iter()
+            .filter(|f| f.detector == sigma_match::ID)
+            .filter_map(|f| f.entities.source.as_deref())
+            .collect();
+        assert_eq!(alone, ["198.51.100.1", "198.51.100.2", "10.0.0.5"], "worked, involved, internal");
+    }
+}
