@@ -86,11 +86,14 @@ pub struct SettingsArgs {
     /// ones are reported and their rules not run [default: 1 MiB].
     #[arg(long, help_heading = "Resources")]
     pub max_regex_bytes: Option<usize>,
-    /// Memory the hunt may use in all (`1G`, `4G`; `none` for no limit): the query engine gets
-    /// what is left after lasthop's own 256 MiB, less a quarter of headroom, and past that its
-    /// sorts and aggregations spill to disk. Default: half the machine's memory.
+    /// Memory the hunt may use in all (`1G`, `4G`; `none` for no limit; at least 384M): the
+    /// query engine gets what is left after lasthop's own 256 MiB, less a quarter of headroom,
+    /// and past that its sorts and aggregations spill to disk. Default: half the machine's memory.
     #[arg(long, value_name = "SIZE", help_heading = "Resources")]
     pub memory_limit: Option<String>,
+    /// The query engine's pool itself, with no floor (tests that force spilling).
+    #[arg(long, value_name = "SIZE", hide = true, conflicts_with = "memory_limit")]
+    pub query_memory: Option<String>,
     /// Where spills go [default: the OS's temporary directory].
     #[arg(long, value_name = "DIR", help_heading = "Resources")]
     pub spill_dir: Option<PathBuf>,
@@ -328,11 +331,13 @@ impl SettingsArgs {
                 terminal_safe(&r.reason)
             );
         }
-        let memory_limit = match &self.memory_limit {
-            Some(text) => process_memory_limit(text).map_err(|e| anyhow!(e))?,
-            None => default_memory_limit(),
-        }
-        .map(query_pool);
+        let memory_limit = match (&self.memory_limit, &self.query_memory) {
+            (_, Some(pool)) => parse_size(pool).map_err(|e| anyhow!("--query-memory: {e}"))?,
+            (Some(text), None) => {
+                process_memory_limit(text).map_err(|e| anyhow!(e))?.map(query_pool)
+            }
+            (None, None) => default_memory_limit().map(query_pool),
+        };
         if let Some(dir) = &self.spill_dir {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("--spill-dir: creating {}", dir.display()))?;

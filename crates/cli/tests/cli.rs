@@ -362,6 +362,44 @@ fn demo_finds_its_planted_ioc_scenario() {
     assert_eq!(inbound[0]["entities"]["source"], "98.113.172.20");
     assert_eq!(inbound[0]["entities"]["destination"], "10.30.0.10");
     assert_eq!(inbound[0]["entities"]["remote"]["network_type"], "residential", "{:#}", inbound[0]);
+    // Every planted scenario is found, and found on top: no finding about anything else ranks
+    // above the last of them. A finding is about a scenario when it names the scenario's
+    // external end (its address, or the names it is reached by).
+    let planted: [&[&str]; 4] = [
+        &["73.54.23.243", "updates.cdn-sync.net"],
+        &["98.113.172.20"],
+        &["dnsxfer.org"],
+        &["45.77.10.9"],
+    ];
+    let all = findings.as_array().unwrap();
+    let about = |f: &serde_json::Value, marks: &[&str]| {
+        let e = &f["entities"];
+        [&e["source"], &e["destination"], &e["domain"], &e["indicator"], &e["remote"]["address"]]
+            .into_iter()
+            .filter_map(|v| v.as_str())
+            .any(|v| marks.iter().any(|m| v == *m || v.ends_with(&format!(".{m}"))))
+    };
+    let mut last_planted = 0;
+    for marks in planted {
+        let rank = all.iter().position(|f| about(f, marks));
+        let rank = rank.unwrap_or_else(|| panic!("{marks:?} not found: {findings:#}"));
+        last_planted = last_planted.max(rank);
+    }
+    let above: Vec<_> = all[..last_planted]
+        .iter()
+        .filter(|f| !planted.iter().any(|p| about(f, p)))
+        .map(|f| f["title"].clone())
+        .collect();
+    assert!(above.is_empty(), "unplanted findings rank among the planted ones: {above:#?}");
+    // Scanners have no findings of their own: their failed attempts are one campaign per site.
+    let sigma_sources: Vec<_> = all
+        .iter()
+        .filter(|f| f["detector"] == "sigma" && f["entities"]["source"] != "98.113.172.20")
+        .map(|f| f["title"].clone())
+        .collect();
+    assert!(sigma_sources.is_empty(), "{sigma_sources:#?}");
+    let severe = all.iter().filter(|f| f["severity"] == "high" || f["severity"] == "critical");
+    eprintln!("demo: {} findings, {} high or critical", all.len(), severe.count());
 }
 
 #[test]
@@ -1510,7 +1548,10 @@ fn write_name_beacons(dir: &Path, names: &[(&str, &str, &str)]) {
                 "{ts}.5\t{uid}\t{source}\t{}\t{address}\t443\ttcp\tssl\t0.5\t700\t900\tSF\t-\n",
                 40000 + i
             ));
-            ssl.push_str(&format!("{ts}.5\t{uid}\t{source}\t{}\t{address}\t443\t{name}\n", 40000 + i));
+            ssl.push_str(&format!(
+                "{ts}.5\t{uid}\t{source}\t{}\t{address}\t443\t{name}\n",
+                40000 + i
+            ));
         }
     }
     std::fs::write(dir.join("conn.log"), conn).unwrap();
@@ -1525,7 +1566,10 @@ fn names_of_address_length_stay_names_in_every_sink() {
     // 16 bytes like an IPv6 address, 4 like an IPv4 one.
     let (long, short) = ("cdn.updates.info", "a.io");
     assert_eq!((long.len(), short.len()), (16, 4));
-    write_name_beacons(&logs, &[("10.0.0.5", "45.63.1.9", long), ("10.0.0.6", "45.63.1.10", short)]);
+    write_name_beacons(
+        &logs,
+        &[("10.0.0.5", "45.63.1.9", long), ("10.0.0.6", "45.63.1.10", short)],
+    );
     let store = dir.path().join("store");
     let out = |name: &str| dir.path().join(name);
     let (html, stix, layer) = (out("r.html"), out("s.json"), out("l.json"));
@@ -1587,4 +1631,45 @@ fn a_memory_limit_below_what_the_process_needs_is_refused_in_one_line() {
     let o = lasthop(&["hunt", dir.path().to_str().unwrap(), "--memory-limit", "384MB"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!stderr(&o).contains("failed"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_findings_records_are_one_table_row_each_in_the_html_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let mut log = String::new();
+    for i in 0..5 {
+        log.push_str(&format!(
+            "198.51.100.7 - - [03/Jun/2024:10:0{i}:00 +0000] \"GET /cgi-bin/.%2e/.%2e/.%2e/bin/sh?n={i} HTTP/1.1\" 200 {} \"-\" \"sqlmap/1.7.2#stable (https://sqlmap.org)\"\n",
+            500 + i
+        ));
+    }
+    std::fs::write(logs.join("access.log"), log).unwrap();
+    let page = dir.path().join("report.html");
+    let out = lasthop(&["hunt", logs.to_str().unwrap(), "--html", page.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let html = std::fs::read_to_string(&page).unwrap();
+    let start = html.find("<div class=\"records\">").expect("a records table");
+    let table = &html[start..start + html[start..].find("</table>").unwrap()];
+    // A header row naming the log's columns, then one row per record.
+    assert!(table.contains("<th>line</th>") && table.contains("<th>place</th>"), "{table}");
+    assert_eq!(table.matches("<tr>").count(), 6, "{table}");
+    for i in 0..5 {
+        assert!(table.contains(&format!("access.log:{}", i + 1)), "record {i} in {table}");
+    }
+    let Some(browser) = chromium() else {
+        assert!(std::env::var_os("CI").is_none(), "CI installs Debian's chromium for this test");
+        return;
+    };
+    let artefacts = std::env::var_os("LASTHOP_ARTIFACTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")));
+    std::fs::create_dir_all(&artefacts).unwrap();
+    let screenshot = artefacts.join("records-table.png");
+    let _ = std::fs::remove_file(&screenshot);
+    render(browser, &page, &screenshot, &dir.path().join("profile"));
+    let size = std::fs::metadata(&screenshot).map(|m| m.len()).unwrap_or(0);
+    assert!(size > 10_000, "chromium wrote a screenshot of the records table");
+    eprintln!("screenshot: {}", screenshot.display());
 }

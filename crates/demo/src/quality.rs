@@ -140,10 +140,24 @@ pub fn generate(out_dir: &Path, config: &QualityConfig) -> io::Result<QualitySum
         planted.push(beacon(&mut ctx, &mut rng, b, &workstations, start, end));
     }
     if config.shared_share > 0.0 {
-        benign.push(shared_service(&mut ctx, &mut rng, config.shared_share, &workstations, start, end));
+        benign.push(shared_service(
+            &mut ctx,
+            &mut rng,
+            config.shared_share,
+            &workstations,
+            start,
+            end,
+        ));
     }
     if config.low_and_slow_per_day > 0.0 {
-        planted.push(low_and_slow(&mut ctx, &mut rng, config.low_and_slow_per_day, &workstations, start, end));
+        planted.push(low_and_slow(
+            &mut ctx,
+            &mut rng,
+            config.low_and_slow_per_day,
+            &workstations,
+            start,
+            end,
+        ));
     }
     if config.scanners > 0 {
         benign.push(scanners(&mut ctx, &mut rng, config.scanners, start, end));
@@ -253,7 +267,17 @@ fn beacon(
         let subject = "CN=Vigor Router,OU=DrayTek Support,O=DrayTek Corp.,L=HuKou,ST=HsinChu,C=TW";
         let router = [self_signed(ctx, rng, subject.to_string(), start)];
         let spec = tls_spec(None, &router, 8443);
-        ctx.tls(rng, from.max(start * US + US), infected[0], c2, &spec, 400_000, 700, 9_000, TcpState::Sf);
+        ctx.tls(
+            rng,
+            from.max(start * US + US),
+            infected[0],
+            c2,
+            &spec,
+            400_000,
+            700,
+            9_000,
+            TcpState::Sf,
+        );
     }
     PlantedPair {
         kind: "beacon",
@@ -310,7 +334,8 @@ fn low_and_slow(
     let mut day = start;
     while day < end {
         let n = sim::poisson(rng, per_day).max(1);
-        let mut times: Vec<i64> = (0..n).map(|_| day * US + rng.gen_range(0..86_400 * US)).collect();
+        let mut times: Vec<i64> =
+            (0..n).map(|_| day * US + rng.gen_range(0..86_400 * US)).collect();
         times.sort();
         for t in times.into_iter().filter(|t| *t < end * US) {
             let (sent, received) = (rng.gen_range(300..3_000), rng.gen_range(200..8_000));
@@ -341,7 +366,13 @@ fn low_and_slow(
     }
 }
 
-fn scanners(ctx: &mut Ctx, rng: &mut ChaCha8Rng, sources: usize, start: i64, end: i64) -> PlantedPair {
+fn scanners(
+    ctx: &mut Ctx,
+    rng: &mut ChaCha8Rng,
+    sources: usize,
+    start: i64,
+    end: i64,
+) -> PlantedPair {
     let mut addresses = Vec::new();
     let mut contacts = 0;
     for _ in 0..sources {
@@ -352,7 +383,19 @@ fn scanners(ctx: &mut Ctx, rng: &mut ChaCha8Rng, sources: usize, start: i64, end
         for _ in 0..rng.gen_range(1..=3) {
             let uri = *EXPLOIT_PATHS.choose(rng).expect("non-empty");
             let port = eph_port(rng);
-            let c = records::tcp(rng, ts, client, port, world::DMZ_WEB, 80, Some("http"), 40_000, 180, NOT_FOUND_BYTES + 200, TcpState::Sf);
+            let c = records::tcp(
+                rng,
+                ts,
+                client,
+                port,
+                world::DMZ_WEB,
+                80,
+                Some("http"),
+                40_000,
+                180,
+                NOT_FOUND_BYTES + 200,
+                TcpState::Sf,
+            );
             let uid = c.uid;
             ctx.conn(&c);
             let http = Http {

@@ -62,8 +62,10 @@ async fn internal_hosts(hunt: &HuntContext) -> Result<usize> {
     if !hunt.ctx.table_exist("conn")? {
         return Ok(0);
     }
-    let counted =
-        rows(&query(&hunt.ctx, "SELECT count(DISTINCT src) AS n FROM conn WHERE is_internal(src)").await?);
+    let counted = rows(
+        &query(&hunt.ctx, "SELECT count(DISTINCT src) AS n FROM conn WHERE is_internal(src)")
+            .await?,
+    );
     Ok(counted.first().and_then(|r| r.get("n")?.as_u64()).unwrap_or(0) as usize)
 }
 
@@ -74,11 +76,7 @@ fn figure_u64(f: &Finding, name: &str) -> u64 {
 fn fold_scanning(hunt: &HuntContext, findings: &mut Vec<Finding>) {
     let internal = &hunt.options.internal;
     let from_outside = |f: &Finding| {
-        f.entities
-            .source
-            .as_deref()
-            .and_then(parse_ip)
-            .is_some_and(|a| !internal.contains(&a))
+        f.entities.source.as_deref().and_then(parse_ip).is_some_and(|a| !internal.contains(&a))
     };
     let failed_attempt = |f: &Finding| {
         f.detector == sigma_match::ID
@@ -260,15 +258,23 @@ fn fold_shared_schedules(findings: &mut Vec<Finding>, internal_hosts: usize) {
             members.iter().filter_map(|&i| findings[i].entities.source.as_deref()).collect();
         let enough = sources.len() >= SHARED_MIN_HOSTS
             && sources.len() as f64 >= SHARED_MIN_SHARE * internal_hosts as f64;
-        let of_members = |test: &dyn Fn(&Finding) -> bool| members.iter().any(|&i| test(&findings[i]));
+        let of_members =
+            |test: &dyn Fn(&Finding) -> bool| members.iter().any(|&i| test(&findings[i]));
         let registered =
             crate::detectors::dns_tunnel::registered_domain(&target).unwrap_or(&target).to_string();
         let listed = named.contains(&target) || named.contains(&registered);
-        if !enough || listed || of_members(&context::is_new) || of_members(&on_a_home_line_or_device)
+        if !enough
+            || listed
+            || of_members(&context::is_new)
+            || of_members(&on_a_home_line_or_device)
         {
             continue;
         }
-        shared.push(shared_schedule(&target, members.iter().map(|&i| &findings[i]), internal_hosts));
+        shared.push(shared_schedule(
+            &target,
+            members.iter().map(|&i| &findings[i]),
+            internal_hosts,
+        ));
         folded.extend(members);
     }
     let mut index = 0;
@@ -285,8 +291,7 @@ fn shared_schedule<'a>(
     internal_hosts: usize,
 ) -> Finding {
     let members: Vec<&Finding> = members.collect();
-    let mut hosts: Vec<String> =
-        members.iter().filter_map(|m| m.entities.source.clone()).collect();
+    let mut hosts: Vec<String> = members.iter().filter_map(|m| m.entities.source.clone()).collect();
     hosts.sort();
     hosts.dedup();
     let mut periods: Vec<f64> = members
@@ -295,7 +300,8 @@ fn shared_schedule<'a>(
         .collect();
     periods.sort_by(f64::total_cmp);
     let median = periods.get(periods.len() / 2).copied().unwrap_or(0.0);
-    let (low, high) = (periods.first().copied().unwrap_or(0.0), periods.last().copied().unwrap_or(0.0));
+    let (low, high) =
+        (periods.first().copied().unwrap_or(0.0), periods.last().copied().unwrap_or(0.0));
     let connections: u64 = members.iter().map(|m| figure_u64(m, "connections")).sum();
     let share = hosts.len() as f64 / internal_hosts.max(1) as f64;
     let best = members.iter().map(|m| m.score).fold(0.0, f64::max);
@@ -313,7 +319,8 @@ fn shared_schedule<'a>(
         hosts.len(),
         human_period(median)
     );
-    let (score, severity) = if share >= 0.5 { (0.25, Severity::Info) } else { (0.35, Severity::Low) };
+    let (score, severity) =
+        if share >= 0.5 { (0.25, Severity::Info) } else { (0.35, Severity::Low) };
     let mut f = Finding::keyed(SHARED_ID, target, title, score, entities);
     f.severity = severity;
     f.techniques = vec!["T1071".into()];
@@ -331,7 +338,8 @@ fn shared_schedule<'a>(
     ] {
         f.evidence.figures.insert(k.into(), v);
     }
-    f.evidence.uids = members.iter().flat_map(|m| m.evidence.uids.iter().take(1)).take(LISTED).cloned().collect();
+    f.evidence.uids =
+        members.iter().flat_map(|m| m.evidence.uids.iter().take(1)).take(LISTED).cloned().collect();
     f.explanation = format!(
         "{} of the {internal_hosts} internal hosts ({:.0}%) poll {target} on a timer, about every \
          {} (from {} to {} across hosts), {connections} connections in all. A schedule that much \
@@ -375,7 +383,9 @@ mod tests {
     #[test]
     fn a_service_most_hosts_poll_is_one_quiet_finding_and_a_few_infected_hosts_stay_high() {
         let mut findings: Vec<Finding> = (0..40)
-            .map(|i| beacon_from(&format!("10.0.0.{i}"), "telemetry.vendor.example", 3600.0 + i as f64))
+            .map(|i| {
+                beacon_from(&format!("10.0.0.{i}"), "telemetry.vendor.example", 3600.0 + i as f64)
+            })
             .collect();
         findings.extend((0..5).map(|i| beacon_from(&format!("10.0.1.{i}"), "c2.example", 300.0)));
         fold_shared_schedules(&mut findings, 60);
@@ -404,7 +414,11 @@ mod tests {
         fold_shared_schedules(&mut listed, 20);
         assert_eq!(listed.iter().filter(|f| f.detector == beacon::ID).count(), 10);
         let mut new = group("fresh.example");
-        context::apply(&mut new[3], &[(0.05, context::new_adjustment("fresh.example", 19_000, "the data"))], Default::default());
+        context::apply(
+            &mut new[3],
+            &[(0.05, context::new_adjustment("fresh.example", 19_000, "the data"))],
+            Default::default(),
+        );
         fold_shared_schedules(&mut new, 20);
         assert_eq!(new.iter().filter(|f| f.detector == beacon::ID).count(), 10);
         let mut home = group("router.example");
@@ -440,7 +454,8 @@ mod tests {
     #[test]
     fn failed_scans_fold_into_one_campaign_and_what_may_have_worked_stays() {
         let hunt = HuntContext::new(datafusion::prelude::SessionContext::new());
-        let mut findings: Vec<Finding> = (0..150).map(|i| attempt(&format!("203.0.113.{i}"), 0)).collect();
+        let mut findings: Vec<Finding> =
+            (0..150).map(|i| attempt(&format!("203.0.113.{i}"), 0)).collect();
         findings.push(attempt("198.51.100.1", 1));
         findings.push(attempt("198.51.100.2", 0));
         let shell = Finding::new(
@@ -453,7 +468,12 @@ mod tests {
         findings.push(attempt("10.0.0.5", 0));
         fold_scanning(&hunt, &mut findings);
         let campaigns: Vec<_> = findings.iter().filter(|f| f.detector == SCANNING_ID).collect();
-        assert_eq!(campaigns.len(), 1, "{:#?}", findings.iter().map(|f| &f.title).collect::<Vec<_>>());
+        assert_eq!(
+            campaigns.len(),
+            1,
+            "{:#?}",
+            findings.iter().map(|f| &f.title).collect::<Vec<_>>()
+        );
         let c = campaigns[0];
         assert_eq!(c.severity, Severity::Low);
         assert_eq!(c.evidence.figures["sources"], 150);
@@ -464,6 +484,10 @@ mod tests {
             .filter(|f| f.detector == sigma_match::ID)
             .filter_map(|f| f.entities.source.as_deref())
             .collect();
-        assert_eq!(alone, ["198.51.100.1", "198.51.100.2", "10.0.0.5"], "worked, involved, internal");
+        assert_eq!(
+            alone,
+            ["198.51.100.1", "198.51.100.2", "10.0.0.5"],
+            "worked, involved, internal"
+        );
     }
 }

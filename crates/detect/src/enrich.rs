@@ -176,13 +176,19 @@ pub async fn remote_devices(hunt: &HuntContext, findings: &mut [Finding]) -> Res
             if let Some(d) = remote.device.as_ref().filter(|d| d.class != "other") {
                 found.push((
                     0.1,
-                    format!("{} presents a {} ({}): a SoHo relay", remote.address, d.class, d.description),
+                    format!(
+                        "{} presents a {} ({}): a SoHo relay",
+                        remote.address, d.class, d.description
+                    ),
                 ));
             }
             if remote.names.is_empty() {
                 found.push((
                     0.05,
-                    format!("no name is behind {}: no DNS answer, TLS server name or Host header", remote.address),
+                    format!(
+                        "no name is behind {}: no DNS answer, TLS server name or Host header",
+                        remote.address
+                    ),
                 ));
             }
             context::apply(f, &found, hunt.options.scorer);

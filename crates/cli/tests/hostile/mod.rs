@@ -700,7 +700,7 @@ fn a_full_disk_during_import_or_spilling_is_a_clear_error_and_the_store_stays_co
             "hunt",
             "--store",
             reference.to_str().unwrap(),
-            "--memory-limit",
+            "--query-memory",
             "16M",
             "--spill-dir",
             spill.to_str().unwrap(),

@@ -358,15 +358,11 @@ const NEW_MARK: &str = "new: ";
 
 /// Whether context found the finding's other end new to the network.
 pub(crate) fn is_new(f: &Finding) -> bool {
-    f.evidence
-        .figures
-        .get("adjustments")
-        .and_then(Value::as_array)
-        .is_some_and(|all| {
-            all.iter()
-                .filter_map(Value::as_str)
-                .any(|a| a.split_once(": ").is_some_and(|(_, why)| why.starts_with(NEW_MARK)))
-        })
+    f.evidence.figures.get("adjustments").and_then(Value::as_array).is_some_and(|all| {
+        all.iter()
+            .filter_map(Value::as_str)
+            .any(|a| a.split_once(": ").is_some_and(|(_, why)| why.starts_with(NEW_MARK)))
+    })
 }
 
 /// The fingerprint (`fp`) of each (source `s`, destination `d` or name) whose rows say only one

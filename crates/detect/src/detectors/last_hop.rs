@@ -136,7 +136,11 @@ fn finding(row: &serde_json::Map<String, Value>) -> Finding {
         bytes as u64,
         (bytes / days.max(1) as f64).round() as u64,
         if hosts == 1 { ", and no other internal host talks to it" } else { "" },
-        if new { " No internal host had reached it in the first day of the data: it is new." } else { "" },
+        if new {
+            " No internal host had reached it in the first day of the data: it is new."
+        } else {
+            ""
+        },
     );
     f
 }

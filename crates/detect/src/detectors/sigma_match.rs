@@ -11,7 +11,8 @@
 //! Scoring: by the rule's level — informational 0.2, low 0.35, medium 0.55, high 0.75, critical
 //! 0.9 — plus 0.05 when the client sent ten or more matching requests. Each finding counts the
 //! matching requests that may have worked (`possible_successes`: answered 1xx–3xx, unanswered,
-//! or with an error page unlike the site's usual one): a client whose every attempt failed, with
+//! or with an error page unlike the site's usual one; every request of a Log4Shell rule, whose
+//! lookup runs whatever the server answers): a client whose every attempt failed, with
 //! no other finding, is folded into its site's scanning campaign ([`crate::campaigns`]).
 
 use std::sync::Arc;
@@ -82,7 +83,7 @@ impl Detector for SigmaMatch {
                     ),
                     _ => format!(
                         "WITH matched AS (SELECT unnest({call}) AS rule, src, dst, host, ts, method, uri,
-                                                 user_agent, uid, status_code, resp_body_len,
+                                                 user_agent, uid, status_code, response_body_len,
                                                  _source, _line FROM http),
                               {usual}
                          SELECT rule, ip_text(src) AS client, ip_text(dst) AS server, host,
@@ -96,8 +97,8 @@ impl Detector for SigmaMatch {
                                 row_number() OVER (PARTITION BY rule, src ORDER BY ts, uid) AS rn
                          FROM matched m LEFT JOIN usual u
                            ON u.site = ip_text(m.dst) AND u.status = m.status_code",
-                        usual = usual_failures("http", "ip_text(dst)", "status_code", "resp_body_len"),
-                        may_have_worked = may_have_worked("m.status_code", "m.resp_body_len"),
+                        usual = usual_failures("http", "ip_text(dst)", "status_code", "response_body_len"),
+                        may_have_worked = may_have_worked("m.status_code", "m.response_body_len"),
                     ),
                 };
                 let sql = format!(
@@ -117,11 +118,14 @@ impl Detector for SigmaMatch {
                         current = Some((index, finding(rule, &r)));
                     }
                     if let Some((_, f)) = current.as_mut() {
-                        let mut sample: serde_json::Map<String, Value> =
-                            [("line", text("line")), ("place", text("place")), ("path", text("path"))]
-                                .into_iter()
-                                .map(|(k, v)| (k.to_string(), Value::String(v)))
-                                .collect();
+                        let mut sample: serde_json::Map<String, Value> = [
+                            ("line", text("line")),
+                            ("place", text("place")),
+                            ("path", text("path")),
+                        ]
+                        .into_iter()
+                        .map(|(k, v)| (k.to_string(), Value::String(v)))
+                        .collect();
                         // The decoded form is what the rule may have matched: show both.
                         if !text("decoded").is_empty() {
                             sample.insert("decoded".into(), Value::String(text("decoded")));
@@ -302,6 +306,15 @@ pub fn register_decode(ctx: &SessionContext) {
     ));
 }
 
+/// Whether a rule's exploit works whatever the server answers: Log4Shell's JNDI lookups run when
+/// the request is logged, so a 404 says nothing about them.
+fn status_blind(rule: &Rule) -> bool {
+    let text = format!("{} {}", rule.title, rule.tags.join(" ")).to_ascii_lowercase();
+    ["log4j", "log4shell", "jndi", "cve.2021-44228", "cve.2021-45046"]
+        .iter()
+        .any(|m| text.contains(m))
+}
+
 /// The score of a rule's level.
 pub fn level_score(level: &str) -> f64 {
     match level {
@@ -319,7 +332,9 @@ fn finding(rule: &Rule, row: &serde_json::Map<String, Value>) -> Finding {
     let client = text("client");
     let server = Some(text("server")).filter(|s| !s.is_empty());
     let hits = number("hits") as u64;
-    let possible_successes = number("possible_successes") as u64;
+    // An injection the server acts on as it logs (a JNDI lookup) works whatever it answered.
+    let possible_successes =
+        if status_blind(rule) { hits } else { number("possible_successes") as u64 };
     let entities = Entities {
         source: Some(client.clone()),
         destination: server,

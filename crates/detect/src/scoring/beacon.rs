@@ -12,17 +12,17 @@
 //! - **periodicity of binned counts**: contacts counted in bins one period wide are as even as a
 //!   clock's when a beacon runs, even a heavily jittered one (index of dispersion var/mean: ≈0
 //!   for a clock, ≈j²/3 for sleep jittered by ±j, 1 for random Poisson traffic, ≫1 for people);
-//! - **persistence**: how long the pair has lived (nothing under an hour, full marks from three
-//!   days, on a log scale) and how continuously (the share of the days of its own life with
-//!   contact). A beacon that ran for three days scores the same in a 3-day and a 90-day window:
-//!   the window it is hunted in says nothing about the implant;
+//! - **persistence**: how long the pair has lived (in proportion up to a day, 0.85 at a day, full
+//!   marks from three days on a log scale) and how continuously (the share of the days of its own
+//!   life with contact). A beacon that ran for three days scores the same in a 3-day and a 90-day
+//!   window: the window it is hunted in says nothing about the implant;
 //! - **size regularity**: the dispersion of bytes sent per connection.
 //!
 //! When nearly all contacts fall inside the site's working hours, the same measures are also
 //! taken on a working-hours clock (nights and weekends removed) and the better reading is kept,
 //! so that an implant that sleeps outside office hours is not penalised for its nights.
 //!
-//! Score = timing × (0.35 + 0.65 × persistence) × (0.8 + 0.2 × size regularity) × confidence,
+//! Score = timing × persistence × (0.8 + 0.2 × size regularity) × confidence,
 //! where timing is the better of gap regularity and periodicity and confidence grows from 0.75
 //! at 6 contacts to 1 at 12: a handful of contacts says little.
 
@@ -288,10 +288,10 @@ pub fn score(times: &[i64], bytes: &[u64], working: Option<&WorkingHours>) -> Op
     Some(if office.score > wall.score { office } else { wall })
 }
 
-/// How long a pair must live before its persistence counts for anything, and from when it
-/// counts in full (seconds on the clock used).
-const LIFE_FLOOR_S: f64 = 3_600.0;
-const LIFE_FULL_S: f64 = 3.0 * 86_400.0;
+/// How long a pair must live to count as a lasting schedule rather than a session (seconds on
+/// the clock used), and from when its persistence counts in full.
+const LIFE_DAY_S: f64 = 86_400.0;
+const LIFE_FULL_DAYS: f64 = 3.0;
 
 fn combine(
     positions: &[f64],
@@ -311,7 +311,7 @@ fn combine(
     let span = positions.last().unwrap_or(&0.0) - positions.first().unwrap_or(&0.0);
     let persistence = persistence(span, active_days, life_days);
     let confidence = (0.5 + positions.len() as f64 / 24.0).min(1.0);
-    let score = timing * (0.35 + 0.65 * persistence) * (0.8 + 0.2 * size_regularity) * confidence;
+    let score = timing * persistence * (0.8 + 0.2 * size_regularity) * confidence;
     BeaconScore {
         score,
         timing,
@@ -328,13 +328,20 @@ fn combine(
     }
 }
 
-/// 0–1: half how long the pair lived (`span` seconds: 0 under an hour, 1 from three days, on a
-/// log scale), half how continuously (days with contact over the days of its life).
+/// 0–1: how long the pair lived (`span` seconds) and how continuously (days with contact over
+/// the days of its life). A life under a day counts in proportion (a regular session of a few
+/// hours is an application's, not an implant's lasting schedule): 0.85 at a day, rising on a
+/// log scale to 1 at three days. Continuity weighs 0.6–1: two bursts weeks apart are not one
+/// schedule.
 pub fn persistence(span: f64, active_days: usize, life_days: usize) -> f64 {
-    let longevity =
-        ((span.max(1.0) / LIFE_FLOOR_S).ln() / (LIFE_FULL_S / LIFE_FLOOR_S).ln()).clamp(0.0, 1.0);
+    let days = span.max(0.0) / LIFE_DAY_S;
+    let life = if days < 1.0 {
+        0.85 * days
+    } else {
+        0.85 + 0.15 * (days.ln() / LIFE_FULL_DAYS.ln()).min(1.0)
+    };
     let continuity = (active_days as f64 / life_days.max(1) as f64).clamp(0.0, 1.0);
-    0.5 * longevity + 0.5 * continuity
+    life * (0.6 + 0.4 * continuity)
 }
 
 /// 1 − the index of dispersion (variance over mean) of contact counts in bins one, two, four or eight
@@ -464,9 +471,9 @@ mod tests {
         let same = vec![MONDAY; 50];
         assert!(score(&same, &same_size(50), None).is_none());
         // A clock with one six-hour outage stays a clock.
-        let mut times: Vec<i64> = (0..100).map(|i| MONDAY + i * 300_000_000).collect();
-        times.extend((0..100).map(|i| MONDAY + 36_000_000_000 + i * 300_000_000));
-        let s = score(&times, &same_size(200), None).unwrap();
+        let mut times: Vec<i64> = (0..432).map(|i| MONDAY + i * 300_000_000).collect();
+        times.extend((0..432).map(|i| MONDAY + 151_200_000_000 + i * 300_000_000));
+        let s = score(&times, &same_size(864), None).unwrap();
         assert!(s.gap_regularity > 0.99, "{s:?}");
         assert!(s.score > 0.8, "{s:?}");
     }
@@ -523,24 +530,49 @@ mod tests {
         let s = score(&times, &sizes, None).unwrap();
         assert!(s.score > 0.8, "{s:?}");
         assert!(s.persistence > 0.99, "three days of contact every day: {s:?}");
-        // A day of it still clears the reporting bar; an hour's regular session is medium at
-        // most: a schedule that lasts is what makes a beacon.
+        // A day of it is still high; a regular session of a few hours is an application's, not
+        // a lasting schedule: a schedule that lasts is what makes a beacon.
         let day = implant(&mut rng, 275.0, 0.27, MONDAY, MONDAY + DAY);
         let s = score(&day, &same_size(day.len()), None).unwrap();
-        assert!(s.score > 0.8, "{s:?}");
-        let hour = implant(&mut rng, 30.0, 0.1, MONDAY, MONDAY + 3_600_000_000);
-        let s = score(&hour, &same_size(hour.len()), None).unwrap();
-        assert!(s.score < 0.7, "{s:?}");
+        assert!(s.score > 0.7, "{s:?}");
+        let hours = implant(&mut rng, 30.0, 0.1, MONDAY, MONDAY + 7 * 3_600_000_000);
+        let s = score(&hours, &same_size(hours.len()), None).unwrap();
+        assert!(s.score < 0.3, "{s:?}");
     }
 
     #[test]
     fn persistence_grows_with_life_and_continuity() {
-        assert_eq!(persistence(1800.0, 1, 1), 0.5, "under an hour: continuity only");
+        assert!((persistence(43_200.0, 1, 1) - 0.425).abs() < 1e-9, "half a day");
+        assert!((persistence(86_400.0, 1, 1) - 0.85).abs() < 1e-9);
         assert!((persistence(3.0 * 86_400.0, 3, 3) - 1.0).abs() < 1e-9);
         assert!((persistence(60.0 * 86_400.0, 60, 60) - 1.0).abs() < 1e-9);
-        assert!(persistence(86_400.0, 1, 1) > persistence(6.0 * 3_600.0, 1, 1));
+        assert!(persistence(2.0 * 86_400.0, 2, 2) > persistence(86_400.0, 1, 1));
         // Two bursts three weeks apart: long-lived but rarely in touch.
-        assert!(persistence(21.0 * 86_400.0, 2, 21) < 0.6);
+        assert!(persistence(21.0 * 86_400.0, 2, 21) < 0.7);
+    }
+
+    /// Scores across periods, jitters and lives, printed: `cargo nextest run -p lasthop-detect
+    /// --run-ignored only score_table --no-capture`.
+    #[test]
+    #[ignore]
+    fn score_table() {
+        let mut rng = ChaCha8Rng::seed_from_u64(99);
+        for period in [30.0, 300.0, 1800.0, 3600.0, 21_600.0] {
+            for jitter in [0.0, 0.2, 0.5, 0.9] {
+                let mut row = format!("period {period:>6} jitter {jitter:.1}:");
+                for days in [1, 3, 21] {
+                    let end = MONDAY + days * DAY;
+                    let times = implant(&mut rng, period, jitter, MONDAY, end);
+                    let s = score(&times, &same_size(times.len()), None);
+                    row.push_str(&format!(
+                        "  {days}d {:>4} {}",
+                        times.len(),
+                        s.map_or("  -  ".into(), |s| format!("{:.2}", s.score))
+                    ));
+                }
+                eprintln!("{row}");
+            }
+        }
     }
 
     #[test]

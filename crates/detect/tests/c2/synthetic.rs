@@ -203,7 +203,9 @@ fn a_beacon_fetching_a_program_named_like_an_image_is_raised_for_it() {
             .unwrap();
         }
     }
-    for i in 0..144u32 {
+    // The time server is polled for three days: a clock that lasts, reported with its
+    // adjustment.
+    for i in 0..432u32 {
         let ts = START + i as f64 * 600.0 + (i % 5) as f64;
         conn(&mut conns, ts, &format!("Cntp{i}"), "10.1.1.8", "203.0.113.50", 123, "udp", 0.01, 48);
     }
@@ -417,7 +419,8 @@ fn internet_clients_polling_our_own_site_are_not_beacons() {
         while t < START + 2.0 * DAY {
             let uid = format!("Cw{c}x{i}");
             conn(&mut conns, t, &uid, &client, "10.30.0.10", 443, "tcp", 0.3, 600);
-            writeln!(ssl, "{t:.6}\t{uid}\t{client}\t50000\t10.30.0.10\t443\twww.corp.example").unwrap();
+            writeln!(ssl, "{t:.6}\t{uid}\t{client}\t50000\t10.30.0.10\t443\twww.corp.example")
+                .unwrap();
             t += 600.0 * (1.0 + rng.gen_range(-0.05..0.05));
             i += 1;
         }
