@@ -113,9 +113,17 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--out")
     ap.add_argument("--json", help="also write every run's raw result here")
+    ap.add_argument("--hosts", type=int, default=BASE["hosts"])
+    ap.add_argument("--days", type=int, default=BASE["days"], help="window unless a cell sets it")
+    ap.add_argument("--background", type=int, default=BASE["background"],
+                    help="background connections per host per day")
+    ap.add_argument("--only", help="run only the sweeps whose name contains this")
     a = ap.parse_args()
+    BASE.update(hosts=a.hosts, days=a.days, background=a.background)
     rows, raw = [], []
     for group, label, flags in cells(a.quick):
+        if a.only and a.only not in group:
+            continue
         runs = []
         for seed in a.seeds:
             with tempfile.TemporaryDirectory() as work:

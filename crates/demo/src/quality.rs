@@ -25,10 +25,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::out::{self, US};
-use crate::records::{self, Cert, Http, TcpState};
+use crate::records::{self, Cert, TcpState};
 use crate::sim::{self, Ctx, TlsSpec, eph_port};
 use crate::world;
-use crate::zeek::{self, Kind};
+use crate::zeek;
 
 /// A beacon to plant.
 #[derive(Clone, Debug, PartialEq)]
@@ -162,27 +162,13 @@ pub fn generate(out_dir: &Path, config: &QualityConfig) -> io::Result<QualitySum
     if config.scanners > 0 {
         benign.push(scanners(&mut ctx, &mut rng, config.scanners, start, end));
     }
-    let mut background = stream(3);
-    let mut developers = stream(4);
-    let mut files = Vec::new();
-    let mut dir = PathBuf::new();
-    for hour in 0..hours {
-        let hour_start = start + hour as i64 * 3_600;
-        if hour == 0 || out::utc_parts(hour_start).3 == 0 {
-            dir = out_dir.join(out::date_string(hour_start));
-            std::fs::create_dir_all(&dir)?;
-        }
-        ctx.logs.set_floor(hour);
-        sim::background_hour(
-            &mut ctx,
-            &mut background,
-            hour_start,
-            config.background_conns_per_host_per_day,
-        );
-        sim::developer_ssh_hour(&mut ctx, &mut developers, hour_start);
-        let (written, _) = ctx.logs.flush_hour(hour, &dir, false)?;
-        files.extend(written);
-    }
+    let background = crate::Background {
+        start,
+        hours,
+        conns_per_host_per_day: config.background_conns_per_host_per_day,
+        gzip: false,
+    };
+    let (files, _) = background.write(&mut ctx, out_dir, &mut stream(3), &mut stream(4))?;
     Ok(QualitySummary { files, planted, benign })
 }
 
@@ -382,43 +368,15 @@ fn scanners(
         let mut ts = rng.gen_range(start * US..(end - 600) * US);
         for _ in 0..rng.gen_range(1..=3) {
             let uri = *EXPLOIT_PATHS.choose(rng).expect("non-empty");
-            let port = eph_port(rng);
-            let c = records::tcp(
-                rng,
-                ts,
+            let request = sim::SiteRequest {
                 client,
-                port,
-                world::DMZ_WEB,
-                80,
-                Some("http"),
-                40_000,
-                180,
-                NOT_FOUND_BYTES + 200,
-                TcpState::Sf,
-            );
-            let uid = c.uid;
-            ctx.conn(&c);
-            let http = Http {
-                ts: ts + 1_000,
-                uid: &uid,
-                orig: client,
-                orig_p: port,
-                resp: world::DMZ_WEB,
-                resp_p: 80,
-                depth: 1,
-                method: "GET",
-                host: world::PUBLIC_SITE,
                 uri,
-                referrer: None,
-                user_agent: Some(agent),
-                request_len: 0,
-                response_len: NOT_FOUND_BYTES,
+                user_agent: agent,
                 status: 404,
                 status_msg: "Not Found",
-                orig_file: None,
-                resp_file: None,
+                resp_len: NOT_FOUND_BYTES,
             };
-            http.write(&mut ctx.logs.rec(Kind::Http, ts + 1_000, ts + 1_000));
+            request.write(ctx, rng, ts);
             contacts += 1;
             ts += rng.gen_range(1..60) * US;
         }

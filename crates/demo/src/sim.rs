@@ -922,48 +922,67 @@ fn web_visitor<R: Rng>(ctx: &mut Ctx, rng: &mut R, ts: i64) {
     } else {
         (200, "OK", pareto(rng, 4_000.0, 1.3, 5e6))
     };
-    let ob = rng.gen_range(150..600);
-    let rb = resp_len + rng.gen_range(180..400);
-    let port = eph_port(rng);
-    let dur = rng.gen_range(20_000..900_000);
-    let c = records::tcp(
-        rng,
-        ts,
-        client,
-        port,
-        world::DMZ_WEB,
-        80,
-        Some("http"),
-        dur,
-        ob,
-        rb,
-        TcpState::Sf,
-    );
-    let uid = c.uid;
-    ctx.conn(&c);
-    let fuid = out::uid(rng, b'F');
-    let hts = ts + rng.gen_range(1_000..80_000);
-    let http = Http {
-        ts: hts,
-        uid: &uid,
-        orig: client,
-        orig_p: port,
-        resp: world::DMZ_WEB,
-        resp_p: 80,
-        depth: 1,
-        method: "GET",
-        host: world::PUBLIC_SITE,
-        uri,
-        referrer: None,
-        user_agent: Some(ua),
-        request_len: 0,
-        response_len: resp_len,
-        status,
-        status_msg: msg,
-        orig_file: None,
-        resp_file: (resp_len > 0).then_some((&fuid, "text/html")),
-    };
-    http.write(&mut ctx.logs.rec(Kind::Http, hts, hts));
+    let request = SiteRequest { client, uri, user_agent: ua, status, status_msg: msg, resp_len };
+    request.write(ctx, rng, ts);
+}
+
+/// One plain-HTTP request from the Internet to the public web site: its conn and http records.
+pub(crate) struct SiteRequest<'a> {
+    pub client: u32,
+    pub uri: &'a str,
+    pub user_agent: &'a str,
+    pub status: u16,
+    pub status_msg: &'a str,
+    pub resp_len: u64,
+}
+
+impl SiteRequest<'_> {
+    pub(crate) fn write<R: Rng>(&self, ctx: &mut Ctx, rng: &mut R, ts: i64) {
+        let (client, uri, ua, status, msg, resp_len) =
+            (self.client, self.uri, self.user_agent, self.status, self.status_msg, self.resp_len);
+        let ob = rng.gen_range(150..600);
+        let rb = resp_len + rng.gen_range(180..400);
+        let port = eph_port(rng);
+        let dur = rng.gen_range(20_000..900_000);
+        let c = records::tcp(
+            rng,
+            ts,
+            client,
+            port,
+            world::DMZ_WEB,
+            80,
+            Some("http"),
+            dur,
+            ob,
+            rb,
+            TcpState::Sf,
+        );
+        let uid = c.uid;
+        ctx.conn(&c);
+        let fuid = out::uid(rng, b'F');
+        let hts = ts + rng.gen_range(1_000..80_000);
+        let http = Http {
+            ts: hts,
+            uid: &uid,
+            orig: client,
+            orig_p: port,
+            resp: world::DMZ_WEB,
+            resp_p: 80,
+            depth: 1,
+            method: "GET",
+            host: world::PUBLIC_SITE,
+            uri,
+            referrer: None,
+            user_agent: Some(ua),
+            request_len: 0,
+            response_len: resp_len,
+            status,
+            status_msg: msg,
+            orig_file: None,
+            resp_file: (resp_len > 0).then_some((&fuid, "text/html")),
+        };
+        http.write(&mut ctx.logs.rec(Kind::Http, hts, hts));
+    }
 }
 
 fn scanner<R: Rng>(ctx: &mut Ctx, rng: &mut R, ts: i64) {

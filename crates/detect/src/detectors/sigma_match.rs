@@ -1,4 +1,7 @@
-//! **Sigma rules** on web-server logs (`web`) and, as Sigma's proxy log source, Zeek's `http`.
+//! **Sigma rules** on web-server logs (`web`) and, as Sigma's proxy log source, Zeek's `http`
+//! requests of internal clients: what a proxy sees. SigmaHQ's proxy rules describe clients going
+//! out (a framework's user agent, a download cradle); an Internet visitor of the site's own
+//! servers is no such client, and Googlebot's user agent is one of theirs.
 //!
 //! What it finds: records matching a compiled Sigma rule (the bundled SigmaHQ webserver and
 //! proxy rules, and `--rules DIR`), one finding per rule and client address, with the matching
@@ -84,7 +87,7 @@ impl Detector for SigmaMatch {
                     _ => format!(
                         "WITH matched AS (SELECT unnest({call}) AS rule, src, dst, host, ts, method, uri,
                                                  user_agent, uid, status_code, response_body_len,
-                                                 _source, _line FROM http),
+                                                 _source, _line FROM http WHERE is_internal(src)),
                               {usual}
                          SELECT rule, ip_text(src) AS client, ip_text(dst) AS server, host,
                                 count(*) OVER (PARTITION BY rule, src) AS hits,
