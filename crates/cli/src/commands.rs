@@ -670,6 +670,15 @@ pub fn demo(args: DemoArgs) -> Result<Exit, Failure> {
 
 pub fn bench_quality_data(args: crate::BenchQualityDataArgs) -> Result<Exit, Failure> {
     use lasthop_demo::quality::{self, BeaconPlant, QualityConfig};
+    if args.beacon_period.is_some_and(|p| !(1.0..=604_800.0).contains(&p)) {
+        return Err(usage("--beacon-period: between 1 and 604800 seconds".into()));
+    }
+    if !(0.0..=0.95).contains(&args.beacon_jitter) || !(1..=5).contains(&args.beacon_hosts) {
+        return Err(usage("--beacon-jitter: 0 to 0.95; --beacon-hosts: 1 to 5".into()));
+    }
+    if args.hosts < 6 || args.days == 0 || !(0.0..=1.0).contains(&args.shared_share) {
+        return Err(usage("--hosts: at least 6; --days: at least 1; --shared-share: 0 to 1".into()));
+    }
     let config = QualityConfig {
         seed: args.seed,
         hosts: args.hosts,

@@ -491,9 +491,13 @@ fn main() -> ExitCode {
 pub(crate) fn engine_error(e: &datafusion::error::DataFusionError) -> String {
     let root = tidy_error(&e.find_root().to_string());
     let whole = tidy_error(&e.to_string());
-    let context = whole.replace(&root, "");
-    let context = context.trim().trim_end_matches(':').trim();
-    if context.is_empty() { root } else { format!("{root}\n(while: {context})") }
+    let rest = whole.replace(&root, "");
+    let context: Vec<&str> = rest
+        .lines()
+        .map(|l| l.trim().trim_end_matches(':').trim())
+        .filter(|l| !l.is_empty() && *l != "caused by")
+        .collect();
+    if context.is_empty() { root } else { format!("{root}\n(while: {})", context.join("; ")) }
 }
 
 /// Text for a terminal, its own newlines kept as line breaks (indented under the first line)
@@ -564,5 +568,25 @@ mod tests {
             "{tidy}"
         );
         assert_eq!(super::tidy_error("reading x.log: not found"), "reading x.log: not found");
+    }
+
+    #[test]
+    fn an_engine_error_reads_cause_first_with_its_own_line_breaks() {
+        use datafusion::error::DataFusionError;
+        let cause = DataFusionError::ResourcesExhausted(
+            "Failed to allocate additional 8 MB for ExternalSorter[0]\ntop memory consumers:\n  \
+             ExternalSorter[0] consumed 60 MB"
+                .into(),
+        );
+        let error = DataFusionError::Context("sorting each pair's contacts".into(), Box::new(cause));
+        let text = super::readable(&super::engine_error(&error));
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("Resources exhausted: Failed to allocate"), "{text}");
+        assert!(lines.len() >= 3, "real line breaks: {text}");
+        assert!(!text.contains("\\u{a}"), "{text}");
+        assert!(text.ends_with("(while: sorting each pair's contacts)"), "{text}");
+        assert_eq!(text.matches("Failed to allocate").count(), 1, "said once: {text}");
+        // Control characters other than line breaks are still shown as escapes.
+        assert!(!super::readable("a\u{1b}[31mb\nc").contains('\u{1b}'));
     }
 }

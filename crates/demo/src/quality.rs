@@ -15,7 +15,8 @@
 //!   times (planted);
 //! - **a scanner campaign**: sources outside sending one to three exploit requests each with a
 //!   scanner's user agent to paths the site does not have, all answered 404 with the site's
-//!   not-found page (benign noise: it must not be more than one finding).
+//!   not-found page, in the sensor's http log and in the site's access log (`web/access.log`,
+//!   beside 60,000 benign lines): benign noise that must not be more than one finding.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -114,7 +115,12 @@ const EXPLOIT_PATHS: &[&str] = &[
     "/index.php?s=/Index/\\think\\app/invokefunction&function=call_user_func_array",
     "/.env",
 ];
+/// The public site's not-found page, as the demo's web server (and its access log) serves it.
 const NOT_FOUND_BYTES: u64 = 1_245;
+const MONTHS: [&str; 12] =
+    ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+/// Benign lines of the public site's access log written beside a scanner campaign.
+const WEB_LINES: usize = 60_000;
 
 /// Writes the network under `out_dir` (the demo's layout: a folder per day of hourly logs).
 pub fn generate(out_dir: &Path, config: &QualityConfig) -> io::Result<QualitySummary> {
@@ -160,7 +166,17 @@ pub fn generate(out_dir: &Path, config: &QualityConfig) -> io::Result<QualitySum
         ));
     }
     if config.scanners > 0 {
-        benign.push(scanners(&mut ctx, &mut rng, config.scanners, start, end));
+        // The campaign reaches the site's own access log (the `web` table, where the SigmaHQ
+        // webserver rules run) as well as the sensor's http log.
+        let mut web_log = String::new();
+        for line in crate::web::benign_access_log(WEB_LINES, config.seed) {
+            web_log.push_str(&line);
+            web_log.push('\n');
+        }
+        benign.push(scanners(&mut ctx, &mut web_log, &mut rng, config.scanners, start, end));
+        let web_dir = out_dir.join("web");
+        std::fs::create_dir_all(&web_dir)?;
+        std::fs::write(web_dir.join("access.log"), web_log)?;
     }
     let background = crate::Background {
         start,
@@ -354,6 +370,7 @@ fn low_and_slow(
 
 fn scanners(
     ctx: &mut Ctx,
+    web_log: &mut String,
     rng: &mut ChaCha8Rng,
     sources: usize,
     start: i64,
@@ -377,6 +394,14 @@ fn scanners(
                 resp_len: NOT_FOUND_BYTES,
             };
             request.write(ctx, rng, ts);
+            // The site's own access log has the same request.
+            let (y, mo, d, h, mi, sec) = out::utc_parts(ts / US);
+            let month = MONTHS[mo as usize - 1];
+            web_log.push_str(&format!(
+                "{} - - [{d:02}/{month}/{y}:{h:02}:{mi:02}:{sec:02} +0000] \"GET {uri} HTTP/1.1\" \
+                 404 {NOT_FOUND_BYTES} \"-\" \"{agent}\"\n",
+                out::ip_string(client)
+            ));
             contacts += 1;
             ts += rng.gen_range(1..60) * US;
         }

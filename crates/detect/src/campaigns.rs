@@ -31,7 +31,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use datafusion::common::Result;
 use lasthop_findings::{Entities, Finding, Severity};
-use lasthop_normalise::parse_ip;
+use lasthop_normalise::{Networks, parse_ip};
 use serde_json::{Value, json};
 
 use crate::detectors::{HuntContext, beacon, context, ioc, query, rows, sigma_match, web_shell};
@@ -53,7 +53,7 @@ pub async fn fold(hunt: &HuntContext, findings: &mut Vec<Finding>) -> Result<()>
     fold_scanning(hunt, findings);
     if findings.iter().any(|f| f.detector == beacon::ID) {
         let internal_hosts = internal_hosts(hunt).await?;
-        fold_shared_schedules(findings, internal_hosts);
+        fold_shared_schedules(findings, internal_hosts, &hunt.options.internal);
     }
     Ok(())
 }
@@ -100,12 +100,12 @@ fn fold_scanning(hunt: &HuntContext, findings: &mut Vec<Finding>) {
     for f in findings.drain(..) {
         let source = f.entities.source.clone().unwrap_or_default();
         if failed_attempt(&f) && !involved.contains(&source) {
-            let site = f
-                .entities
-                .destination
-                .clone()
-                .or_else(|| f.entities.domain.clone())
-                .unwrap_or_default();
+            // The server's address where the log has it, else the Host asked for (which the
+            // scanner chose: lower case, so that one site is one campaign).
+            let site = match &f.entities.destination {
+                Some(address) => address.clone(),
+                None => f.entities.domain.as_deref().unwrap_or_default().to_ascii_lowercase(),
+            };
             by_site.entry(site).or_default().push(f);
         } else {
             kept.push(f);
@@ -123,11 +123,12 @@ fn scanning_campaign(site: &str, members: Vec<Finding>) -> Finding {
     let mut samples = Vec::new();
     let mut uids = Vec::new();
     let (mut first, mut last) = (i64::MAX, i64::MIN);
-    let mut requests = 0;
+    // Matches, not requests: one request that matches two rules counts twice.
+    let mut matches = 0;
     for m in &members {
         let source = m.entities.source.clone().unwrap_or_default();
         let hits = figure_u64(m, "matching_records").max(1);
-        requests += hits;
+        matches += hits;
         *by_source.entry(source.clone()).or_default() += hits;
         let title = m
             .evidence
@@ -156,15 +157,13 @@ fn scanning_campaign(site: &str, members: Vec<Finding>) -> Finding {
     let busiest = top(&by_source);
     let top_paths = top(&paths);
     let rule_counts: BTreeMap<&String, usize> = rules.iter().map(|(r, s)| (r, s.len())).collect();
-    let host = members.iter().find_map(|m| m.entities.domain.clone());
-    let target = match (&host, site) {
-        (_, "") => "the logged site".to_string(),
-        (Some(h), s) if h != s => format!("{s} ({h})"),
-        _ => site.to_string(),
-    };
+    // The campaign is the site's: its identity is the site alone, never a Host header one
+    // scanner or another sent.
+    let by_address = members.iter().any(|m| m.entities.destination.is_some());
+    let target = if site.is_empty() { "the logged site".to_string() } else { site.to_string() };
     let entities = Entities {
-        destination: members.iter().find_map(|m| m.entities.destination.clone()),
-        domain: host.clone(),
+        destination: by_address.then(|| site.to_string()),
+        domain: (!by_address && !site.is_empty()).then(|| site.to_string()),
         ..Default::default()
     };
     let sources = by_source.len();
@@ -177,10 +176,9 @@ fn scanning_campaign(site: &str, members: Vec<Finding>) -> Finding {
     f.techniques = techniques.into_iter().collect();
     f.first_seen = first;
     f.last_seen = last;
-    f.entities.remote = None;
     for (k, v) in [
         ("sources", json!(sources)),
-        ("requests", json!(requests)),
+        ("matches", json!(matches)),
         ("top_sources", json!(busiest)),
         ("rules", json!(rule_counts)),
         ("paths", json!(top_paths)),
@@ -194,8 +192,8 @@ fn scanning_campaign(site: &str, members: Vec<Finding>) -> Finding {
     let rule_list: Vec<String> =
         rule_counts.iter().map(|(r, n)| format!("\"{r}\" from {n} source(s)")).collect();
     f.explanation = format!(
-        "{sources} source(s) outside the network sent {requests} request(s) to {target} matching \
-         Sigma's exploit rules ({}), and every one failed: an error status with the site's usual \
+        "{sources} source(s) outside the network made {matches} match(es) of Sigma's exploit \
+         rules against {target} ({}), and every attempt failed: an error status with the site's usual \
          error page, and no other finding about the sources. That is scanning, which every public \
          server receives; it is listed once so that it does not bury attempts that may have \
          worked, which stay findings of their own. Busiest sources: {}. Check that the site is \
@@ -228,7 +226,9 @@ fn on_a_home_line_or_device(f: &Finding) -> bool {
     })
 }
 
-fn fold_shared_schedules(findings: &mut Vec<Finding>, internal_hosts: usize) {
+/// Folds the beacons of internal hosts (`internal`) that share a destination; beacons from
+/// outside (RITA's scorer keeps them) are never counted as the site's hosts.
+fn fold_shared_schedules(findings: &mut Vec<Finding>, internal_hosts: usize, internal: &Networks) {
     // Targets an indicator list names (the intelligence detector matched them).
     let named: HashSet<String> = findings
         .iter()
@@ -242,8 +242,12 @@ fn fold_shared_schedules(findings: &mut Vec<Finding>, internal_hosts: usize) {
         })
         .collect();
     let mut groups: HashMap<String, Vec<usize>> = HashMap::new();
+    let from_inside = |f: &Finding| {
+        f.entities.source.as_deref().and_then(parse_ip).is_some_and(|a| internal.contains(&a))
+    };
     for (i, f) in findings.iter().enumerate() {
         if f.detector == beacon::ID
+            && from_inside(f)
             && let Some(target) = beacon_target(f)
         {
             groups.entry(target).or_default().push(i);
@@ -388,7 +392,7 @@ mod tests {
             })
             .collect();
         findings.extend((0..5).map(|i| beacon_from(&format!("10.0.1.{i}"), "c2.example", 300.0)));
-        fold_shared_schedules(&mut findings, 60);
+        fold_shared_schedules(&mut findings, 60, &Networks::default());
         let shared: Vec<_> = findings.iter().filter(|f| f.detector == SHARED_ID).collect();
         assert_eq!(shared.len(), 1, "{findings:#?}");
         assert_eq!(shared[0].severity, Severity::Info);
@@ -411,7 +415,7 @@ mod tests {
             0.9,
             Entities { domain: Some("bad.example".into()), ..Default::default() },
         ));
-        fold_shared_schedules(&mut listed, 20);
+        fold_shared_schedules(&mut listed, 20, &Networks::default());
         assert_eq!(listed.iter().filter(|f| f.detector == beacon::ID).count(), 10);
         let mut new = group("fresh.example");
         context::apply(
@@ -419,18 +423,18 @@ mod tests {
             &[(0.05, context::new_adjustment("fresh.example", 19_000, "the data"))],
             Default::default(),
         );
-        fold_shared_schedules(&mut new, 20);
+        fold_shared_schedules(&mut new, 20, &Networks::default());
         assert_eq!(new.iter().filter(|f| f.detector == beacon::ID).count(), 10);
         let mut home = group("router.example");
         home[0].entities.remote = Some(lasthop_findings::RemoteEnd {
             network_type: Some("residential".into()),
             ..Default::default()
         });
-        fold_shared_schedules(&mut home, 20);
+        fold_shared_schedules(&mut home, 20, &Networks::default());
         assert_eq!(home.iter().filter(|f| f.detector == beacon::ID).count(), 10);
         // Too small a share of a large network is not a shared service either.
         let mut few = group("rare.example");
-        fold_shared_schedules(&mut few, 500);
+        fold_shared_schedules(&mut few, 500, &Networks::default());
         assert_eq!(few.iter().filter(|f| f.detector == beacon::ID).count(), 10);
     }
 

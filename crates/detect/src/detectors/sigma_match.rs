@@ -14,7 +14,8 @@
 //! Scoring: by the rule's level — informational 0.2, low 0.35, medium 0.55, high 0.75, critical
 //! 0.9 — plus 0.05 when the client sent ten or more matching requests. Each finding counts the
 //! matching requests that may have worked (`possible_successes`: answered 1xx–3xx, unanswered,
-//! or with an error page unlike the site's usual one; every request of a Log4Shell rule, whose
+//! or with an error page unlike the site's usual one or one the site has no usual page for
+//! (fewer than three clients had it); every request of a Log4Shell rule, whose
 //! lookup runs whatever the server answers): a client whose every attempt failed, with
 //! no other finding, is folded into its site's scanning campaign ([`crate::campaigns`]).
 
@@ -80,7 +81,7 @@ impl Detector for SigmaMatch {
                                 row_number() OVER (PARTITION BY rule, c_ip ORDER BY ts, _line) AS rn
                          FROM matched m LEFT JOIN usual u
                            ON u.site = {web_site} AND u.status = m.sc_status",
-                        usual = usual_failures("web", WEB_SITE, "sc_status", "sc_bytes"),
+                        usual = usual_failures("web", WEB_SITE, "c_ip", "sc_status", "sc_bytes"),
                         may_have_worked = may_have_worked("m.sc_status", "m.sc_bytes"),
                         web_site = WEB_SITE.replace("s_ip", "m.s_ip").replace("cs_host", "m.cs_host"),
                     ),
@@ -100,7 +101,7 @@ impl Detector for SigmaMatch {
                                 row_number() OVER (PARTITION BY rule, src ORDER BY ts, uid) AS rn
                          FROM matched m LEFT JOIN usual u
                            ON u.site = ip_text(m.dst) AND u.status = m.status_code",
-                        usual = usual_failures("http", "ip_text(dst)", "status_code", "response_body_len"),
+                        usual = usual_failures("http", "ip_text(dst)", "src", "status_code", "response_body_len"),
                         may_have_worked = may_have_worked("m.status_code", "m.response_body_len"),
                     ),
                 };
@@ -150,23 +151,32 @@ impl Detector for SigmaMatch {
 /// the Host asked for.
 const WEB_SITE: &str = "COALESCE(ip_text(s_ip), lower(cs_host), '')";
 
-/// `usual AS (…)`: per site and error status, the median size of the responses: the site's own
-/// not-found (or forbidden, or error) page.
-fn usual_failures(table: &str, site: &str, status: &str, size: &str) -> String {
+/// `usual AS (…)`: per site and error status, the median size of the responses when at least
+/// [`USUAL_CLIENTS`] clients got that status: the site's own not-found (or forbidden, or error)
+/// page. Fewer clients do not make a usual page, and an attacker's own answers must not be the
+/// yardstick they are measured against.
+fn usual_failures(table: &str, site: &str, client: &str, status: &str, size: &str) -> String {
     format!(
         "usual AS (SELECT {site} AS site, {status} AS status,
-                          median(CAST({size} AS DOUBLE)) AS bytes
-                   FROM {table} WHERE {status} >= 400 GROUP BY 1, 2)"
+                          approx_median(CAST({size} AS DOUBLE)) AS bytes
+                   FROM {table} WHERE {status} >= 400 GROUP BY 1, 2
+                   HAVING count(DISTINCT {client}) >= {USUAL_CLIENTS})"
     )
 }
 
+/// Clients that must have had an error status from a site before its page for that status is
+/// its usual one.
+const USUAL_CLIENTS: u32 = 3;
+
 /// 1 for a matching request that may have worked: answered with success or a redirect, with no
-/// status at all, or with an error page unlike the site's usual one for that status (more than
-/// half its size and 512 bytes away: a stack trace, a command's output).
+/// status at all, with an error page unlike the site's usual one for that status (more than
+/// half its size and 512 bytes away: a stack trace, a command's output), or with an error the
+/// site has no usual page for.
 fn may_have_worked(status: &str, size: &str) -> String {
     format!(
         "CASE WHEN {status} IS NULL OR {status} < 400 THEN 1
-              WHEN u.bytes IS NOT NULL AND {size} IS NOT NULL
+              WHEN u.bytes IS NULL THEN 1
+              WHEN {size} IS NOT NULL
                    AND abs(CAST({size} AS DOUBLE) - u.bytes) > greatest(512.0, 0.5 * u.bytes) THEN 1
               ELSE 0 END"
     )

@@ -251,7 +251,8 @@ pub fn score(times: &[i64], bytes: &[u64], working: Option<&WorkingHours>) -> Op
     let (first, last) = (seconds[0] * 1_000_000, seconds[seconds.len() - 1] * 1_000_000);
     let life_days = day_count(first, last + 1);
     let active_days = distinct_days(&seconds, first).min(life_days);
-    let wall = combine(&wall_positions, active_days, life_days, size_regularity, Clock::Wall);
+    let wall =
+        combine(&wall_positions, 86_400.0, active_days, life_days, size_regularity, Clock::Wall);
     let Some(working) = working else { return Some(wall) };
     let inside = times.iter().filter(|t| working.contains(**t)).count();
     if (inside as f64) < WORKING_HOURS_SHARE * times.len() as f64
@@ -278,8 +279,10 @@ pub fn score(times: &[i64], bytes: &[u64], working: Option<&WorkingHours>) -> Op
         return Some(wall);
     }
     let working_days = working.working_days_in(first, last + 1).max(1);
+    let working_day_s = f64::from(working.end_hour - working.start_hour) * 3_600.0;
     let office = combine(
         &positions,
+        working_day_s,
         days.len().min(working_days),
         working_days,
         size_regularity,
@@ -288,13 +291,14 @@ pub fn score(times: &[i64], bytes: &[u64], working: Option<&WorkingHours>) -> Op
     Some(if office.score > wall.score { office } else { wall })
 }
 
-/// How long a pair must live to count as a lasting schedule rather than a session (seconds on
-/// the clock used), and from when its persistence counts in full.
-const LIFE_DAY_S: f64 = 86_400.0;
+/// Days a pair must live before its persistence counts in full.
 const LIFE_FULL_DAYS: f64 = 3.0;
 
+/// Scores positions on one clock, whose day is `day_s` seconds long (a working day on the
+/// working-hours clock).
 fn combine(
     positions: &[f64],
+    day_s: f64,
     active_days: usize,
     life_days: usize,
     size_regularity: f64,
@@ -309,7 +313,7 @@ fn combine(
     let periodicity = evenness(positions, spread.median);
     let timing = gap_regularity.max(periodicity);
     let span = positions.last().unwrap_or(&0.0) - positions.first().unwrap_or(&0.0);
-    let persistence = persistence(span, active_days, life_days);
+    let persistence = persistence(span / day_s, active_days, life_days);
     let confidence = (0.5 + positions.len() as f64 / 24.0).min(1.0);
     let score = timing * persistence * (0.8 + 0.2 * size_regularity) * confidence;
     BeaconScore {
@@ -328,13 +332,13 @@ fn combine(
     }
 }
 
-/// 0–1: how long the pair lived (`span` seconds) and how continuously (days with contact over
-/// the days of its life). A life under a day counts in proportion (a regular session of a few
+/// 0–1: how long the pair lived (`days`, on the clock used) and how continuously (days with
+/// contact over the days of its life). A life under a day counts in proportion (a regular session of a few
 /// hours is an application's, not an implant's lasting schedule): 0.85 at a day, rising on a
 /// log scale to 1 at three days. Continuity weighs 0.6–1: two bursts weeks apart are not one
 /// schedule.
-pub fn persistence(span: f64, active_days: usize, life_days: usize) -> f64 {
-    let days = span.max(0.0) / LIFE_DAY_S;
+pub fn persistence(days: f64, active_days: usize, life_days: usize) -> f64 {
+    let days = days.max(0.0);
     let life = if days < 1.0 {
         0.85 * days
     } else {
@@ -542,13 +546,13 @@ mod tests {
 
     #[test]
     fn persistence_grows_with_life_and_continuity() {
-        assert!((persistence(43_200.0, 1, 1) - 0.425).abs() < 1e-9, "half a day");
-        assert!((persistence(86_400.0, 1, 1) - 0.85).abs() < 1e-9);
-        assert!((persistence(3.0 * 86_400.0, 3, 3) - 1.0).abs() < 1e-9);
-        assert!((persistence(60.0 * 86_400.0, 60, 60) - 1.0).abs() < 1e-9);
-        assert!(persistence(2.0 * 86_400.0, 2, 2) > persistence(86_400.0, 1, 1));
+        assert!((persistence(0.5, 1, 1) - 0.425).abs() < 1e-9, "half a day");
+        assert!((persistence(1.0, 1, 1) - 0.85).abs() < 1e-9);
+        assert!((persistence(3.0, 3, 3) - 1.0).abs() < 1e-9);
+        assert!((persistence(60.0, 60, 60) - 1.0).abs() < 1e-9);
+        assert!(persistence(2.0, 2, 2) > persistence(1.0, 1, 1));
         // Two bursts three weeks apart: long-lived but rarely in touch.
-        assert!(persistence(21.0 * 86_400.0, 2, 21) < 0.7);
+        assert!(persistence(21.0, 2, 21) < 0.7);
     }
 
     /// Scores across periods, jitters and lives, printed: `cargo nextest run -p lasthop-detect
@@ -588,6 +592,8 @@ mod tests {
         let office = score(&times, &same_size(times.len()), Some(&hours)).unwrap();
         assert_eq!(office.clock, Clock::WorkingHours);
         assert!(office.score > wall.score + 0.1, "wall {wall:?} office {office:?}");
+        // Ten working days are a lasting schedule on the working clock.
+        assert!(office.persistence > 0.99, "{office:?}");
         assert!(office.score > 0.8, "{office:?}");
     }
 
