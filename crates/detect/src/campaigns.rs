@@ -197,7 +197,9 @@ fn scanning_campaign(site: &str, members: Vec<Finding>) -> Finding {
          error page, and no other finding about the sources. That is scanning, which every public \
          server receives; it is listed once so that it does not bury attempts that may have \
          worked, which stay findings of their own. Busiest sources: {}. Check that the site is \
-         patched against what was tried.",
+         patched against what was tried; an injection the server acts on as it logs (Log4Shell's \
+         JNDI lookups) works whatever it answered, so look for the server reaching out (LDAP, \
+         RMI, DNS) after such attempts.",
         rule_list.join(", "),
         listed.join(", ")
     );

@@ -15,8 +15,7 @@
 //! 0.9 — plus 0.05 when the client sent ten or more matching requests. Each finding counts the
 //! matching requests that may have worked (`possible_successes`: answered 1xx–3xx, unanswered,
 //! or with an error page unlike the site's usual one or one the site has no usual page for
-//! (fewer than three clients had it); every request of a Log4Shell rule, whose
-//! lookup runs whatever the server answers): a client whose every attempt failed, with
+//! (fewer than three clients had it)): a client whose every attempt failed, with
 //! no other finding, is folded into its site's scanning campaign ([`crate::campaigns`]).
 
 use std::sync::Arc;
@@ -319,15 +318,6 @@ pub fn register_decode(ctx: &SessionContext) {
     ));
 }
 
-/// Whether a rule's exploit works whatever the server answers: Log4Shell's JNDI lookups run when
-/// the request is logged, so a 404 says nothing about them.
-fn status_blind(rule: &Rule) -> bool {
-    let text = format!("{} {}", rule.title, rule.tags.join(" ")).to_ascii_lowercase();
-    ["log4j", "log4shell", "jndi", "cve.2021-44228", "cve.2021-45046"]
-        .iter()
-        .any(|m| text.contains(m))
-}
-
 /// The score of a rule's level.
 pub fn level_score(level: &str) -> f64 {
     match level {
@@ -345,9 +335,7 @@ fn finding(rule: &Rule, row: &serde_json::Map<String, Value>) -> Finding {
     let client = text("client");
     let server = Some(text("server")).filter(|s| !s.is_empty());
     let hits = number("hits") as u64;
-    // An injection the server acts on as it logs (a JNDI lookup) works whatever it answered.
-    let possible_successes =
-        if status_blind(rule) { hits } else { number("possible_successes") as u64 };
+    let possible_successes = number("possible_successes") as u64;
     let entities = Entities {
         source: Some(client.clone()),
         destination: server,
