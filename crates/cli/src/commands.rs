@@ -677,7 +677,9 @@ pub fn bench_quality_data(args: crate::BenchQualityDataArgs) -> Result<Exit, Fai
         return Err(usage("--beacon-jitter: 0 to 0.95; --beacon-hosts: 1 to 5".into()));
     }
     if args.hosts < 6 || args.days == 0 || !(0.0..=1.0).contains(&args.shared_share) {
-        return Err(usage("--hosts: at least 6; --days: at least 1; --shared-share: 0 to 1".into()));
+        return Err(usage(
+            "--hosts: at least 6; --days: at least 1; --shared-share: 0 to 1".into(),
+        ));
     }
     let config = QualityConfig {
         seed: args.seed,

@@ -578,7 +578,8 @@ mod tests {
              ExternalSorter[0] consumed 60 MB"
                 .into(),
         );
-        let error = DataFusionError::Context("sorting each pair's contacts".into(), Box::new(cause));
+        let error =
+            DataFusionError::Context("sorting each pair's contacts".into(), Box::new(cause));
         let text = super::readable(&super::engine_error(&error));
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[0].starts_with("Resources exhausted: Failed to allocate"), "{text}");
