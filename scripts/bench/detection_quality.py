@@ -117,12 +117,12 @@ def main():
     ap.add_argument("--days", type=int, default=BASE["days"], help="window unless a cell sets it")
     ap.add_argument("--background", type=int, default=BASE["background"],
                     help="background connections per host per day")
-    ap.add_argument("--only", help="run only the sweeps whose name contains this")
+    ap.add_argument("--only", help="run only the cells whose 'sweep / cell' contains this")
     a = ap.parse_args()
     BASE.update(hosts=a.hosts, days=a.days, background=a.background)
     rows, raw = [], []
     for group, label, flags in cells(a.quick):
-        if a.only and a.only not in group:
+        if a.only and a.only not in f"{group} / {label}":
             continue
         runs = []
         for seed in a.seeds:
