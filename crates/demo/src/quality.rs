@@ -21,8 +21,8 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+use rand::Rng;
 use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::out::{self, US};
@@ -131,11 +131,7 @@ pub fn generate(out_dir: &Path, config: &QualityConfig) -> io::Result<QualitySum
     let hours = config.days as usize * 24;
     let end = start + i64::from(config.days) * 86_400;
     std::fs::create_dir_all(out_dir)?;
-    let stream = |n: u64| {
-        let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
-        rng.set_stream(n);
-        rng
-    };
+    let stream = |n: u64| crate::web::stream(config.seed, n);
     let world = world::World::build(&mut stream(1), start, config.hosts);
     let mut ctx = Ctx::new(zeek::Logs::new(start, hours), world);
     let mut rng = stream(10);

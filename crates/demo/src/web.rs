@@ -101,7 +101,9 @@ pub fn mixed_access_log(benign_lines: usize, seed: u64) -> (Vec<String>, Vec<usi
     (lines, numbers)
 }
 
-fn stream(seed: u64, n: u64) -> ChaCha8Rng {
+/// Stream `n` of the generator seeded with `seed`: separate streams keep one part of a
+/// generated network identical whatever is generated beside it.
+pub(crate) fn stream(seed: u64, n: u64) -> ChaCha8Rng {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(n);
     rng
