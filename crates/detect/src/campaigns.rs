@@ -23,6 +23,11 @@
 //!   per host, at its own severity, when an indicator list names it, when it is new to the
 //!   network, or when it is a home line or an edge device (residential, CGNAT, a router's
 //!   certificate): no shared service lives there. ATT&CK T1071.
+//! - **One beacon, several hosts**: beacons to one destination from two or more internal hosts
+//!   that are not a shared service become one `beacon` finding at the best host's score and
+//!   severity, naming every host with its own period, score and times, and saying why it is not
+//!   a shared service. Two to five infected machines stay high or critical, as one thing to act
+//!   on; a service a few machines of a small network poll is one finding, not one per machine.
 //!
 //! Severities follow `docs/severity.md`: a campaign that nothing came of is never one to act on
 //! today.
@@ -269,18 +274,32 @@ fn fold_shared_schedules(findings: &mut Vec<Finding>, internal_hosts: usize, int
         let registered =
             crate::detectors::dns_tunnel::registered_domain(&target).unwrap_or(&target).to_string();
         let listed = named.contains(&target) || named.contains(&registered);
-        if !enough
-            || listed
-            || of_members(&context::is_new)
-            || of_members(&on_a_home_line_or_device)
-        {
+        if sources.len() < 2 {
             continue;
         }
-        shared.push(shared_schedule(
-            &target,
-            members.iter().map(|&i| &findings[i]),
-            internal_hosts,
-        ));
+        let mut not_a_service = Vec::new();
+        if !enough {
+            not_a_service.push(format!(
+                "{} of {internal_hosts} hosts are too few for a shared service (at least \
+                 {SHARED_MIN_HOSTS} and a tenth of the hosts)",
+                sources.len()
+            ));
+        }
+        for (applies, reason) in [
+            (listed, "an indicator list names it"),
+            (of_members(&context::is_new), "it is new to the network"),
+            (of_members(&on_a_home_line_or_device), "it is a home line or an edge device"),
+        ] {
+            if applies {
+                not_a_service.push(reason.to_string());
+            }
+        }
+        let members_found = members.iter().map(|&i| &findings[i]);
+        shared.push(if not_a_service.is_empty() {
+            shared_schedule(&target, members_found, internal_hosts)
+        } else {
+            beacon_group(&target, members_found, &not_a_service.join("; "))
+        });
         folded.extend(members);
     }
     let mut index = 0;
@@ -362,6 +381,73 @@ fn shared_schedule<'a>(
     f
 }
 
+/// One beacon finding for a destination several internal hosts beacon to that is not a shared
+/// service: the best-scoring host's finding, at its score and severity, naming every host with
+/// its own period, score and times. One implant on three machines is one thing to act on, and
+/// every machine listed is part of it. Its id is the destination's, so it keeps its triage as
+/// hosts join or are cleaned.
+fn beacon_group<'a>(
+    target: &str,
+    members: impl Iterator<Item = &'a Finding>,
+    not_a_service: &str,
+) -> Finding {
+    let mut members: Vec<&Finding> = members.collect();
+    members.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
+    let best = members[0];
+    let mut per_host: BTreeMap<String, Value> = BTreeMap::new();
+    for m in &members {
+        let Some(host) = m.entities.source.clone() else { continue };
+        // A host with an address and a name beacon keeps its best.
+        per_host.entry(host.clone()).or_insert_with(|| {
+            json!({
+                "host": host,
+                "score": (m.score * 1000.0).round() / 1000.0,
+                "severity": m.severity.name(),
+                "period_s": m.evidence.figures.get("period_s").cloned().unwrap_or(Value::Null),
+                "connections": figure_u64(m, "connections"),
+                "first_seen": m.first_seen,
+                "last_seen": m.last_seen,
+            })
+        });
+    }
+    let hosts: Vec<String> = per_host.keys().cloned().collect();
+    let mut f = best.clone();
+    let identity = Entities {
+        destination: best.entities.destination.clone(),
+        domain: best.entities.domain.clone(),
+        ..Default::default()
+    };
+    f.identity_key = "hosts".into();
+    f.id = lasthop_findings::keyed_finding_id(beacon::ID, &f.identity_key, &identity);
+    f.first_seen = members.iter().map(|m| m.first_seen).min().unwrap_or(best.first_seen);
+    f.last_seen = members.iter().map(|m| m.last_seen).max().unwrap_or(best.last_seen);
+    f.title = format!("Beacon: {} hosts → {target}", hosts.len());
+    let connections: u64 = members.iter().map(|m| figure_u64(m, "connections")).sum();
+    for (k, v) in [
+        ("hosts", json!(hosts)),
+        ("host_count", json!(hosts.len())),
+        ("per_host", json!(per_host.into_values().collect::<Vec<_>>())),
+        ("connections_all_hosts", json!(connections)),
+    ] {
+        f.evidence.figures.insert(k.into(), v);
+    }
+    let mut uids: Vec<String> = Vec::new();
+    for m in &members {
+        uids.extend(m.evidence.uids.iter().take(LISTED.div_ceil(members.len())).cloned());
+    }
+    f.evidence.uids = uids;
+    f.explanation = format!(
+        "{} internal hosts beacon to {target}: {}. It is not a shared service: {}. One \
+         destination, one finding: every host listed is affected. The best-scoring host, {}: {}",
+        hosts.len(),
+        hosts.join(", "),
+        not_a_service,
+        best.entities.source.as_deref().unwrap_or("?"),
+        best.explanation
+    );
+    f
+}
+
 fn human_period(s: f64) -> String {
     match s {
         s if s < 120.0 => format!("{s:.0} s"),
@@ -401,14 +487,57 @@ mod tests {
         assert_eq!(shared[0].evidence.figures["host_count"], 40);
         assert_eq!(shared[0].evidence.figures["hosts"].as_array().unwrap().len(), 40);
         let c2: Vec<_> = findings.iter().filter(|f| f.detector == beacon::ID).collect();
-        assert_eq!(c2.len(), 5, "five infected hosts stay five findings");
-        assert!(c2.iter().all(|f| f.severity == Severity::Critical));
+        assert_eq!(c2.len(), 1, "five infected hosts are one finding: {c2:#?}");
+        assert_eq!(c2[0].severity, Severity::Critical, "and stay critical");
+        assert_eq!(c2[0].evidence.figures["host_count"], 5);
+        assert_eq!(c2[0].evidence.figures["per_host"].as_array().unwrap().len(), 5);
+        assert!(c2[0].explanation.contains("5 of 60 hosts are too few"), "{}", c2[0].explanation);
     }
 
     #[test]
-    fn a_shared_destination_that_is_listed_new_or_a_home_line_stays_per_host() {
+    fn a_grouped_beacon_keeps_the_best_host_and_an_id_that_does_not_follow_its_hosts() {
+        let group = |hosts: &[(&str, f64)]| -> Finding {
+            let mut findings: Vec<Finding> = hosts
+                .iter()
+                .map(|(h, score)| {
+                    let mut f = beacon_from(h, "c2.example", 300.0);
+                    f.score = *score;
+                    f.severity = Severity::from_score(*score);
+                    f
+                })
+                .collect();
+            // A beacon elsewhere from one of them is not part of it.
+            findings.push(beacon_from("10.0.0.1", "other.example", 60.0));
+            fold_shared_schedules(&mut findings, 100, &Networks::default());
+            assert_eq!(findings.len(), 2, "{findings:#?}");
+            findings
+                .into_iter()
+                .find(|f| f.entities.domain.as_deref() == Some("c2.example"))
+                .unwrap()
+        };
+        let three = group(&[("10.0.0.1", 0.7), ("10.0.0.2", 0.95), ("10.0.0.3", 0.5)]);
+        assert_eq!(three.entities.source.as_deref(), Some("10.0.0.2"), "the best host leads");
+        assert_eq!(three.score, 0.95);
+        assert_eq!(three.severity, Severity::Critical);
+        assert_eq!(three.evidence.figures["hosts"], json!(["10.0.0.1", "10.0.0.2", "10.0.0.3"]));
+        assert_eq!(three.evidence.figures["connections_all_hosts"], 300);
+        let two = group(&[("10.0.0.1", 0.9), ("10.0.0.4", 0.6)]);
+        assert_eq!(two.id, three.id, "the destination's finding, whichever hosts beacon to it");
+        assert_ne!(two.id, beacon_from("10.0.0.1", "c2.example", 300.0).id);
+    }
+
+    #[test]
+    fn a_shared_destination_that_is_listed_new_or_a_home_line_stays_a_beacon() {
         let group = |target: &str| -> Vec<Finding> {
             (0..10).map(|i| beacon_from(&format!("10.0.0.{i}"), target, 600.0)).collect()
+        };
+        let still_a_beacon = |findings: &[Finding], reason: &str| {
+            assert!(findings.iter().all(|f| f.detector != SHARED_ID), "{findings:#?}");
+            let beacons: Vec<_> = findings.iter().filter(|f| f.detector == beacon::ID).collect();
+            assert_eq!(beacons.len(), 1, "one destination, one finding");
+            assert_eq!(beacons[0].severity, Severity::Critical, "at its own severity");
+            assert_eq!(beacons[0].evidence.figures["host_count"], 10);
+            assert!(beacons[0].explanation.contains(reason), "{}", beacons[0].explanation);
         };
         let mut listed = group("bad.example");
         listed.push(Finding::new(
@@ -418,7 +547,7 @@ mod tests {
             Entities { domain: Some("bad.example".into()), ..Default::default() },
         ));
         fold_shared_schedules(&mut listed, 20, &Networks::default());
-        assert_eq!(listed.iter().filter(|f| f.detector == beacon::ID).count(), 10);
+        still_a_beacon(&listed, "an indicator list names it");
         let mut new = group("fresh.example");
         context::apply(
             &mut new[3],
@@ -426,18 +555,18 @@ mod tests {
             Default::default(),
         );
         fold_shared_schedules(&mut new, 20, &Networks::default());
-        assert_eq!(new.iter().filter(|f| f.detector == beacon::ID).count(), 10);
+        still_a_beacon(&new, "it is new to the network");
         let mut home = group("router.example");
         home[0].entities.remote = Some(lasthop_findings::RemoteEnd {
             network_type: Some("residential".into()),
             ..Default::default()
         });
         fold_shared_schedules(&mut home, 20, &Networks::default());
-        assert_eq!(home.iter().filter(|f| f.detector == beacon::ID).count(), 10);
+        still_a_beacon(&home, "a home line or an edge device");
         // Too small a share of a large network is not a shared service either.
         let mut few = group("rare.example");
         fold_shared_schedules(&mut few, 500, &Networks::default());
-        assert_eq!(few.iter().filter(|f| f.detector == beacon::ID).count(), 10);
+        still_a_beacon(&few, "10 of 500 hosts are too few");
     }
 
     fn attempt(source: &str, possible_successes: u64) -> Finding {

@@ -129,6 +129,29 @@ pub fn document(f: &Finding) -> Value {
         }
         doc.insert("host".into(), host);
     }
+    // Every address the finding names, the hosts of a grouped finding included, so that a SIEM
+    // search for one address finds it.
+    let mut related: Vec<&str> = [&e.source, &e.destination]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .chain(e.remote.iter().map(|r| r.address.as_str()))
+        .chain(
+            f.evidence
+                .figures
+                .get("hosts")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str),
+        )
+        .filter(|a| is_ip(a))
+        .collect();
+    related.sort_unstable();
+    related.dedup();
+    if !related.is_empty() {
+        doc.insert("related".into(), json!({ "ip": related }));
+    }
     let mut threat = json!({ "framework": "MITRE ATT&CK" });
     if !f.techniques.is_empty() {
         threat["technique"] = json!({ "id": f.techniques });
@@ -215,6 +238,13 @@ mod tests {
         assert!(doc["source"].get("as").is_none());
         assert_eq!(flat_value(&doc, "threat.technique.id"), "T1071.001");
         assert_eq!(doc["event"]["severity"], 4);
+        assert_eq!(flat_value(&doc, "related.ip"), "10.0.0.5 203.0.113.9");
+        f.evidence.figures.insert("hosts".into(), json!(["10.0.0.7", "10.0.0.5", "pc-9"]));
+        assert_eq!(
+            flat_value(&document(&f), "related.ip"),
+            "10.0.0.5 10.0.0.7 203.0.113.9",
+            "a grouped finding's hosts, addresses only"
+        );
         assert_eq!(flat_value(&doc, "user.name"), "");
     }
 
