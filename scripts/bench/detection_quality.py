@@ -43,9 +43,9 @@ def cells(quick):
         out.append(("beacon life in window", f"{span} d in {window} d",
                     {**beacon, "days": window, "beacon-span-days": span,
                      "beacon-offset-days": offset}))
-    for hosts in ([2] if quick else [1, 2, 5]):
+    for hosts in ([2] if quick else [1, 2, 3, 5]):
         out.append(("infected hosts", str(hosts), {**beacon, "beacon-hosts": hosts}))
-    for share in ([1.0] if quick else [0.1, 0.5, 1.0]):
+    for share in ([1.0] if quick else [0.1, 0.2, 0.5, 1.0]):
         out.append(("shared service", f"{share:.0%} of hosts", {"shared-share": share}))
     for per_day in ([4] if quick else [2, 4, 6]):
         out.append(("low and slow", f"{per_day}/day for 21 d", {"low-and-slow": per_day}))
@@ -117,12 +117,16 @@ def main():
     ap.add_argument("--days", type=int, default=BASE["days"], help="window unless a cell sets it")
     ap.add_argument("--background", type=int, default=BASE["background"],
                     help="background connections per host per day")
-    ap.add_argument("--only", help="run only the cells whose 'sweep / cell' contains this")
+    ap.add_argument("--only", nargs="+",
+                    help="run only the cells whose 'sweep / cell' contains one of these")
+    ap.add_argument("--skip", nargs="+", default=[],
+                    help="skip the cells whose 'sweep / cell' contains one of these")
     a = ap.parse_args()
     BASE.update(hosts=a.hosts, days=a.days, background=a.background)
     rows, raw = [], []
     for group, label, flags in cells(a.quick):
-        if a.only and a.only not in f"{group} / {label}":
+        name = f"{group} / {label}"
+        if (a.only and not any(o in name for o in a.only)) or any(k in name for k in a.skip):
             continue
         runs = []
         for seed in a.seeds:

@@ -16,6 +16,10 @@
 //! Scoring: lasthop's scorer ([`crate::scoring::beacon`]) by default, or RITA v5's
 //! ([`crate::scoring::rita`]) with `--scorer rita`. Both are computed for every pair and both
 //! appear in the evidence, so a RITA user can see what RITA would have said.
+//!
+//! Findings are per pair here; after enrichment, [`crate::campaigns`] folds the pairs of several
+//! internal hosts with one destination into one finding (a shared service, or one beacon naming
+//! every host).
 
 use std::collections::HashSet;
 use std::sync::Arc;
