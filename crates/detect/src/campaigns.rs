@@ -36,7 +36,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use datafusion::common::Result;
 use lasthop_findings::{Entities, Finding, Severity};
-use lasthop_normalise::{Networks, parse_ip};
+use lasthop_normalise::{Networks, format_timestamp, parse_ip};
 use serde_json::{Value, json};
 
 use crate::detectors::{HuntContext, beacon, context, ioc, query, rows, sigma_match, web_shell};
@@ -405,8 +405,8 @@ fn beacon_group<'a>(
                 "severity": m.severity.name(),
                 "period_s": m.evidence.figures.get("period_s").cloned().unwrap_or(Value::Null),
                 "connections": figure_u64(m, "connections"),
-                "first_seen": m.first_seen,
-                "last_seen": m.last_seen,
+                "first_seen": format_timestamp(m.first_seen),
+                "last_seen": format_timestamp(m.last_seen),
             })
         });
     }

@@ -377,7 +377,13 @@ fn finding(page: &mut String, f: &Finding, charts: &[Chart]) {
         row(page, "ATT&CK", &f.techniques.join(", "));
     }
     page.push_str("</table></div><div><h3>Evidence</h3><table>");
+    // A list of like objects (a grouped finding's hosts) is a table of its own below.
+    let mut tables = Vec::new();
     for (k, v) in &f.evidence.figures {
+        if let Some(rows) = table_rows(v) {
+            tables.push((k, rows));
+            continue;
+        }
         let v = match v {
             serde_json::Value::String(s) => s.clone(),
             other => other.to_string(),
@@ -395,6 +401,10 @@ fn finding(page: &mut String, f: &Finding, charts: &[Chart]) {
         row(page, name, &shown);
     }
     page.push_str("</table></div></div>");
+    for (name, rows) in tables {
+        let _ = write!(page, "<h3>{}</h3>", escape(&name.replace('_', " ")));
+        records_table(page, &rows);
+    }
     for chart in charts {
         let _ = write!(
             page,
@@ -420,6 +430,12 @@ fn finding(page: &mut String, f: &Finding, charts: &[Chart]) {
 
 /// A finding's records as one table: a row per record, a column per field of the log, in the
 /// order the records first name them, so that an analyst scans down a column.
+/// The rows of a figure that is a non-empty list of objects, else `None`.
+fn table_rows(v: &serde_json::Value) -> Option<Vec<serde_json::Map<String, serde_json::Value>>> {
+    let items = v.as_array().filter(|items| !items.is_empty())?;
+    items.iter().map(|i| i.as_object().cloned()).collect()
+}
+
 fn records_table(page: &mut String, samples: &[serde_json::Map<String, serde_json::Value>]) {
     let mut columns: Vec<&str> = Vec::new();
     for sample in samples {
@@ -590,6 +606,27 @@ mod tests {
         let e = escape(&long);
         assert!(e.contains("(500 more characters not shown)"));
         assert_eq!(e.matches('A').count(), VALUE_SHOWN);
+    }
+
+    #[test]
+    fn a_list_of_objects_in_the_evidence_is_a_table_of_its_own() {
+        let mut f = Finding::new("beacon", "Beacon: 2 hosts → x".into(), 0.9, Default::default());
+        f.evidence.figures.insert("connections".into(), serde_json::json!(12));
+        f.evidence.figures.insert(
+            "per_host".into(),
+            serde_json::json!([
+                {"host": "10.0.0.1", "period_s": 300.0},
+                {"host": "<b>10.0.0.2</b>", "period_s": 310.0, "score": 0.8},
+            ]),
+        );
+        let mut page = String::new();
+        finding(&mut page, &f, &[]);
+        assert!(page.contains("<h3>per host</h3>"), "{page}");
+        let table = &page[page.find("<h3>per host</h3>").unwrap()..];
+        assert_eq!(table.matches("<tr>").count(), 3, "a header and a row per host: {table}");
+        assert!(table.contains("<th>score</th>") && table.contains("<td>310.0</td>"));
+        assert!(table.contains("&lt;b&gt;10.0.0.2&lt;/b&gt;") && !page.contains("<b>"));
+        assert!(!page.contains("per_host"), "not also a JSON blob in the evidence");
     }
 
     #[test]

@@ -63,12 +63,22 @@ pub fn figure(f: &Finding, name: &str) -> f64 {
         .unwrap_or_else(|| panic!("{name} in {f:#?}"))
 }
 
+/// The beacon finding about `source` and `target`: its own, or the one finding of several hosts
+/// beaconing to `target` that lists it.
 pub fn beacon<'a>(findings: &'a [Finding], source: &str, target: &str) -> &'a Finding {
+    let names = |f: &Finding| {
+        f.entities.source.as_deref() == Some(source)
+            || f.evidence
+                .figures
+                .get("hosts")
+                .and_then(|h| h.as_array())
+                .is_some_and(|hosts| hosts.iter().any(|h| h.as_str() == Some(source)))
+    };
     findings
         .iter()
         .find(|f| {
             f.detector == "beacon"
-                && f.entities.source.as_deref() == Some(source)
+                && names(f)
                 && (f.entities.destination.as_deref() == Some(target)
                     || f.entities.domain.as_deref() == Some(target))
         })
