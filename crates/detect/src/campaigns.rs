@@ -28,6 +28,9 @@
 //!   severity, naming every host with its own period, score and times, and saying why it is not
 //!   a shared service. Two to five infected machines stay high or critical, as one thing to act
 //!   on; a service a few machines of a small network poll is one finding, not one per machine.
+//! - **One long connection, several hosts**: long connections from two or more internal hosts to
+//!   one address become one `long-connection` finding the same way (a VPN concentrator or a push
+//!   service many laptops hold sessions with is one thing to check, not one per laptop).
 //!
 //! Severities follow `docs/severity.md`: a campaign that nothing came of is never one to act on
 //! today.
@@ -39,7 +42,9 @@ use lasthop_findings::{Entities, Finding, Severity};
 use lasthop_normalise::{Networks, format_timestamp, parse_ip};
 use serde_json::{Value, json};
 
-use crate::detectors::{HuntContext, beacon, context, ioc, query, rows, sigma_match, web_shell};
+use crate::detectors::{
+    HuntContext, beacon, context, ioc, long_conn, query, rows, sigma_match, web_shell,
+};
 
 pub const SCANNING_ID: &str = "scanning-campaign";
 pub const SHARED_ID: &str = "shared-schedule";
@@ -60,6 +65,7 @@ pub async fn fold(hunt: &HuntContext, findings: &mut Vec<Finding>) -> Result<()>
         let internal_hosts = internal_hosts(hunt).await?;
         fold_shared_schedules(findings, internal_hosts, &hunt.options.internal);
     }
+    fold_long_connections(findings, &hunt.options.internal);
     Ok(())
 }
 
@@ -298,15 +304,12 @@ fn fold_shared_schedules(findings: &mut Vec<Finding>, internal_hosts: usize, int
         shared.push(if not_a_service.is_empty() {
             shared_schedule(&target, members_found, internal_hosts)
         } else {
-            beacon_group(&target, members_found, &not_a_service.join("; "))
+            let why = format!("It is not a shared service: {}", not_a_service.join("; "));
+            destination_group(&target, members_found, "beacon to", &why)
         });
         folded.extend(members);
     }
-    let mut index = 0;
-    findings.retain(|_| {
-        index += 1;
-        !folded.contains(&(index - 1))
-    });
+    remove_indices(findings, &folded);
     findings.extend(shared);
 }
 
@@ -381,15 +384,21 @@ fn shared_schedule<'a>(
     f
 }
 
-/// One beacon finding for a destination several internal hosts beacon to that is not a shared
-/// service: the best-scoring host's finding, at its score and severity, naming every host with
-/// its own period, score and times. One implant on three machines is one thing to act on, and
-/// every machine listed is part of it. Its id is the destination's, so it keeps its triage as
-/// hosts join or are cleaned.
-fn beacon_group<'a>(
+/// Figures of a member finding that its row in a grouped finding's `per_host` keeps.
+const PER_HOST_FIGURES: &[&str] =
+    &["period_s", "connections", "longest_s", "total_duration_s", "still_open"];
+
+/// One finding for a destination several internal hosts share a finding about (beacons that are
+/// not a shared service, long connections): the best-scoring host's finding, at its score and
+/// severity, naming every host with its own score, measurements and times. One implant on three
+/// machines is one thing to act on, and every machine listed is part of it. `what` says what
+/// the hosts do ("beacon to"), `why` why it is not folded quieter (may be empty). Its id is the
+/// destination's, so it keeps its triage as hosts join or are cleaned.
+fn destination_group<'a>(
     target: &str,
     members: impl Iterator<Item = &'a Finding>,
-    not_a_service: &str,
+    what: &str,
+    why: &str,
 ) -> Finding {
     let mut members: Vec<&Finding> = members.collect();
     members.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
@@ -399,15 +408,18 @@ fn beacon_group<'a>(
         let Some(host) = m.entities.source.clone() else { continue };
         // A host with an address and a name beacon keeps its best.
         per_host.entry(host.clone()).or_insert_with(|| {
-            json!({
-                "host": host,
-                "score": (m.score * 1000.0).round() / 1000.0,
-                "severity": m.severity.name(),
-                "period_s": m.evidence.figures.get("period_s").cloned().unwrap_or(Value::Null),
-                "connections": figure_u64(m, "connections"),
-                "first_seen": format_timestamp(m.first_seen),
-                "last_seen": format_timestamp(m.last_seen),
-            })
+            let mut row = serde_json::Map::new();
+            row.insert("host".into(), json!(host));
+            row.insert("score".into(), json!((m.score * 1000.0).round() / 1000.0));
+            row.insert("severity".into(), json!(m.severity.name()));
+            for k in PER_HOST_FIGURES {
+                if let Some(v) = m.evidence.figures.get(*k) {
+                    row.insert((*k).into(), v.clone());
+                }
+            }
+            row.insert("first_seen".into(), json!(format_timestamp(m.first_seen)));
+            row.insert("last_seen".into(), json!(format_timestamp(m.last_seen)));
+            Value::Object(row)
         });
     }
     let hosts: Vec<String> = per_host.keys().cloned().collect();
@@ -418,10 +430,15 @@ fn beacon_group<'a>(
         ..Default::default()
     };
     f.identity_key = "hosts".into();
-    f.id = lasthop_findings::keyed_finding_id(beacon::ID, &f.identity_key, &identity);
+    f.id = lasthop_findings::keyed_finding_id(&best.detector, &f.identity_key, &identity);
     f.first_seen = members.iter().map(|m| m.first_seen).min().unwrap_or(best.first_seen);
     f.last_seen = members.iter().map(|m| m.last_seen).max().unwrap_or(best.last_seen);
-    f.title = format!("Beacon: {} hosts → {target}", hosts.len());
+    let label = match best.detector.as_str() {
+        beacon::ID => "Beacon",
+        long_conn::ID => "Long connection",
+        other => other,
+    };
+    f.title = format!("{label}: {} hosts → {target}", hosts.len());
     let connections: u64 = members.iter().map(|m| figure_u64(m, "connections")).sum();
     for (k, v) in [
         ("hosts", json!(hosts)),
@@ -436,16 +453,56 @@ fn beacon_group<'a>(
         uids.extend(m.evidence.uids.iter().take(LISTED.div_ceil(members.len())).cloned());
     }
     f.evidence.uids = uids;
+    let why = if why.is_empty() { String::new() } else { format!(" {why}.") };
     f.explanation = format!(
-        "{} internal hosts beacon to {target}: {}. It is not a shared service: {}. One \
-         destination, one finding: every host listed is affected. The best-scoring host, {}: {}",
+        "{} internal hosts {what} {target}: {}.{why} One destination, one finding: every host \
+         listed is affected. The best-scoring host, {}: {}",
         hosts.len(),
         hosts.join(", "),
-        not_a_service,
         best.entities.source.as_deref().unwrap_or("?"),
         best.explanation
     );
     f
+}
+
+/// Folds the long connections of several internal hosts with one destination into one finding
+/// ([`destination_group`]); its severity is the longest-scoring host's. Prevalence has already
+/// lowered a destination much of the network holds sessions with (`context`).
+fn fold_long_connections(findings: &mut Vec<Finding>, internal: &Networks) {
+    let from_inside = |f: &Finding| {
+        f.entities.source.as_deref().and_then(parse_ip).is_some_and(|a| internal.contains(&a))
+    };
+    let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, f) in findings.iter().enumerate() {
+        if f.detector == long_conn::ID
+            && from_inside(f)
+            && let Some(target) = f.entities.destination.clone()
+        {
+            groups.entry(target).or_default().push(i);
+        }
+    }
+    let mut folded: HashSet<usize> = HashSet::new();
+    let mut grouped = Vec::new();
+    for (target, members) in groups {
+        let sources: BTreeSet<&str> =
+            members.iter().filter_map(|&i| findings[i].entities.source.as_deref()).collect();
+        if sources.len() < 2 {
+            continue;
+        }
+        let members_found = members.iter().map(|&i| &findings[i]);
+        grouped.push(destination_group(&target, members_found, "hold long connections to", ""));
+        folded.extend(members);
+    }
+    remove_indices(findings, &folded);
+    findings.extend(grouped);
+}
+
+fn remove_indices(findings: &mut Vec<Finding>, folded: &HashSet<usize>) {
+    let mut index = 0;
+    findings.retain(|_| {
+        index += 1;
+        !folded.contains(&(index - 1))
+    });
 }
 
 fn human_period(s: f64) -> String {
@@ -567,6 +624,42 @@ mod tests {
         let mut few = group("rare.example");
         fold_shared_schedules(&mut few, 500, &Networks::default());
         still_a_beacon(&few, "10 of 500 hosts are too few");
+    }
+
+    #[test]
+    fn long_connections_of_several_hosts_to_one_address_are_one_finding() {
+        let long = |source: &str, destination: &str, score: f64| {
+            let entities = Entities {
+                source: Some(source.into()),
+                destination: Some(destination.into()),
+                ..Default::default()
+            };
+            let mut f =
+                Finding::new(long_conn::ID, format!("Long connection: {source}"), score, entities);
+            f.evidence.figures.insert("longest_s".into(), json!(score * 100_000.0));
+            f.evidence.figures.insert("connections".into(), json!(2));
+            f
+        };
+        let internal = Networks::default();
+        let mut findings = vec![
+            long("10.0.0.1", "198.51.100.7", 0.6),
+            long("10.0.0.2", "198.51.100.7", 0.8),
+            long("10.0.0.3", "198.51.100.7", 0.5),
+            long("10.0.0.1", "203.0.113.1", 0.7),
+            // An outside client's session with one of ours is its own story.
+            long("192.0.2.1", "198.51.100.7", 0.9),
+        ];
+        fold_long_connections(&mut findings, &internal);
+        assert_eq!(findings.len(), 3, "{findings:#?}");
+        let group = findings.iter().find(|f| f.title.contains("3 hosts")).unwrap();
+        assert_eq!(group.title, "Long connection: 3 hosts → 198.51.100.7");
+        assert_eq!(group.score, 0.8);
+        assert_eq!(group.entities.source.as_deref(), Some("10.0.0.2"));
+        assert_eq!(group.evidence.figures["connections_all_hosts"], 6);
+        let rows = group.evidence.figures["per_host"].as_array().unwrap();
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[1]["longest_s"], 80_000.0);
+        assert!(group.explanation.starts_with("3 internal hosts hold long connections to"));
     }
 
     fn attempt(source: &str, possible_successes: u64) -> Finding {

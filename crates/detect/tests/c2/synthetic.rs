@@ -277,13 +277,28 @@ fn a_long_ssh_session_from_a_client_no_other_host_runs_is_raised_for_it() {
         &ssh,
     );
     let findings = hunt_synthetic(dir.path());
-    let adjustments = |src: &str| -> String {
-        let f = findings
+    let long_from = |src: &str| -> &lasthop_findings::Finding {
+        findings
             .iter()
-            .find(|f| f.detector == "long-connection" && f.entities.source.as_deref() == Some(src))
-            .unwrap_or_else(|| panic!("no long connection from {src}: {findings:#?}"));
+            .find(|f| {
+                f.detector == "long-connection"
+                    && (f.entities.source.as_deref() == Some(src)
+                        || f.evidence
+                            .figures
+                            .get("hosts")
+                            .is_some_and(|h| h.to_string().contains(src)))
+            })
+            .unwrap_or_else(|| panic!("no long connection from {src}: {findings:#?}"))
+    };
+    let adjustments = |src: &str| -> String {
+        let f = long_from(src);
         f.evidence.figures.get("adjustments").map(|a| a.to_string()).unwrap_or_default()
     };
+    assert_eq!(
+        long_from("10.1.2.6").id,
+        long_from("10.1.2.7").id,
+        "two administrators' sessions with one jump host are one finding"
+    );
     let implant = adjustments("10.1.2.5");
     assert!(
         implant.contains("SSH client software \\\"SSH-2.0-Go\\\" is presented by no other host"),
