@@ -478,6 +478,9 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => ExitCode::from(code as u8),
+        // The reader went away (`lasthop show ID | head`): nothing is wrong, as with any
+        // command-line tool.
+        Err(failure) if is_broken_pipe(&failure.error) => ExitCode::SUCCESS,
         Err(failure) => {
             let message = tidy_error(&format!("{:#}", failure.error));
             eprintln!("lasthop: {}", readable(&message));
@@ -538,6 +541,15 @@ pub(crate) fn tidy_error(chain: &str) -> String {
 }
 
 /// An error with the exit code it maps to.
+/// Whether an error is, underneath, a write to a closed pipe.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 pub struct Failure {
     pub exit: Exit,
     pub error: anyhow::Error,
@@ -555,6 +567,16 @@ impl<T, E: Into<anyhow::Error>> OrExit<T> for Result<T, E> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_closed_pipe_is_recognised_under_context_and_nothing_else_is() {
+        let closed = std::io::Error::from(std::io::ErrorKind::BrokenPipe);
+        let wrapped = anyhow::Error::new(closed).context("writing the finding");
+        assert!(super::is_broken_pipe(&wrapped));
+        let full = std::io::Error::from(std::io::ErrorKind::StorageFull);
+        assert!(!super::is_broken_pipe(&anyhow::Error::new(full).context("writing")));
+        assert!(!super::is_broken_pipe(&anyhow::anyhow!("Broken pipe")));
+    }
+
     #[test]
     fn engine_errors_read_once_and_a_full_disk_says_what_to_do() {
         let chain = "updating the store's history: Arrow error: Io error: IO error: No space left \

@@ -385,8 +385,12 @@ fn shared_schedule<'a>(
 }
 
 /// Figures of a member finding that its row in a grouped finding's `per_host` keeps.
-const PER_HOST_FIGURES: &[&str] =
-    &["period_s", "connections", "longest_s", "total_duration_s", "still_open"];
+fn per_host_figures(detector: &str) -> &'static [&'static str] {
+    match detector {
+        long_conn::ID => &["connections", "longest_s", "total_duration_s", "still_open"],
+        _ => &["period_s", "jitter", "connections"],
+    }
+}
 
 /// One finding for a destination several internal hosts share a finding about (beacons that are
 /// not a shared service, long connections): the best-scoring host's finding, at its score and
@@ -412,7 +416,7 @@ fn destination_group<'a>(
             row.insert("host".into(), json!(host));
             row.insert("score".into(), json!((m.score * 1000.0).round() / 1000.0));
             row.insert("severity".into(), json!(m.severity.name()));
-            for k in PER_HOST_FIGURES {
+            for k in per_host_figures(&m.detector) {
                 if let Some(v) = m.evidence.figures.get(*k) {
                     row.insert((*k).into(), v.clone());
                 }
