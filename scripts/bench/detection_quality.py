@@ -13,6 +13,7 @@ Writes a Markdown table (stdout, or --out FILE).
 
     scripts/bench/detection_quality.py --lasthop target/release/lasthop --seeds 1 2 3
     scripts/bench/detection_quality.py --quick          # a few cells, one seed
+    scripts/bench/detection_quality.py --hosts 30 --from-logs a.log b.log   # merge runs
 """
 import argparse
 import json
@@ -105,6 +106,47 @@ def run_cell(lasthop, flags, seed, work):
     return result
 
 
+def table(runs, hosts, quick=False):
+    """The Markdown table of `runs` ({(group, cell): {seed: result}}), in sweep order."""
+    rows = []
+    for group, label, flags in cells(quick):
+        by_seed = runs.get((group, label))
+        if not by_seed:
+            continue
+        seeds = sorted(by_seed)
+        results = [by_seed[s] for s in seeds]
+        weeks = hosts / 50 * flags.get("days", BASE["days"]) / 7
+        planted = [p for r in results for p in r["planted"]]
+        found = sum(p["found"] for p in planted)
+        recall = f"{found}/{len(planted)}" if planted else "–"
+        ranks = [p["rank"] for p in planted if p["rank"]]
+        rank = ", ".join(str(x) for x in ranks) if planted else "–"
+        benign = [b for r in results for b in r["benign"]]
+        benign_text = ", ".join(f"{b['findings']} ({b['high']} high+)" for b in benign) or "–"
+        unplanted = [r["unplanted_high"] for r in results]
+        per = sum(unplanted) / len(unplanted) / weeks
+        rows.append(f"| {group} | {label} | {', '.join(map(str, seeds))} | {recall} | {rank} | "
+                    f"{benign_text} | {', '.join(map(str, unplanted))} | {per:.2f} |")
+    head = ["| sweep | cell | seeds | recall | rank of planted pair (per seed) | "
+            "findings from benign plant (high+) | unplanted high+ (per seed) | "
+            "per 50 hosts per week |",
+            "|---|---|---|---|---|---|---|---|"]
+    return "\n".join(head + rows) + "\n"
+
+
+def read_logs(paths):
+    """Runs from earlier sweeps' progress lines (stderr: `group / cell / seed N: {json}`)."""
+    runs = {}
+    for path in paths:
+        for line in open(path):
+            key, sep, payload = line.partition(": ")
+            parts = key.split(" / ")
+            if not sep or len(parts) != 3 or not parts[2].startswith("seed "):
+                continue
+            runs.setdefault((parts[0], parts[1]), {})[int(parts[2][5:])] = json.loads(payload)
+    return runs
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -121,43 +163,32 @@ def main():
                     help="run only the cells whose 'sweep / cell' contains one of these")
     ap.add_argument("--skip", nargs="+", default=[],
                     help="skip the cells whose 'sweep / cell' contains one of these")
+    ap.add_argument("--from-logs", nargs="+", metavar="LOG",
+                    help="run nothing: merge the progress lines (stderr) of earlier runs at "
+                         "--hosts into one table")
     a = ap.parse_args()
     BASE.update(hosts=a.hosts, days=a.days, background=a.background)
-    rows, raw = [], []
-    for group, label, flags in cells(a.quick):
-        name = f"{group} / {label}"
-        if (a.only and not any(o in name for o in a.only)) or any(k in name for k in a.skip):
-            continue
-        runs = []
-        for seed in a.seeds:
-            with tempfile.TemporaryDirectory() as work:
-                r = run_cell(a.lasthop, flags, seed, work)
-            runs.append(r)
-            raw.append({"group": group, "cell": label, "seed": seed, **r})
-            print(f"{group} / {label} / seed {seed}: {json.dumps(r)}", file=sys.stderr)
-        weeks = BASE["hosts"] / 50 * flags.get("days", BASE["days"]) / 7
-        planted = [p for r in runs for p in r["planted"]]
-        found = sum(p["found"] for p in planted)
-        recall = f"{found}/{len(planted)}" if planted else "–"
-        ranks = [p["rank"] for p in planted if p["rank"]]
-        rank = ", ".join(str(x) for x in ranks) if planted else "–"
-        benign = [b for r in runs for b in r["benign"]]
-        benign_text = ", ".join(f"{b['findings']} ({b['high']} high+)" for b in benign) or "–"
-        unplanted = [r["unplanted_high"] for r in runs]
-        per = sum(unplanted) / len(unplanted) / weeks
-        rows.append(f"| {group} | {label} | {recall} | {rank} | {benign_text} | "
-                    f"{', '.join(map(str, unplanted))} | {per:.2f} |")
-    table = ["| sweep | cell | recall | rank of planted pair (per seed) | "
-             "findings from benign plant (high+) | unplanted high+ (per seed) | "
-             "per 50 hosts per week |",
-             "|---|---|---|---|---|---|---|", *rows]
-    text = "\n".join(table) + "\n"
+    if a.from_logs:
+        text = table(read_logs(a.from_logs), a.hosts)
+    else:
+        runs, raw = {}, []
+        for group, label, flags in cells(a.quick):
+            name = f"{group} / {label}"
+            if (a.only and not any(o in name for o in a.only)) or any(k in name for k in a.skip):
+                continue
+            for seed in a.seeds:
+                with tempfile.TemporaryDirectory() as work:
+                    r = run_cell(a.lasthop, flags, seed, work)
+                runs.setdefault((group, label), {})[seed] = r
+                raw.append({"group": group, "cell": label, "seed": seed, **r})
+                print(f"{name} / seed {seed}: {json.dumps(r)}", file=sys.stderr)
+        text = table(runs, a.hosts, a.quick)
+        if a.json:
+            json.dump(raw, open(a.json, "w"), indent=1)
     if a.out:
         open(a.out, "w").write(text)
     else:
         sys.stdout.write(text)
-    if a.json:
-        json.dump(raw, open(a.json, "w"), indent=1)
 
 
 if __name__ == "__main__":
