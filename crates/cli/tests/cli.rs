@@ -400,6 +400,39 @@ fn demo_finds_its_planted_ioc_scenario() {
     assert!(sigma_sources.is_empty(), "{sigma_sources:#?}");
     let severe = all.iter().filter(|f| f["severity"] == "high" || f["severity"] == "critical");
     eprintln!("demo: {} findings, {} high or critical", all.len(), severe.count());
+    expect_findings(all, "demo-20-hosts-2-days.txt");
+}
+
+/// The findings, one line each (id, detector, severity, score to three places, title), must be
+/// those in `tests/expected/NAME`: restructuring must not change what a hunt reports. A
+/// deliberate change rewrites the file with `LASTHOP_UPDATE_EXPECTED=1`, to be reviewed in the
+/// diff.
+fn expect_findings(findings: &[serde_json::Value], name: &str) {
+    let lines: String = findings
+        .iter()
+        .map(|f| {
+            let score = f["score"].as_f64().unwrap_or(f64::NAN);
+            format!(
+                "{} {} {} {} {}\n",
+                f["id"].as_str().unwrap_or("?"),
+                f["detector"].as_str().unwrap_or("?"),
+                f["severity"].as_str().unwrap_or("?"),
+                (score * 1000.0).round() / 1000.0,
+                f["title"].as_str().unwrap_or("?"),
+            )
+        })
+        .collect();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/expected").join(name);
+    if std::env::var_os("LASTHOP_UPDATE_EXPECTED").is_some() {
+        std::fs::write(&path, &lines).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        lines == expected,
+        "findings differ from {} (LASTHOP_UPDATE_EXPECTED=1 rewrites it):\n--- expected\n{expected}--- now\n{lines}",
+        path.display()
+    );
 }
 
 #[test]
