@@ -99,8 +99,8 @@ fn observed(root: &std::path::Path) -> Result<Vec<Device>, Failure> {
     let store = Store::open(root).or_exit(Exit::StoreError)?;
     let presented = runtime()
         .block_on(async {
-            let ctx = lasthop_detect::open_store(&store, &Default::default()).await?;
-            lasthop_detect::observed::internal_services(&ctx).await
+            let ctx = lasthop_query::open_store(&store, &Default::default()).await?;
+            lasthop_query::observed::internal_services(&ctx).await
         })
         .or_exit(Exit::StoreError)?;
     let mut devices: Vec<Device> = Vec::new();

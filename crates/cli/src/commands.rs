@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use anyhow::{Context, anyhow};
 use indicatif::{ProgressBar, ProgressStyle};
-use lasthop_detect::{HuntContext, SessionOptions};
+use lasthop_detect::HuntContext;
+use lasthop_query::SessionOptions;
 
 use crate::settings::{Settings, SettingsArgs};
 use lasthop_findings::{Finding, Severity};
@@ -147,8 +148,8 @@ fn run_import(paths: &[PathBuf], root: &Path, args: &ReadArgs) -> Result<ImportR
 /// The history update's bound within a hunt: the hunt's memory limit, but never more than the
 /// import's default, since the detectors that follow need the memory more.
 fn history_memory(hunt_limit: Option<usize>) -> usize {
-    hunt_limit.map_or(lasthop_detect::history::DEFAULT_MEMORY_LIMIT, |limit| {
-        limit.min(lasthop_detect::history::DEFAULT_MEMORY_LIMIT)
+    hunt_limit.map_or(lasthop_query::history::DEFAULT_MEMORY_LIMIT, |limit| {
+        limit.min(lasthop_query::history::DEFAULT_MEMORY_LIMIT)
     })
 }
 
@@ -162,7 +163,7 @@ fn update_history(
 ) -> Result<(), Failure> {
     let store = Store::open(root).or_exit(Exit::StoreError)?;
     let update = runtime()
-        .block_on(lasthop_detect::history::update(&store, memory_limit, spill_dir))
+        .block_on(lasthop_query::history::update(&store, memory_limit, spill_dir))
         .context("updating the store's history of first and last seen")
         .or_exit(Exit::StoreError)?;
     eprintln!(
@@ -211,7 +212,7 @@ pub fn import(args: ImportArgs) -> Result<Exit, Failure> {
         Some(text) => crate::settings::process_memory_limit(text)
             .map_err(usage)?
             .map_or(usize::MAX, crate::settings::query_pool),
-        None => lasthop_detect::history::DEFAULT_MEMORY_LIMIT,
+        None => lasthop_query::history::DEFAULT_MEMORY_LIMIT,
     };
     if let Some(dir) = &args.spill_dir {
         std::fs::create_dir_all(dir)
@@ -350,7 +351,7 @@ pub fn run_hunt(
                 window_us: settings.window_us,
                 ..Default::default()
             };
-            let ctx = lasthop_detect::open_store(&store, &session).await?;
+            let ctx = lasthop_query::open_store(&store, &session).await?;
             #[cfg(feature = "cluster")]
             let ctx = match &settings.cluster {
                 Some(url) => {
@@ -523,7 +524,7 @@ fn query_over<T>(
         // Parsing frees and allocates the same chunk and batch buffers over and over.
         let (answer, report) = crate::allocator::recycling_freed_memory(|| {
             runtime().block_on(async {
-                let (ctx, report) = lasthop_detect::open_log_files(&files, &read, session).await?;
+                let (ctx, report) = lasthop_query::open_log_files(&files, &read, session).await?;
                 Ok::<_, datafusion::error::DataFusionError>((query(ctx).await, report))
             })
         })
@@ -540,14 +541,13 @@ fn query_over<T>(
         return answer.or_exit(Exit::StoreError);
     };
     // A store the user may only read still answers, with the history as it stands.
-    if let Err(failure) = update_history(root, lasthop_detect::history::DEFAULT_MEMORY_LIMIT, None)
-    {
+    if let Err(failure) = update_history(root, lasthop_query::history::DEFAULT_MEMORY_LIMIT, None) {
         eprintln!("warning: the history table may be out of date: {:#}", failure.error);
     }
     let store = Store::open(root).or_exit(Exit::StoreError)?;
     runtime()
         .block_on(async {
-            let ctx = lasthop_detect::open_store(&store, session).await?;
+            let ctx = lasthop_query::open_store(&store, session).await?;
             query(ctx).await
         })
         .or_exit(Exit::StoreError)
@@ -585,20 +585,17 @@ pub fn show(args: ShowArgs) -> Result<Exit, Failure> {
         return Ok(Exit::Success);
     }
     let store = Store::open(&args.store).or_exit(Exit::StoreError)?;
-    let uids: Vec<String> =
-        finding.evidence.uids.iter().map(|u| format!("'{}'", u.replace('\'', "''"))).collect();
-    let uid_list = uids.join(",");
     let rt = runtime();
+    let ctx = rt
+        .block_on(lasthop_query::open_store(&store, &SessionOptions::default()))
+        .or_exit(Exit::StoreError)?;
     for table in ["conn", "open_conn", "dns", "http", "ssl"] {
-        let query = format!(
-            "SELECT ts, uid, src, src_port, dst, dst_port, _source, _line FROM {table} WHERE uid IN ({uid_list}) ORDER BY ts LIMIT 100"
+        let mut query = lasthop_query::Query::new("a finding's records");
+        let uids = query.texts(finding.evidence.uids.iter().map(String::as_str));
+        let sql = format!(
+            "SELECT ts, uid, src, src_port, dst, dst_port, _source, _line FROM {table} WHERE uid IN ({uids}) ORDER BY ts LIMIT 100"
         );
-        let batches = rt
-            .block_on(async {
-                let ctx = lasthop_detect::open_store(&store, &SessionOptions::default()).await?;
-                ctx.sql(&query).await?.collect().await
-            })
-            .or_exit(Exit::StoreError)?;
+        let batches = rt.block_on(query.batches(&ctx, &sql)).or_exit(Exit::StoreError)?;
         if batches.iter().map(|b| b.num_rows()).sum::<usize>() > 0 {
             writeln!(out, "\nRecords in {table}:").or_exit(Exit::StoreError)?;
             lasthop_sinks::write_batches(&mut out, &batches, Format::Table, 80)
@@ -716,7 +713,7 @@ pub fn bench_quality_data(args: crate::BenchQualityDataArgs) -> Result<Exit, Fai
 
 pub fn bench_gap_stats(args: BenchGapStatsArgs) -> Result<Exit, Failure> {
     let rows = query_over(&args.over, &SessionOptions::default(), async |ctx| {
-        lasthop_detect::series::gap_statistics(&ctx, 86_400).await
+        lasthop_detect::scoring::gaps::gap_statistics(&ctx, 86_400).await
     })?;
     let mut out = std::fs::File::create(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))

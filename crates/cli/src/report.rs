@@ -118,7 +118,7 @@ pub fn write_outputs(
     let charts = match &share.html {
         Some(_) if output.hunted => {
             let store = Store::open(root).or_exit(Exit::StoreError)?;
-            let options = lasthop_detect::SessionOptions {
+            let options = lasthop_query::SessionOptions {
                 internal: settings.internal.clone(),
                 memory_limit: settings.memory_limit,
                 spill_dir: settings.spill_dir.clone(),
@@ -126,7 +126,7 @@ pub fn write_outputs(
             };
             runtime()
                 .block_on(async {
-                    let ctx = lasthop_detect::open_store(&store, &options).await?;
+                    let ctx = lasthop_query::open_store(&store, &options).await?;
                     lasthop_detect::charts::charts(&ctx, &findings).await
                 })
                 .or_exit(Exit::StoreError)?

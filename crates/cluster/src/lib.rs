@@ -3,7 +3,7 @@
 //! The stock Ballista scheduler and executor binaries cannot run lasthop's plans: they do not
 //! know its SQL functions, and those carry state (the site's internal ranges, classification
 //! overrides, indicator sets, compiled Sigma rules). Here the scheduler and executors are built
-//! with lasthop's codecs ([`lasthop_detect::codec`]), which write that state into each plan and
+//! with lasthop's codecs ([`lasthop_query::codec`]), which write that state into each plan and
 //! rebuild the functions from it, and with lasthop's stateless functions in their registries.
 //!
 //! The plans are the very ones the embedded hunt runs: [`remote_context`] gives a session whose
@@ -34,7 +34,7 @@ use datafusion::execution::{SessionStateBuilder, TaskContext};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::metrics::MetricsSet;
 use datafusion::prelude::{SessionConfig, SessionContext};
-use lasthop_detect::codec::{LogicalCodec, PhysicalCodec, register_functions};
+use lasthop_query::codec::{LogicalCodec, PhysicalCodec, register_functions};
 
 /// Ballista reports through the `log` crate: its messages go to standard error at the level
 /// `LASTHOP_LOG` names (error, warn, info, debug; default warn).

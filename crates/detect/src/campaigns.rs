@@ -42,9 +42,7 @@ use lasthop_findings::{Entities, Finding, Severity};
 use lasthop_normalise::{Networks, format_timestamp, parse_ip};
 use serde_json::{Value, json};
 
-use crate::detectors::{
-    HuntContext, beacon, context, ioc, long_conn, query, rows, sigma_match, web_shell,
-};
+use crate::detectors::{HuntContext, beacon, context, ioc, long_conn, sigma_match, web_shell};
 
 pub const SCANNING_ID: &str = "scanning-campaign";
 pub const SHARED_ID: &str = "shared-schedule";
@@ -70,14 +68,7 @@ pub async fn fold(hunt: &HuntContext, findings: &mut Vec<Finding>) -> Result<()>
 }
 
 async fn internal_hosts(hunt: &HuntContext) -> Result<usize> {
-    if !hunt.ctx.table_exist("conn")? {
-        return Ok(0);
-    }
-    let counted = rows(
-        &query(&hunt.ctx, "SELECT count(DISTINCT src) AS n FROM conn WHERE is_internal(src)")
-            .await?,
-    );
-    Ok(counted.first().and_then(|r| r.get("n")?.as_u64()).unwrap_or(0) as usize)
+    Ok(crate::detectors::internal_hosts(hunt).await? as usize)
 }
 
 fn figure_u64(f: &Finding, name: &str) -> u64 {
@@ -277,8 +268,9 @@ fn fold_shared_schedules(findings: &mut Vec<Finding>, internal_hosts: usize, int
             && sources.len() as f64 >= SHARED_MIN_SHARE * internal_hosts as f64;
         let of_members =
             |test: &dyn Fn(&Finding) -> bool| members.iter().any(|&i| test(&findings[i]));
-        let registered =
-            crate::detectors::dns_tunnel::registered_domain(&target).unwrap_or(&target).to_string();
+        let registered = lasthop_query::functions::text::registered_domain(&target)
+            .unwrap_or(&target)
+            .to_string();
         let listed = named.contains(&target) || named.contains(&registered);
         if sources.len() < 2 {
             continue;

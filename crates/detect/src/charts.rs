@@ -10,17 +10,22 @@
 //! - a long connection: bytes over time, each connection's bytes spread over its duration;
 //! - DNS tunnelling: distinct subdomains queried per hour.
 //!
-//! One query per kind covers all the findings of that kind (their keys joined in as a VALUES
-//! list), so a report costs a few scans of the store whatever the number of findings.
+//! One query per kind covers all the findings of that kind (their keys joined in as a table,
+//! `lasthop_chart_keys`, registered for the query), so a report costs a few scans of the store
+//! whatever the number of findings.
 
 use std::collections::HashMap;
 
-use datafusion::arrow::array::{Array, AsArray};
-use datafusion::arrow::datatypes::{Float64Type, Int64Type};
+use std::sync::Arc;
+
+use datafusion::arrow::array::{RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::datasource::MemTable;
 use datafusion::error::Result;
 use datafusion::prelude::SessionContext;
 use lasthop_findings::{Chart, ChartKind, Finding};
 use lasthop_normalise::parse_ip;
+use lasthop_query::Query;
 
 use crate::detectors::{beacon, dns_tunnel, long_conn};
 
@@ -30,10 +35,6 @@ pub const POINTS_PER_CHART: usize = 20_000;
 pub const FINDINGS_CHARTED: usize = 300;
 const HOUR_US: i64 = 3_600_000_000;
 const DAY_US: i64 = 24 * HOUR_US;
-
-fn sql_text(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
 
 fn is_address(s: &Option<String>) -> bool {
     s.as_deref().and_then(parse_ip).is_some()
@@ -66,47 +67,41 @@ pub async fn charts(
         }
     }
     if !pairs.is_empty() {
-        let values =
-            values(&pairs, |f| [f.entities.source.clone(), f.entities.destination.clone()]);
-        let sql = format!(
-            "WITH keys(id, s, d) AS (VALUES {values})
-             SELECT keys.id, CAST(conn.ts AS BIGINT) AS t, CAST(coalesce(conn.orig_bytes, 0) AS DOUBLE) AS v
-             FROM conn JOIN keys ON conn.src = ip(keys.s) AND conn.dst = ip(keys.d)
-             ORDER BY keys.id, t"
-        );
-        for (id, points) in points_by_id(ctx, &sql).await? {
+        let query = keyed(&pairs, |f| [f.entities.source.clone(), f.entities.destination.clone()])?;
+        let sql = "SELECT keys.id, CAST(conn.ts AS BIGINT) AS t, CAST(coalesce(conn.orig_bytes, 0) AS DOUBLE) AS v
+             FROM conn JOIN lasthop_chart_keys keys ON conn.src = ip(keys.s) AND conn.dst = ip(keys.d)
+             ORDER BY keys.id, t";
+        for (id, points) in points_by_id(ctx, query, sql).await? {
             out.entry(id).or_default().extend(contact_charts(&points, "bytes sent"));
         }
     }
     if !names.is_empty() {
-        let values = values(&names, |f| [f.entities.source.clone(), f.entities.domain.clone()]);
-        let sql = format!(
-            "WITH keys(id, s, d) AS (VALUES {values}),
-             contacts AS (
+        let query = keyed(&names, |f| [f.entities.source.clone(), f.entities.domain.clone()])?;
+        let sql = "WITH contacts AS (
                 SELECT src, lower(host) AS name, ts, CAST(request_body_len AS DOUBLE) AS v FROM http
                 UNION ALL
                 SELECT src, lower(server_name) AS name, ts, CAST(0 AS DOUBLE) AS v FROM ssl
              )
              SELECT keys.id, CAST(contacts.ts AS BIGINT) AS t, coalesce(contacts.v, 0) AS v
-             FROM contacts JOIN keys ON contacts.src = ip(keys.s) AND contacts.name = lower(keys.d)
-             ORDER BY keys.id, t"
-        );
-        for (id, points) in points_by_id(ctx, &sql).await? {
+             FROM contacts JOIN lasthop_chart_keys keys
+               ON contacts.src = ip(keys.s) AND contacts.name = lower(keys.d)
+             ORDER BY keys.id, t";
+        for (id, points) in points_by_id(ctx, query, sql).await? {
             out.entry(id).or_default().extend(contact_charts(&points, "request body bytes"));
         }
     }
     if !long.is_empty() {
-        let values = values(&long, |f| [f.entities.source.clone(), f.entities.destination.clone()]);
         for (table, closed) in [("conn", true), ("open_conn", false)] {
+            let query =
+                keyed(&long, |f| [f.entities.source.clone(), f.entities.destination.clone()])?;
             let sql = format!(
-                "WITH keys(id, s, d) AS (VALUES {values})
-                 SELECT keys.id, CAST(c.ts AS BIGINT) AS t,
+                "SELECT keys.id, CAST(c.ts AS BIGINT) AS t,
                         CAST(coalesce(c.orig_bytes, 0) + coalesce(c.resp_bytes, 0) AS DOUBLE) AS v,
                         CAST(coalesce(c.duration, 0) AS DOUBLE) AS duration
-                 FROM {table} c JOIN keys ON c.src = ip(keys.s) AND c.dst = ip(keys.d)
+                 FROM {table} c JOIN lasthop_chart_keys keys ON c.src = ip(keys.s) AND c.dst = ip(keys.d)
                  ORDER BY keys.id, t"
             );
-            let mut spans = spans_by_id(ctx, &sql).await?;
+            let mut spans = spans_by_id(ctx, query, &sql).await?;
             for (id, spans) in spans.drain() {
                 let charts = out.entry(id).or_default();
                 if let Some(chart) = bytes_over_time(&spans, closed) {
@@ -116,18 +111,15 @@ pub async fn charts(
         }
     }
     if !tunnels.is_empty() {
-        dns_tunnel::register_functions(ctx);
-        let values = values(&tunnels, |f| [f.entities.domain.clone(), f.entities.source.clone()]);
-        let sql = format!(
-            "WITH keys(id, d, s) AS (VALUES {values})
-             SELECT keys.id, CAST(date_bin(INTERVAL '1 hour', dns.ts) AS BIGINT) AS t,
+        lasthop_query::functions::text::register(ctx);
+        let query = keyed(&tunnels, |f| [f.entities.source.clone(), f.entities.domain.clone()])?;
+        let sql = "SELECT keys.id, CAST(date_bin(INTERVAL '1 hour', dns.ts) AS BIGINT) AS t,
                     CAST(count(DISTINCT lower(dns.query)) AS DOUBLE) AS v
-             FROM dns JOIN keys
+             FROM dns JOIN lasthop_chart_keys keys
                ON registered_domain(rtrim(lower(dns.query), '.')) = keys.d
              WHERE keys.s IS NULL OR dns.src = ip(keys.s)
-             GROUP BY keys.id, t ORDER BY keys.id, t"
-        );
-        for (id, points) in points_by_id(ctx, &sql).await? {
+             GROUP BY keys.id, t ORDER BY keys.id, t";
+        for (id, points) in points_by_id(ctx, query, sql).await? {
             out.entry(id).or_default().push(Chart {
                 title: "Distinct names queried per hour".into(),
                 kind: ChartKind::OverTime {
@@ -141,40 +133,40 @@ pub async fn charts(
     Ok(out)
 }
 
-/// `('LH-…', '10.0.0.1', '203.0.113.5'), …` — text values quoted as SQL literals, a missing
-/// one as NULL.
-fn values(findings: &[&Finding], key: impl Fn(&Finding) -> [Option<String>; 2]) -> String {
-    findings
-        .iter()
-        .map(|f| {
-            let [a, b] = key(f);
-            let text = |v: Option<String>| {
-                v.map(|v| sql_text(&v)).unwrap_or_else(|| "CAST(NULL AS VARCHAR)".into())
-            };
-            format!("({}, {}, {})", sql_text(&f.id), text(a), text(b))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+/// A query with the findings' keys as its table `lasthop_chart_keys` (`id`, `s` the source, `d`
+/// the destination or name; a missing one NULL).
+fn keyed(findings: &[&Finding], key: impl Fn(&Finding) -> [Option<String>; 2]) -> Result<Query> {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Utf8, false),
+        Field::new("s", DataType::Utf8, true),
+        Field::new("d", DataType::Utf8, true),
+    ]));
+    let keys: Vec<[Option<String>; 2]> = findings.iter().map(|f| key(f)).collect();
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(StringArray::from_iter_values(findings.iter().map(|f| f.id.as_str()))),
+            Arc::new(keys.iter().map(|k| k[0].as_deref()).collect::<StringArray>()),
+            Arc::new(keys.iter().map(|k| k[1].as_deref()).collect::<StringArray>()),
+        ],
+    )?;
+    let mut query = Query::new("chart points");
+    query.table("lasthop_chart_keys", MemTable::try_new(schema, vec![vec![batch]])?);
+    Ok(query)
 }
 
-async fn points_by_id(ctx: &SessionContext, sql: &str) -> Result<HashMap<String, Vec<(i64, f64)>>> {
+/// (time µs, value) per finding id.
+async fn points_by_id(
+    ctx: &SessionContext,
+    query: Query,
+    sql: &str,
+) -> Result<HashMap<String, Vec<(i64, f64)>>> {
     let mut out: HashMap<String, Vec<(i64, f64)>> = HashMap::new();
-    for batch in ctx.sql(sql).await?.collect().await? {
-        let ids = datafusion::arrow::compute::cast(
-            batch.column(0),
-            &datafusion::arrow::datatypes::DataType::Utf8,
-        )?;
-        let ids = ids.as_string::<i32>();
-        let t = batch.column(1).as_primitive::<Int64Type>();
-        let v = batch.column(2).as_primitive::<Float64Type>();
-        for i in 0..batch.num_rows() {
-            if t.is_null(i) {
-                continue;
-            }
-            let points = out.entry(ids.value(i).to_string()).or_default();
-            if points.len() < POINTS_PER_CHART {
-                points.push((t.value(i), if v.is_null(i) { 0.0 } else { v.value(i) }));
-            }
+    for r in query.rows(ctx, sql).await?.iter() {
+        let Some(t) = r.i64("t")? else { continue };
+        let points = out.entry(r.text("id")?).or_default();
+        if points.len() < POINTS_PER_CHART {
+            points.push((t, r.f64("v")?.unwrap_or(0.0)));
         }
     }
     Ok(out)
@@ -183,26 +175,16 @@ async fn points_by_id(ctx: &SessionContext, sql: &str) -> Result<HashMap<String,
 /// (start µs, bytes, duration s) per connection.
 async fn spans_by_id(
     ctx: &SessionContext,
+    query: Query,
     sql: &str,
 ) -> Result<HashMap<String, Vec<(i64, f64, f64)>>> {
     let mut out: HashMap<String, Vec<(i64, f64, f64)>> = HashMap::new();
-    for batch in ctx.sql(sql).await?.collect().await? {
-        let ids = datafusion::arrow::compute::cast(
-            batch.column(0),
-            &datafusion::arrow::datatypes::DataType::Utf8,
-        )?;
-        let ids = ids.as_string::<i32>();
-        let t = batch.column(1).as_primitive::<Int64Type>();
-        let v = batch.column(2).as_primitive::<Float64Type>();
-        let d = batch.column(3).as_primitive::<Float64Type>();
-        for i in 0..batch.num_rows() {
-            if t.is_null(i) {
-                continue;
-            }
-            let spans = out.entry(ids.value(i).to_string()).or_default();
-            if spans.len() < POINTS_PER_CHART {
-                spans.push((t.value(i), v.value(i), d.value(i)));
-            }
+    for r in query.rows(ctx, sql).await?.iter() {
+        let Some(t) = r.i64("t")? else { continue };
+        let spans = out.entry(r.text("id")?).or_default();
+        if spans.len() < POINTS_PER_CHART {
+            let number = |k: &str| r.f64(k).map(Option::unwrap_or_default);
+            spans.push((t, number("v")?, number("duration")?));
         }
     }
     Ok(out)

@@ -19,7 +19,7 @@ use lasthop_intel::{AsnDb, FingerprintSet, NetworkType};
 use lasthop_normalise::parse_ip;
 
 use crate::detectors::context;
-use crate::detectors::{HuntContext, HuntOptions, query, rows};
+use crate::detectors::{HuntContext, HuntOptions, Query};
 
 pub fn remote_ends(findings: &mut [Finding], options: &HuntOptions) {
     let (internal, classifier) = (&options.internal, &*options.network_types);
@@ -73,14 +73,20 @@ pub fn remote_ends(findings: &mut [Finding], options: &HuntOptions) {
 /// certificates it served (X.509 subject or issuer against Recog's fingerprints), and the
 /// names it was reached by (DNS answers, SNI, Host). Runs after [`remote_ends`].
 pub async fn remote_devices(hunt: &HuntContext, findings: &mut [Finding]) -> Result<()> {
-    let addresses: Vec<String> = findings
+    let addresses: Vec<&str> = findings
         .iter()
-        .filter_map(|f| f.entities.remote.as_ref().map(|r| r.address.replace('\'', "''")))
+        .filter_map(|f| f.entities.remote.as_ref().map(|r| r.address.as_str()))
         .collect();
     if addresses.is_empty() {
         return Ok(());
     }
-    let list = addresses.iter().map(|a| format!("'{a}'")).collect::<Vec<_>>().join(", ");
+    // Each query binds the addresses as its parameters `$1`…`$n`: the same `list` in each.
+    let bound = |label| {
+        let mut query = Query::new(label);
+        let list = query.texts(addresses.iter().copied());
+        (query, list)
+    };
+    let (query, list) = bound("certificates of remote ends");
     // ssl.log links a session to its certificates by fingerprint (Zeek 4+) or file id (older).
     let sql = format!(
         "SELECT DISTINCT ip_text(s.dst) AS addr, x.certificate_subject AS subject,
@@ -93,35 +99,34 @@ pub async fn remote_devices(hunt: &HuntContext, findings: &mut [Finding]) -> Res
          WHERE ip_text(s.dst) IN ({list})"
     );
     let mut candidates: Vec<(String, &'static FingerprintSet, &'static str, String)> = Vec::new();
-    for r in rows(&query(&hunt.ctx, &sql).await?) {
-        let text = |k: &str| r.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+    for r in query.rows(&hunt.ctx, &sql).await?.iter() {
         // Recog prefers the subject; an issuer that names the device is the fallback.
         candidates.push((
-            text("addr"),
+            r.text("addr")?,
             FingerprintSet::x509_subjects(),
             "certificate subject",
-            text("subject"),
+            r.text("subject")?,
         ));
         candidates.push((
-            text("addr"),
+            r.text("addr")?,
             FingerprintSet::x509_subjects(),
             "certificate issuer",
-            text("issuer"),
+            r.text("issuer")?,
         ));
     }
     // The HTTP Server header, where the deployment logs it (the `server` column).
+    let (query, list) = bound("server headers of remote ends");
     let servers_sql = format!(
         "SELECT DISTINCT ip_text(dst) AS addr, server FROM http
          WHERE ip_text(dst) IN ({list}) AND server IS NOT NULL AND server <> ''"
     );
     if hunt.ctx.table_exist("http")? {
-        for r in rows(&query(&hunt.ctx, &servers_sql).await?) {
-            let text = |k: &str| r.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+        for r in query.rows(&hunt.ctx, &servers_sql).await?.iter() {
             candidates.push((
-                text("addr"),
+                r.text("addr")?,
                 FingerprintSet::http_servers(),
                 "HTTP Server header",
-                text("server"),
+                r.text("server")?,
             ));
         }
     }
@@ -143,6 +148,7 @@ pub async fn remote_devices(hunt: &HuntContext, findings: &mut [Finding]) -> Res
         }
     }
     // Passive DNS: the names each address answered for or was asked for by.
+    let (query, list) = bound("names of remote ends");
     let names_sql = format!(
         "SELECT DISTINCT a AS addr, rtrim(lower(query), '.') AS name
          FROM (SELECT query, unnest(answers) AS a FROM dns) WHERE a IN ({list})
@@ -152,9 +158,8 @@ pub async fn remote_devices(hunt: &HuntContext, findings: &mut [Finding]) -> Res
          FROM http WHERE ip_text(dst) IN ({list}) AND host IS NOT NULL AND host <> ''"
     );
     let mut names: HashMap<String, Vec<String>> = HashMap::new();
-    for r in rows(&query(&hunt.ctx, &names_sql).await?) {
-        let text = |k: &str| r.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
-        let (addr, name) = (text("addr"), text("name"));
+    for r in query.rows(&hunt.ctx, &names_sql).await?.iter() {
+        let (addr, name) = (r.text("addr")?, r.text("name")?);
         // A Host header holding the address itself is not a name.
         if !name.is_empty() && name != addr {
             names.entry(addr).or_default().push(name);
@@ -259,9 +264,9 @@ mod tests {
             },
         )
         .unwrap();
-        let ctx = crate::session::from_batches(
+        let ctx = lasthop_query::session::from_batches(
             vec![(lasthop_normalise::LogType::Http, batches)],
-            &crate::session::SessionOptions { threads: 1, ..Default::default() },
+            &lasthop_query::session::SessionOptions { threads: 1, ..Default::default() },
         )
         .unwrap();
         let hunt = HuntContext::new(ctx);

@@ -18,7 +18,7 @@ use lasthop_findings::{Finding, LocalHost};
 use lasthop_normalise::parse_ip;
 use lasthop_sources::assets::{Assets, normalise_mac};
 
-use crate::detectors::{HuntContext, query, rows};
+use crate::detectors::{HuntContext, rows};
 
 /// One machine's hold on an address.
 #[derive(Debug, Clone, PartialEq)]
@@ -143,26 +143,27 @@ impl HostDirectory {
 
 /// The store's DHCP acknowledgements (both Zeek's current and its 2.x dhcp.log).
 async fn leases(hunt: &HuntContext) -> Result<Vec<Lease>> {
-    let batches = query(
+    let acknowledgements = rows(
         &hunt.ctx,
+        "DHCP leases",
         "SELECT CAST(ts AS BIGINT) AS ts, ip_text(coalesce(assigned_addr, assigned_ip)) AS address,
                 mac, host_name
          FROM dhcp WHERE coalesce(assigned_addr, assigned_ip) IS NOT NULL
          ORDER BY ts",
     )
     .await?;
-    Ok(rows(&batches)
-        .into_iter()
-        .filter_map(|r| {
-            let text = |k: &str| r.get(k).and_then(|v| v.as_str()).map(str::to_string);
-            Some(Lease {
-                ts: r.get("ts")?.as_i64()?,
-                address: text("address")?,
-                mac: text("mac"),
-                host_name: text("host_name"),
-            })
-        })
-        .collect())
+    let mut leases = Vec::new();
+    for r in acknowledgements.iter() {
+        let (Some(ts), Some(address)) = (r.i64("ts")?, r.str("address")?) else { continue };
+        let text = |k: &str| r.str(k).map(|v| v.map(str::to_string));
+        leases.push(Lease {
+            ts,
+            address: address.to_string(),
+            mac: text("mac")?,
+            host_name: text("host_name")?,
+        });
+    }
+    Ok(leases)
 }
 
 /// Names the machine behind each finding's internal address where the store's DHCP leases or

@@ -32,10 +32,10 @@ use lasthop_normalise::{Cidr, format_ip, is_special};
 use lasthop_sources::safelist::{Peer, Safelist};
 use serde_json::json;
 
-use super::{Detector, DetectorFuture, HuntContext, HuntOptions, Scorer, query};
+use super::{Detector, DetectorFuture, HuntContext, HuntOptions, Query, Scorer};
 use crate::scoring::beacon::{self as lasthop_score, BeaconScore, Clock};
 use crate::scoring::rita::{self, RitaScore};
-use crate::series::{self, Series};
+use lasthop_query::series::{self, Series};
 
 pub struct Beacons;
 
@@ -66,9 +66,17 @@ impl Detector for Beacons {
             let options = Arc::new(options);
             let by_name = {
                 let (options, proxies) = (options.clone(), proxies.clone());
+                let mut query = Query::new("beacon series by name");
+                let sql = name_series_sql(
+                    &mut query,
+                    &proxies,
+                    &hunt.options.proxies,
+                    hunt.options.scorer,
+                );
                 series::scan(
                     &hunt.ctx,
-                    &name_series_sql(&proxies, &hunt.options.proxies, hunt.options.scorer),
+                    query,
+                    &sql,
                     hunt.options.strobe_threshold as usize,
                     move |s| {
                         // Every name pair is kept (its addresses are its own, reported or
@@ -88,6 +96,7 @@ impl Detector for Beacons {
                 let safe = safe_addresses.clone();
                 series::scan(
                     &hunt.ctx,
+                    Query::new("beacon series by address"),
                     &address_series_sql(hunt.options.scorer),
                     hunt.options.strobe_threshold as usize,
                     move |s| {
@@ -139,9 +148,10 @@ impl Detector for Beacons {
 /// `CONNECT` requests to a proxy. A multicast announcement logged after the last real
 /// connection would otherwise stretch the window and thin out every pair's hourly histogram.
 pub(crate) async fn data_window(hunt: &HuntContext) -> Result<Option<(i64, i64)>> {
-    let batches = query(
-        &hunt.ctx,
-        "SELECT min(t + d), min(t), max(t) FROM (
+    let batches = Query::new("beacon data window")
+        .batches(
+            &hunt.ctx,
+            "SELECT min(t + d), min(t), max(t) FROM (
              SELECT CAST(ts AS BIGINT) AS t,
                     CAST(COALESCE(duration, 0.0) * 1000000 AS BIGINT) AS d
              FROM conn
@@ -149,8 +159,8 @@ pub(crate) async fn data_window(hunt: &HuntContext) -> Result<Option<(i64, i64)>
                AND NOT is_special(dst)
              UNION ALL
              SELECT CAST(ts AS BIGINT), CAST(0 AS BIGINT) FROM http WHERE method = 'CONNECT')",
-    )
-    .await?;
+        )
+        .await?;
     let Some(batch) = batches.first().filter(|b| b.num_rows() > 0) else { return Ok(None) };
     let value = |i: usize| {
         let column = batch.column(i).as_primitive::<Int64Type>();
@@ -166,11 +176,12 @@ pub(crate) async fn data_window(hunt: &HuntContext) -> Result<Option<(i64, i64)>
 /// Addresses that act as explicit proxies: they accepted an HTTP `CONNECT` (status 200). Servers
 /// that refuse the open-proxy probes of Internet scanners are not proxies. `--proxy` adds more.
 async fn proxies(hunt: &HuntContext) -> Result<Arc<HashSet<[u8; 16]>>> {
-    let batches = query(
-        &hunt.ctx,
-        "SELECT DISTINCT dst FROM http WHERE method = 'CONNECT' AND status_code = 200",
-    )
-    .await?;
+    let batches = Query::new("proxies")
+        .batches(
+            &hunt.ctx,
+            "SELECT DISTINCT dst FROM http WHERE method = 'CONNECT' AND status_code = 200",
+        )
+        .await?;
     let mut set = HashSet::new();
     for b in &batches {
         let column = b.column(0).as_fixed_size_binary();
@@ -193,13 +204,14 @@ async fn resolved_addresses(hunt: &HuntContext, safelist: &Safelist) -> Result<H
     if safelist.is_empty() {
         return Ok(out);
     }
-    let batches = query(
-        &hunt.ctx,
-        "SELECT DISTINCT rtrim(lower(query), '.') AS name, ip(answer) AS addr FROM (
-             SELECT query, unnest(answers) AS answer FROM dns WHERE query IS NOT NULL
-         ) WHERE ip(answer) IS NOT NULL",
-    )
-    .await?;
+    let batches = Query::new("safelisted names' addresses")
+        .batches(
+            &hunt.ctx,
+            "SELECT DISTINCT rtrim(lower(query), '.') AS name, ip(answer) AS addr FROM (
+                 SELECT query, unnest(answers) AS answer FROM dns WHERE query IS NOT NULL
+             ) WHERE ip(answer) IS NOT NULL",
+        )
+        .await?;
     for b in &batches {
         let names = b.column(0).as_string::<i32>();
         let addrs = b.column(1).as_fixed_size_binary();
@@ -223,13 +235,19 @@ async fn resolved_addresses(hunt: &HuntContext, safelist: &Safelist) -> Result<H
 /// lasthop's scorer takes internal sources only: an Internet client asking for the site's own
 /// name is a visitor of ours, and its schedule is not a beacon of its own (the inbound
 /// detectors judge such traffic). RITA's scorer keeps both directions, as RITA does.
-fn name_series_sql(proxies: &HashSet<[u8; 16]>, configured: &[Cidr], scorer: Scorer) -> String {
-    // A name reached through a proxy is served, as far as the logs see, by the proxy.
-    let mut via_proxy: Vec<String> = proxies
-        .iter()
-        .map(|p| format!("cidr_contains('{}', c.dst)", format_ip(p)))
-        .chain(configured.iter().map(|c| format!("cidr_contains('{c}', c.dst)")))
-        .collect();
+fn name_series_sql(
+    query: &mut Query,
+    proxies: &HashSet<[u8; 16]>,
+    configured: &[Cidr],
+    scorer: Scorer,
+) -> String {
+    // A name reached through a proxy is served, as far as the logs see, by the proxy. Sorted,
+    // so that the plan is the same from run to run.
+    let mut prefixes: Vec<String> = proxies.iter().map(|p| format_ip(p)).collect();
+    prefixes.sort();
+    prefixes.extend(configured.iter().map(|c| c.to_string()));
+    let mut via_proxy: Vec<String> =
+        prefixes.iter().map(|p| format!("cidr_contains({}, c.dst)", query.text(p))).collect();
     via_proxy.push("false".to_string());
     format!(
         "WITH named AS (
@@ -427,7 +445,8 @@ fn one_per_domain(findings: Vec<Finding>) -> Vec<Finding> {
                 continue;
             }
         };
-        let domain = super::dns_tunnel::registered_domain(&name).unwrap_or(&name).to_string();
+        let domain =
+            lasthop_query::functions::text::registered_domain(&name).unwrap_or(&name).to_string();
         let key = (f.entities.source.clone().unwrap_or_default(), domain);
         match by_key.get(&key) {
             Some(&i) => {

@@ -34,7 +34,7 @@ use datafusion::datasource::MemTable;
 use lasthop_findings::Finding;
 use serde_json::{Value, json};
 
-use super::{HuntContext, Scorer, query, rows};
+use super::{HuntContext, Query, Row, Rows, Scorer, rows};
 
 /// Internal hosts needed before prevalence means anything.
 const MIN_HOSTS_FOR_PREVALENCE: u64 = 10;
@@ -45,10 +45,9 @@ pub async fn adjust(hunt: &HuntContext, findings: &mut [Finding], data_start: i6
     if findings.is_empty() {
         return Ok(());
     }
-    let internal_hosts =
-        count(hunt, "SELECT count(DISTINCT src) AS n FROM conn WHERE is_internal(src)").await?;
-    let addresses = quoted(findings.iter().filter_map(|f| f.entities.destination.as_deref()));
-    let names = quoted(findings.iter().filter_map(|f| f.entities.domain.as_deref()));
+    let internal_hosts = super::internal_hosts(hunt).await?;
+    let addresses = distinct(findings.iter().filter_map(|f| f.entities.destination.as_deref()));
+    let names = distinct(findings.iter().filter_map(|f| f.entities.domain.as_deref()));
     // The findings' own (source, target) pairs, so that the queries below return rows for them
     // only: restricting by sources and targets separately returns their cross product, which
     // on a busy network is most of the traffic (376 MB of rows for 480 findings over 10 M
@@ -105,26 +104,33 @@ async fn adjust_registered(
     findings: &mut [Finding],
     data_start: i64,
     internal_hosts: u64,
-    addresses: &str,
-    names: &str,
+    addresses: &[String],
+    names: &[String],
 ) -> Result<()> {
+    let mut query = Query::new("prevalence of the findings' targets");
+    let (address_list, name_list) = (
+        query.texts(addresses.iter().map(String::as_str)),
+        query.texts(names.iter().map(String::as_str)),
+    );
     let prevalence = lookup(
         hunt,
+        query,
         &format!(
             "WITH {NAMED_HTTP}
              SELECT ip_text(dst) AS k, count(DISTINCT src) AS n FROM conn
-             WHERE is_internal(src) AND ip_text(dst) IN ({addresses}) GROUP BY dst
+             WHERE is_internal(src) AND ip_text(dst) IN ({address_list}) GROUP BY dst
              UNION ALL
              SELECT fqdn AS k, count(DISTINCT src) AS n FROM (
                  SELECT src, name AS fqdn FROM named
                  UNION ALL SELECT src, rtrim(lower(server_name), '.') FROM ssl
-             ) WHERE is_internal(src) AND fqdn IN ({names}) GROUP BY fqdn"
+             ) WHERE is_internal(src) AND fqdn IN ({name_list}) GROUP BY fqdn"
         ),
     )
     .await?;
     // Per (source, destination or name): the rarest user agent and how many sources send it.
-    let agents = table(
-        hunt,
+    let agents = rows(
+        &hunt.ctx,
+        "user agents of the findings' pairs",
         &format!(
             "WITH usage AS (SELECT user_agent, count(DISTINCT src) AS senders FROM http
                             WHERE user_agent IS NOT NULL AND user_agent <> '' GROUP BY user_agent),
@@ -139,8 +145,9 @@ async fn adjust_registered(
         ),
     )
     .await?;
-    let protocols = table(
-        hunt,
+    let protocols = rows(
+        &hunt.ctx,
+        "protocols of the findings' pairs",
         &format!(
             "WITH {TARGETS}
              SELECT ip_text(c.src) AS s, ip_text(c.dst) AS d,
@@ -153,8 +160,9 @@ async fn adjust_registered(
         ),
     )
     .await?;
-    let fingerprints = table(
-        hunt,
+    let fingerprints = rows(
+        &hunt.ctx,
+        "TLS fingerprints of the findings' pairs",
         &format!(
             "WITH tls AS (SELECT src, dst, rtrim(lower(server_name), '.') AS name,
                                  COALESCE(NULLIF(ja4, ''), NULLIF(ja3, '')) AS fp FROM ssl),
@@ -169,8 +177,9 @@ async fn adjust_registered(
         ),
     )
     .await?;
-    let responses = table(
-        hunt,
+    let responses = rows(
+        &hunt.ctx,
+        "HTTP responses of the findings' pairs",
         &format!(
             "WITH {TARGETS}, {NAMED_HTTP}
              SELECT ip_text(h.src) AS s, ip_text(h.dst) AS d, h.name AS name,
@@ -184,8 +193,9 @@ async fn adjust_registered(
     )
     .await?;
     // SSH has no name to follow: pairs by address only.
-    let ssh_clients = table(
-        hunt,
+    let ssh_clients = rows(
+        &hunt.ctx,
+        "SSH clients of the findings' pairs",
         &format!(
             "WITH client AS (SELECT src, dst,
                                     CASE WHEN hassh IS NOT NULL AND hassh <> '' THEN 'HASSH ' || hassh
@@ -201,42 +211,42 @@ async fn adjust_registered(
         ),
     )
     .await?;
+    let count = |label, sql| async move { rows(&hunt.ctx, label, sql).await?.single_u64("n") };
     let ssh_users = count(
-        hunt,
+        "hosts using SSH",
         "SELECT count(DISTINCT src) AS n FROM ssh WHERE COALESCE(hassh, client, '') <> ''",
     )
     .await?;
     let tls_clients = count(
-        hunt,
+        "hosts with TLS fingerprints",
         "SELECT count(DISTINCT src) AS n FROM ssl WHERE ja3 IS NOT NULL OR ja4 IS NOT NULL",
     )
     .await?;
-    let senders_total = count(hunt, "SELECT count(DISTINCT src) AS n FROM http").await?;
+    let senders_total =
+        count("hosts sending HTTP", "SELECT count(DISTINCT src) AS n FROM http").await?;
     // Rows by (source, destination or name), so that each finding looks up only its own.
-    let mut agents_by_pair: HashMap<(String, String), Vec<&serde_json::Map<String, Value>>> =
-        HashMap::new();
-    for r in &agents {
-        let d = text(r, "d");
-        let name = text(r, "name");
-        agents_by_pair.entry((text(r, "s"), d.clone())).or_default().push(r);
+    let mut agents_by_pair: HashMap<(String, String), Vec<Row<'_>>> = HashMap::new();
+    for r in agents.iter() {
+        let (s, d, name) = (r.text("s")?, r.text("d")?, r.text("name")?);
         if !name.is_empty() && name != d {
-            agents_by_pair.entry((text(r, "s"), name)).or_default().push(r);
+            agents_by_pair.entry((s.clone(), name)).or_default().push(r);
         }
+        agents_by_pair.entry((s, d)).or_default().push(r);
     }
-    let rare_fingerprints = presented_by_one_host(&fingerprints, tls_clients);
-    let rare_ssh_clients = presented_by_one_host(&ssh_clients, ssh_users);
+    let rare_fingerprints = presented_by_one_host(&fingerprints, tls_clients)?;
+    let rare_ssh_clients = presented_by_one_host(&ssh_clients, ssh_users)?;
     // Per (source, destination or name): responses contradicting their URI, and one example.
     let mut disguised: HashMap<(String, String), (Disguise, u64, String)> = HashMap::new();
-    for r in &responses {
-        let (path, mime) = (text(r, "path"), text(r, "mime"));
+    for r in responses.iter() {
+        let (path, mime) = (r.text("path")?, r.text("mime")?);
         let Some(kind) = disguise(&path, &mime) else { continue };
-        let n = r.get("n").and_then(Value::as_u64).unwrap_or(1);
-        let (d, name) = (text(r, "d"), text(r, "name"));
+        let n = r.u64("n")?.unwrap_or(1);
+        let (d, name) = (r.text("d")?, r.text("name")?);
         // A Host header that is the address itself names the same target: count it once.
         let targets = if name.is_empty() || name == d { vec![d] } else { vec![d, name] };
         for target in targets {
             let entry = disguised
-                .entry((text(r, "s"), target))
+                .entry((r.text("s")?, target))
                 .or_insert_with(|| (kind, 0, format!("{path} served as {mime}")));
             entry.1 += n;
             if kind > entry.0 {
@@ -248,25 +258,36 @@ async fn adjust_registered(
     let mut history_first: HashMap<String, u64> = HashMap::new();
     let mut history_start = None;
     if hunt.ctx.table_exist("history")? {
+        let mut query = Query::new("history of the findings' targets");
+        let (address_list, name_list) = (
+            query.texts(addresses.iter().map(String::as_str)),
+            query.texts(names.iter().map(String::as_str)),
+        );
         history_first = lookup(
             hunt,
+            query,
             &format!(
                 "SELECT coalesce(ip_text(dst), name) AS k, CAST(min(first_seen) AS BIGINT) AS n
                  FROM history
-                 WHERE (kind = 'endpoint' AND ip_text(dst) IN ({addresses}))
-                    OR (kind = 'domain' AND name IN ({names}))
+                 WHERE (kind = 'endpoint' AND ip_text(dst) IN ({address_list}))
+                    OR (kind = 'domain' AND name IN ({name_list}))
                  GROUP BY coalesce(ip_text(dst), name)"
             ),
         )
         .await?;
-        history_start = table(hunt, "SELECT CAST(min(first_seen) AS BIGINT) AS n FROM history")
-            .await?
-            .first()
-            .and_then(|r| r.get("n")?.as_i64());
+        let start = rows(
+            &hunt.ctx,
+            "history start",
+            "SELECT CAST(min(first_seen) AS BIGINT) AS n FROM history",
+        )
+        .await?;
+        history_start = start.first().map(|r| r.i64("n")).transpose()?.flatten();
     }
     let baseline = history_start.map_or(data_start, |h| h.min(data_start));
-    let protocols_by_pair: HashMap<(String, String), &serde_json::Map<String, Value>> =
-        protocols.iter().map(|r| ((text(r, "s"), text(r, "d")), r)).collect();
+    let mut protocols_by_pair: HashMap<(String, String), Row<'_>> = HashMap::new();
+    for r in protocols.iter() {
+        protocols_by_pair.insert((r.text("s")?, r.text("d")?), r);
+    }
     for f in findings.iter_mut() {
         let Some(source) = f.entities.source.clone() else { continue };
         let target = f.entities.domain.clone().or_else(|| f.entities.destination.clone());
@@ -289,10 +310,10 @@ async fn adjust_registered(
         let mut hostless = 0;
         let mut rare: Option<String> = None;
         for r in of_pair {
-            hostless += r.get("hostless").and_then(Value::as_u64).unwrap_or(0);
-            let senders = r.get("senders").and_then(Value::as_u64).unwrap_or(0);
+            hostless += r.u64("hostless")?.unwrap_or(0);
+            let senders = r.u64("senders")?.unwrap_or(0);
             if senders == 1 && senders_total >= 2 && rare.is_none() {
-                rare = r.get("agent").and_then(Value::as_str).map(str::to_string);
+                rare = r.str("agent")?.map(str::to_string);
             }
         }
         if let Some(agent) = rare {
@@ -323,13 +344,14 @@ async fn adjust_registered(
         }
         let pair = protocols_by_pair.get(&key);
         if let Some(r) = pair {
-            let count = |k: &str| r.get(k).and_then(Value::as_u64).unwrap_or(0);
-            if count("total") > 0 && count("ntp") == count("total") {
+            let count = |k: &str| r.u64(k).map(Option::unwrap_or_default);
+            let total = count("total")?;
+            if total > 0 && count("ntp")? == total {
                 adjustments.push((
                     -0.3,
                     "NTP only: time synchronisation polls on a timer by design".to_string(),
                 ));
-            } else if count("total") > 0 && count("pings") == count("total") {
+            } else if total > 0 && count("pings")? == total {
                 adjustments.push((-0.2, "small ICMP echoes only: reachability probes".to_string()));
             }
         }
@@ -368,24 +390,23 @@ pub(crate) fn is_new(f: &Finding) -> bool {
 /// The fingerprint (`fp`) of each (source `s`, destination `d` or name) whose rows say only one
 /// host presents it (`senders`), when at least two hosts present any: with one, everything is rare.
 fn presented_by_one_host(
-    rows: &[serde_json::Map<String, Value>],
+    rows: &Rows,
     presenters: u64,
-) -> HashMap<(String, String), String> {
+) -> Result<HashMap<(String, String), String>> {
     let mut rare = HashMap::new();
     if presenters < 2 {
-        return rare;
+        return Ok(rare);
     }
-    for r in rows.iter().filter(|r| r.get("senders").and_then(Value::as_u64) == Some(1)) {
-        for target in [text(r, "d"), text(r, "name")].into_iter().filter(|t| !t.is_empty()) {
-            rare.entry((text(r, "s"), target)).or_insert_with(|| text(r, "fp"));
+    for r in rows.iter() {
+        if r.u64("senders")? != Some(1) {
+            continue;
+        }
+        for target in [r.text("d")?, r.text("name")?].into_iter().filter(|t| !t.is_empty()) {
+            let fp = r.text("fp")?;
+            rare.entry((r.text("s")?, target)).or_insert(fp);
         }
     }
-    rare
-}
-
-/// A text column of a result row, empty when absent.
-fn text(r: &serde_json::Map<String, Value>, k: &str) -> String {
-    r.get(k).and_then(Value::as_str).unwrap_or("").to_string()
+    Ok(rare)
 }
 
 /// How a response's content contradicts its URI: ordered by how much it says.
@@ -485,30 +506,21 @@ pub(crate) fn apply(f: &mut Finding, adjustments: &[(f64, String)], scorer: Scor
     f.explanation.push_str(&format!(" Context: {}.", listed.join("; ")));
 }
 
-/// A query's rows as column → value.
-async fn table(hunt: &HuntContext, sql: &str) -> Result<Vec<serde_json::Map<String, Value>>> {
-    Ok(rows(&query(&hunt.ctx, sql).await?))
+/// Key `k` → count `n` of a query's rows; rows missing either are skipped.
+async fn lookup(hunt: &HuntContext, query: Query, sql: &str) -> Result<HashMap<String, u64>> {
+    let mut out = HashMap::new();
+    for r in query.rows(&hunt.ctx, sql).await?.iter() {
+        if let (Some(k), Some(n)) = (r.str("k")?, r.u64("n")?) {
+            out.insert(k.to_string(), n);
+        }
+    }
+    Ok(out)
 }
 
-/// The `n` of a one-row count query.
-async fn count(hunt: &HuntContext, sql: &str) -> Result<u64> {
-    Ok(table(hunt, sql).await?.first().and_then(|r| r.get("n")?.as_u64()).unwrap_or(0))
-}
-
-async fn lookup(hunt: &HuntContext, sql: &str) -> Result<HashMap<String, u64>> {
-    Ok(table(hunt, sql)
-        .await?
-        .into_iter()
-        .filter_map(|r| Some((r.get("k")?.as_str()?.to_string(), r.get("n")?.as_u64()?)))
-        .collect())
-}
-
-/// A SQL list of text literals (never empty, so `IN (...)` stays valid).
-fn quoted<'a>(values: impl Iterator<Item = &'a str>) -> String {
-    let mut list: Vec<String> = values.map(|v| format!("'{}'", v.replace('\'', "''"))).collect();
-    list.sort();
-    list.dedup();
-    if list.is_empty() { "''".to_string() } else { list.join(", ") }
+/// The distinct values, sorted.
+fn distinct<'a>(values: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let list: BTreeSet<&str> = values.collect();
+    list.into_iter().map(str::to_string).collect()
 }
 
 #[cfg(test)]

@@ -17,20 +17,12 @@
 //! anti-virus cloud lookup, rather than one implant). Domains with fewer than 50 names are not
 //! scored.
 
-use std::sync::Arc;
-
-use datafusion::arrow::array::{ArrayRef, Float64Array, StringArray};
-use datafusion::arrow::datatypes::DataType;
-use datafusion::common::{Result, exec_err};
-use datafusion::logical_expr::{
-    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
-};
+use datafusion::error::Result;
 use lasthop_findings::{Entities, Finding};
 use lasthop_sources::safelist::Peer;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::{Detector, DetectorFuture, HuntContext, query, rows};
-use crate::scoring::stats::shannon_entropy;
+use super::{Detector, DetectorFuture, HuntContext, Query, Row, rows};
 
 pub struct DnsTunnel;
 
@@ -51,30 +43,27 @@ impl Detector for DnsTunnel {
 
     fn run<'a>(&'a self, hunt: &'a HuntContext) -> DetectorFuture<'a> {
         Box::pin(async move {
-            register_functions(&hunt.ctx);
+            lasthop_query::functions::text::register(&hunt.ctx);
             let internal_hosts = rows(
-                &query(
-                    &hunt.ctx,
-                    "SELECT count(DISTINCT src) AS n FROM dns WHERE is_internal(src)",
-                )
-                .await?,
+                &hunt.ctx,
+                "internal hosts asking DNS",
+                "SELECT count(DISTINCT src) AS n FROM dns WHERE is_internal(src)",
             )
-            .first()
-            .and_then(|r| r.get("n").and_then(Value::as_u64))
-            .unwrap_or(0);
-            let candidates = rows(&query(&hunt.ctx, &domains_sql()).await?);
+            .await?
+            .single_u64("n")?;
+            let candidates = rows(&hunt.ctx, "dns-tunnel candidates", &domains_sql()).await?;
             let safelist = hunt.options.effective_safelist();
             let mut findings = Vec::new();
-            for row in candidates {
-                let domain = row.get("domain").and_then(Value::as_str).unwrap_or("").to_string();
+            for row in candidates.iter() {
+                let domain = row.text("domain")?;
                 if domain.is_empty() || safelist.excludes_one(Peer::Name(&domain)) {
                     continue;
                 }
-                let resolution = rows(&query(&hunt.ctx, &resolution_sql(&domain)).await?);
-                let resolution = resolution.first().cloned().unwrap_or_default();
-                let assessment = Assessment::of(&row, &resolution, internal_hosts);
+                let connections = connections_to_answers(hunt, &domain).await?;
+                let assessment =
+                    Assessment::of(&DomainStats::of(row)?, connections, internal_hosts);
                 if assessment.score >= REPORT_SCORE {
-                    findings.push(assessment.finding(&domain, &row));
+                    findings.push(assessment.finding(&domain, row)?);
                 }
             }
             Ok(findings)
@@ -109,19 +98,44 @@ fn domains_sql() -> String {
     )
 }
 
-/// Addresses the domain resolved to, and connections to them.
-fn resolution_sql(domain: &str) -> String {
-    let literal = domain.replace('\'', "''");
-    format!(
+/// Connections to the addresses the domain resolved to.
+async fn connections_to_answers(hunt: &HuntContext, domain: &str) -> Result<u64> {
+    let mut query = Query::new("connections to a domain's answers");
+    let domain = query.text(domain);
+    let sql = format!(
         "WITH answers AS (
             SELECT DISTINCT ip(answer) AS addr FROM (
                 SELECT unnest(answers) AS answer FROM dns
-                WHERE registered_domain(rtrim(lower(query), '.')) = '{literal}'
+                WHERE registered_domain(rtrim(lower(query), '.')) = {domain}
             ) WHERE ip(answer) IS NOT NULL
         )
         SELECT (SELECT count(*) FROM answers) AS resolved,
                (SELECT count(*) FROM conn WHERE dst IN (SELECT addr FROM answers)) AS connections"
-    )
+    );
+    query.rows(&hunt.ctx, &sql).await?.single_u64("connections")
+}
+
+/// What the score reads of one candidate domain.
+#[derive(Debug, Clone, Copy, Default)]
+struct DomainStats {
+    subdomains: f64,
+    mean_length: f64,
+    mean_entropy: f64,
+    txt_null_share: f64,
+    hosts: f64,
+}
+
+impl DomainStats {
+    fn of(row: Row<'_>) -> Result<DomainStats> {
+        let number = |k: &str| row.f64(k).map(Option::unwrap_or_default);
+        Ok(DomainStats {
+            subdomains: number("subdomains")?,
+            mean_length: number("mean_length")?,
+            mean_entropy: number("mean_entropy")?,
+            txt_null_share: number("txt_null_share")?,
+            hosts: number("hosts")?,
+        })
+    }
 }
 
 struct Assessment {
@@ -133,21 +147,14 @@ struct Assessment {
 }
 
 impl Assessment {
-    fn of(
-        row: &serde_json::Map<String, Value>,
-        resolution: &serde_json::Map<String, Value>,
-        internal_hosts: u64,
-    ) -> Assessment {
-        let number = |k: &str| row.get(k).and_then(Value::as_f64).unwrap_or(0.0);
-        let subdomains = number("subdomains");
-        let volume = ((subdomains / 20.0).log(50.0)).clamp(0.0, 1.0);
-        let length = ((number("mean_length") - 10.0) / 30.0).clamp(0.0, 1.0);
-        let entropy = ((number("mean_entropy") - 2.5) / 1.5).clamp(0.0, 1.0);
+    fn of(stats: &DomainStats, connections: u64, internal_hosts: u64) -> Assessment {
+        let volume = ((stats.subdomains / 20.0).log(50.0)).clamp(0.0, 1.0);
+        let length = ((stats.mean_length - 10.0) / 30.0).clamp(0.0, 1.0);
+        let entropy = ((stats.mean_entropy - 2.5) / 1.5).clamp(0.0, 1.0);
         let shape = (length + entropy) / 2.0;
-        let txt_null = number("txt_null_share").clamp(0.0, 1.0);
+        let txt_null = stats.txt_null_share.clamp(0.0, 1.0);
         let mut score = 0.45 * volume + 0.35 * shape + 0.2 * txt_null;
         let mut adjustments = Vec::new();
-        let connections = resolution.get("connections").and_then(Value::as_u64).unwrap_or(0);
         if connections == 0 {
             score += 0.1;
             adjustments.push(
@@ -156,7 +163,7 @@ impl Assessment {
                     .to_string(),
             );
         }
-        let hosts = number("hosts");
+        let hosts = stats.hosts;
         if hosts >= 5.0 && internal_hosts > 0 && hosts >= 0.1 * internal_hosts as f64 {
             score -= 0.2;
             adjustments.push(format!(
@@ -167,30 +174,30 @@ impl Assessment {
         Assessment { score: score.clamp(0.0, 1.0), volume, shape, txt_null, adjustments }
     }
 
-    fn finding(&self, domain: &str, row: &serde_json::Map<String, Value>) -> Finding {
-        let number = |k: &str| row.get(k).and_then(Value::as_f64).unwrap_or(0.0);
-        let text = |k: &str| row.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-        let sources = text("sources");
+    fn finding(&self, domain: &str, row: Row<'_>) -> Result<Finding> {
+        let number = |k: &str| row.f64(k).map(Option::unwrap_or_default);
+        let count = |k: &str| row.u64(k).map(Option::unwrap_or_default);
+        let sources = row.text("sources")?;
         let entities = Entities {
-            source: (number("hosts") == 1.0).then(|| sources.clone()),
+            source: (count("hosts")? == 1).then(|| sources.clone()),
             domain: Some(domain.to_string()),
             ..Default::default()
         };
         let mut f = Finding::new(
             ID,
-            format!("DNS tunnel or C2 over DNS: {domain} ({} names)", number("subdomains") as u64),
+            format!("DNS tunnel or C2 over DNS: {domain} ({} names)", count("subdomains")?),
             self.score,
             entities,
         );
         f.techniques = vec!["T1071.004".into(), "T1572".into()];
-        f.first_seen = row.get("first_us").and_then(Value::as_i64).unwrap_or(0);
-        f.last_seen = row.get("last_us").and_then(Value::as_i64).unwrap_or(0);
+        f.first_seen = row.i64("first_us")?.unwrap_or_default();
+        f.last_seen = row.i64("last_us")?.unwrap_or_default();
         let figures = &mut f.evidence.figures;
         for key in ["subdomains", "visits", "hosts", "longest", "sources", "example"] {
-            figures.insert(key.into(), row.get(key).cloned().unwrap_or(Value::Null));
+            figures.insert(key.into(), row.json(key)?);
         }
-        figures.insert("mean_length".into(), json!(round2(number("mean_length"))));
-        figures.insert("mean_entropy".into(), json!(round2(number("mean_entropy"))));
+        figures.insert("mean_length".into(), json!(round2(number("mean_length")?)));
+        figures.insert("mean_entropy".into(), json!(round2(number("mean_entropy")?)));
         figures.insert("txt_null_share".into(), json!(round2(self.txt_null)));
         figures.insert("volume_score".into(), json!(round2(self.volume)));
         figures.insert("shape_score".into(), json!(round2(self.shape)));
@@ -202,20 +209,20 @@ impl Assessment {
              short, readable names; this many long random ones is how DNS tunnels carry data \
              (e.g. {}). Check the process on the querying host and block the domain at the \
              resolver.{}",
-            number("subdomains") as u64,
-            number("visits") as u64,
+            count("subdomains")?,
+            count("visits")?,
             sources,
-            number("mean_length"),
-            number("mean_entropy"),
+            number("mean_length")?,
+            number("mean_entropy")?,
             self.txt_null * 100.0,
-            text("example"),
+            row.text("example")?,
             if self.adjustments.is_empty() {
                 String::new()
             } else {
                 format!(" Adjustments: {}.", self.adjustments.join("; "))
             },
         );
-        f
+        Ok(f)
     }
 }
 
@@ -223,120 +230,27 @@ fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
-/// The registered domain of a name (public suffix + one label), or null for a bare suffix,
-/// an address or a single label.
-pub fn registered_domain(name: &str) -> Option<&str> {
-    let name = name.trim_end_matches('.');
-    if name.parse::<std::net::IpAddr>().is_ok() {
-        return None;
-    }
-    let domain = psl::domain_str(name)?;
-    Some(domain)
-}
-
-/// Registers `registered_domain(text)` and `shannon_entropy(text)`.
-pub fn register_functions(ctx: &datafusion::prelude::SessionContext) {
-    ctx.register_udf(ScalarUDF::from(TextFunction::new(TextKind::RegisteredDomain)));
-    ctx.register_udf(ScalarUDF::from(TextFunction::new(TextKind::Entropy)));
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum TextKind {
-    RegisteredDomain,
-    Entropy,
-}
-
-#[derive(Debug, PartialEq, Eq, Hash)]
-struct TextFunction {
-    kind: TextKind,
-    signature: Signature,
-}
-
-impl TextFunction {
-    fn new(kind: TextKind) -> TextFunction {
-        TextFunction {
-            kind,
-            signature: Signature::uniform(
-                1,
-                vec![DataType::Utf8, DataType::Utf8View, DataType::LargeUtf8],
-                Volatility::Immutable,
-            ),
-        }
-    }
-}
-
-impl ScalarUDFImpl for TextFunction {
-    fn name(&self) -> &str {
-        match self.kind {
-            TextKind::RegisteredDomain => "registered_domain",
-            TextKind::Entropy => "shannon_entropy",
-        }
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(match self.kind {
-            TextKind::RegisteredDomain => DataType::Utf8,
-            TextKind::Entropy => DataType::Float64,
-        })
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let array = args.args[0].clone().into_array(args.number_rows)?;
-        let array = datafusion::arrow::compute::cast(&array, &DataType::Utf8)?;
-        let Some(text) = array.as_any().downcast_ref::<StringArray>() else {
-            return exec_err!("{} expects text", self.name());
-        };
-        let result: ArrayRef = match self.kind {
-            TextKind::RegisteredDomain => {
-                Arc::new(StringArray::from_iter(text.iter().map(|t| t.and_then(registered_domain))))
-            }
-            TextKind::Entropy => {
-                Arc::new(Float64Array::from_iter(text.iter().map(|t| t.map(shannon_entropy))))
-            }
-        };
-        Ok(ColumnarValue::Array(result))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn registered_domains_follow_the_public_suffix_list() {
-        assert_eq!(registered_domain("a.b.evil.co.uk"), Some("evil.co.uk"));
-        assert_eq!(registered_domain("x1y2.t.dnsxfer.org."), Some("dnsxfer.org"));
-        assert_eq!(registered_domain("dnsc.r-1x.com"), Some("r-1x.com"));
-        assert_eq!(registered_domain("co.uk"), None);
-        assert_eq!(registered_domain("10.1.2.3"), None);
-    }
-
-    #[test]
     fn scores_tunnels_above_ordinary_domains() {
-        let row = |subdomains: f64, mean_length: f64, mean_entropy: f64, txt: f64, hosts: f64| {
-            let mut m = serde_json::Map::new();
-            m.insert("subdomains".into(), json!(subdomains));
-            m.insert("mean_length".into(), json!(mean_length));
-            m.insert("mean_entropy".into(), json!(mean_entropy));
-            m.insert("txt_null_share".into(), json!(txt));
-            m.insert("hosts".into(), json!(hosts));
-            m
+        let stats = |subdomains, mean_length, mean_entropy, txt_null_share, hosts| DomainStats {
+            subdomains,
+            mean_length,
+            mean_entropy,
+            txt_null_share,
+            hosts,
         };
-        let unresolved = serde_json::Map::new();
-        let mut resolved = serde_json::Map::new();
-        resolved.insert("connections".into(), json!(40));
         // dnscat2: 62,466 names, long hex labels, TXT/CNAME/MX, one host.
-        let tunnel = Assessment::of(&row(62_466.0, 40.0, 3.8, 0.5, 1.0), &unresolved, 100);
+        let tunnel = Assessment::of(&stats(62_466.0, 40.0, 3.8, 0.5, 1.0), 0, 100);
         assert!(tunnel.score > 0.9, "{}", tunnel.score);
         // microsoft.com in the same capture: 67 names, short words, many hosts, connected.
-        let ordinary = Assessment::of(&row(67.0, 8.0, 2.6, 0.0, 12.0), &resolved, 100);
+        let ordinary = Assessment::of(&stats(67.0, 8.0, 2.6, 0.0, 12.0), 40, 100);
         assert!(ordinary.score < 0.3, "{}", ordinary.score);
         // An anti-virus cloud lookup: many random names, but every host asks and connects.
-        let av = Assessment::of(&row(5_000.0, 32.0, 3.9, 0.0, 60.0), &resolved, 100);
+        let av = Assessment::of(&stats(5_000.0, 32.0, 3.9, 0.0, 60.0), 40, 100);
         assert!(av.score < REPORT_SCORE + 0.2 && av.score < tunnel.score - 0.3, "{}", av.score);
     }
 }

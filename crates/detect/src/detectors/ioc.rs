@@ -20,21 +20,13 @@
 //! the indicator active (addresses of rented servers and home lines change hands).
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
-use datafusion::arrow::array::{
-    Array, ArrayRef, FixedSizeBinaryArray, StringArray, TimestampMicrosecondArray,
-};
-use datafusion::arrow::datatypes::DataType;
-use datafusion::common::{Result, exec_err};
-use datafusion::logical_expr::{
-    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
-};
+use datafusion::error::Result;
 use lasthop_findings::{Entities, Finding};
 use lasthop_intel::{Indicator, IndicatorKind, IndicatorSet};
 use serde_json::Value;
 
-use super::{Detector, DetectorFuture, HuntContext, query, rows};
+use super::{Detector, DetectorFuture, HuntContext, Row, rows};
 
 pub struct IocMatch;
 
@@ -58,25 +50,22 @@ impl Detector for IocMatch {
             let Some(iocs) = hunt.iocs.clone().filter(|l| !l.is_empty()) else {
                 return Ok(Vec::new());
             };
-            for kind in IocKind::ALL {
-                hunt.ctx.register_udf(ScalarUDF::from(IocFunction::new(kind, iocs.clone())));
-            }
+            lasthop_query::functions::ioc::register(&hunt.ctx, &iocs);
             let hits = hits_sql(&hunt.ctx);
-            let summary = rows(&query(&hunt.ctx, &summary_sql(&hits)).await?);
-            let records = rows(&query(&hunt.ctx, &records_sql(&hits)).await?);
-            let mut by_group: BTreeMap<(String, String), Vec<serde_json::Map<String, Value>>> =
-                BTreeMap::new();
-            for r in records {
-                let key = (text(&r, "host"), text(&r, "indicator"));
+            let summary = rows(&hunt.ctx, "indicator matches", &summary_sql(&hits)).await?;
+            let records = rows(&hunt.ctx, "indicator match records", &records_sql(&hits)).await?;
+            let mut by_group: BTreeMap<(String, String), Vec<Row<'_>>> = BTreeMap::new();
+            for r in records.iter() {
+                let key = (r.text("host")?, r.text("indicator")?);
                 by_group.entry(key).or_default().push(r);
             }
-            Ok(summary
-                .into_iter()
+            summary
+                .iter()
                 .map(|s| {
-                    let key = (text(&s, "host"), text(&s, "indicator"));
-                    finding(&s, by_group.remove(&key).unwrap_or_default(), &iocs)
+                    let key = (s.text("host")?, s.text("indicator")?);
+                    finding(s, by_group.remove(&key).unwrap_or_default(), &iocs)
                 })
-                .collect())
+                .collect()
         })
     }
 }
@@ -195,18 +184,6 @@ fn records_sql(hits: &str) -> String {
     )
 }
 
-fn text(row: &serde_json::Map<String, Value>, key: &str) -> String {
-    match row.get(key) {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Null) | None => String::new(),
-        Some(other) => other.to_string(),
-    }
-}
-
-fn number(row: &serde_json::Map<String, Value>, key: &str) -> f64 {
-    row.get(key).and_then(Value::as_f64).unwrap_or(0.0)
-}
-
 /// Every indicator, of any kind, with this value.
 fn indicators_named<'a>(set: &'a IndicatorSet, value: &str) -> Vec<&'a Indicator> {
     use IndicatorKind::*;
@@ -222,22 +199,18 @@ fn day_text(micros: i64) -> String {
         .unwrap_or_default()
 }
 
-fn finding(
-    summary: &serde_json::Map<String, Value>,
-    records: Vec<serde_json::Map<String, Value>>,
-    set: &IndicatorSet,
-) -> Finding {
-    let host = text(summary, "host");
-    let indicator = text(summary, "indicator");
-    let via = text(summary, "via");
-    let count = number(summary, "records") as u64;
-    let days = number(summary, "days") as u64;
-    let peers = number(summary, "peers") as u64;
+fn finding(summary: Row<'_>, records: Vec<Row<'_>>, set: &IndicatorSet) -> Result<Finding> {
+    let host = summary.text("host")?;
+    let indicator = summary.text("indicator")?;
+    let via = summary.text("via")?;
+    let count = summary.u64("records")?.unwrap_or_default();
+    let days = summary.u64("days")?.unwrap_or_default();
+    let peers = summary.u64("peers")?.unwrap_or_default();
     let inbound = via == "conn (inbound)";
     let contacted = via.split(',').any(|v| v != "dns");
     let file = via.split(',').any(|v| v == "files");
-    let first = number(summary, "first_seen") as i64;
-    let last = number(summary, "last_seen") as i64;
+    let first = summary.i64("first_seen")?.unwrap_or_default();
+    let last = summary.i64("last_seen")?.unwrap_or_default();
     let known = indicators_named(set, &indicator);
     // Contact entirely outside every window a feed reported the indicator active in.
     let stale: Vec<&&Indicator> =
@@ -257,8 +230,9 @@ fn finding(
     if outside_reported {
         score -= 0.2;
     }
-    let peer = (peers == 1).then(|| text(summary, "peer"));
-    let domain = (number(summary, "names") >= 1.0).then(|| text(summary, "name"));
+    let peer = if peers == 1 { Some(summary.text("peer")?) } else { None };
+    let names = summary.u64("names")?.unwrap_or_default();
+    let domain = if names >= 1 { Some(summary.text("name")?) } else { None };
     let entities = if inbound {
         Entities {
             source: peer.clone(),
@@ -319,21 +293,29 @@ fn finding(
         .collect();
     f.evidence.figures.insert("intel".into(), Value::Array(intel));
     for key in ["records", "peers", "days", "via", "bytes_out", "bytes_in", "duration"] {
-        if let Some(v) = summary.get(key).filter(|v| !v.is_null()) {
-            f.evidence.figures.insert(key.to_string(), v.clone());
+        let v = summary.json(key)?;
+        if !v.is_null() {
+            f.evidence.figures.insert(key.to_string(), v);
         }
     }
-    f.evidence.uids = records.iter().map(|r| text(r, "uid")).filter(|u| !u.is_empty()).collect();
-    f.evidence.community_ids =
-        records.iter().map(|r| text(r, "community_id")).filter(|c| !c.is_empty()).collect();
+    for r in &records {
+        let (uid, community_id) = (r.text("uid")?, r.text("community_id")?);
+        if !uid.is_empty() {
+            f.evidence.uids.push(uid);
+        }
+        if !community_id.is_empty() {
+            f.evidence.community_ids.push(community_id);
+        }
+    }
     f.evidence.community_ids.dedup();
     f.evidence.samples = records
-        .into_iter()
+        .iter()
         .take(SAMPLES_PER_FINDING)
-        .map(|mut r| {
-            r.remove("rn");
-            r.retain(|_, v| !v.is_null());
-            r
+        .map(|r| {
+            let mut sample = r.to_json_map();
+            sample.remove("rn");
+            sample.retain(|_, v| !v.is_null());
+            sample
         })
         .collect();
     let span = if days > 1 { format!(" over {days} days") } else { String::new() };
@@ -395,170 +377,7 @@ fn finding(
     };
     f.explanation.push_str(&source);
     f.explanation.push_str(&staleness);
-    f
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum IocKind {
-    Ip,
-    Domain,
-    Url,
-    File,
-    Cert,
-    Tls,
-    Ssh,
-}
-
-impl IocKind {
-    const ALL: [IocKind; 7] = [
-        IocKind::Ip,
-        IocKind::Domain,
-        IocKind::Url,
-        IocKind::File,
-        IocKind::Cert,
-        IocKind::Tls,
-        IocKind::Ssh,
-    ];
-}
-
-/// `ioc_ip(address, ts)`, `ioc_domain(name, ts)`, `ioc_url(host, uri, ts)`, `ioc_file(digest, ts)`
-/// `ioc_cert(fingerprint, ts)`, `ioc_tls(ja3_or_ja4, ts)` and `ioc_ssh(hassh, ts)`: the indicator in force at `ts`
-/// that the value matches, or null.
-#[derive(Debug)]
-pub(crate) struct IocFunction {
-    kind: IocKind,
-    set: Arc<IndicatorSet>,
-    signature: Signature,
-}
-
-impl IocFunction {
-    /// The function called `name`, matching `set`.
-    pub(crate) fn named(name: &str, set: Arc<IndicatorSet>) -> Option<IocFunction> {
-        IocKind::ALL
-            .into_iter()
-            .map(|kind| IocFunction::new(kind, set.clone()))
-            .find(|f| f.name() == name)
-    }
-
-    pub(crate) fn indicators(&self) -> &IndicatorSet {
-        &self.set
-    }
-
-    fn new(kind: IocKind, set: Arc<IndicatorSet>) -> IocFunction {
-        let args = if kind == IocKind::Url { 3 } else { 2 };
-        IocFunction { kind, set, signature: Signature::any(args, Volatility::Immutable) }
-    }
-}
-
-impl PartialEq for IocFunction {
-    fn eq(&self, other: &Self) -> bool {
-        self.kind == other.kind && Arc::ptr_eq(&self.set, &other.set)
-    }
-}
-
-impl Eq for IocFunction {}
-
-impl std::hash::Hash for IocFunction {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.kind.hash(state);
-        (Arc::as_ptr(&self.set) as usize).hash(state);
-    }
-}
-
-fn strings<'a>(array: &'a ArrayRef, name: &str) -> Result<&'a StringArray> {
-    match array.as_any().downcast_ref::<StringArray>() {
-        Some(a) => Ok(a),
-        None => exec_err!("{name} expects text, got {}", array.data_type()),
-    }
-}
-
-impl ScalarUDFImpl for IocFunction {
-    fn name(&self) -> &str {
-        match self.kind {
-            IocKind::Ip => "ioc_ip",
-            IocKind::Domain => "ioc_domain",
-            IocKind::Url => "ioc_url",
-            IocKind::File => "ioc_file",
-            IocKind::Cert => "ioc_cert",
-            IocKind::Tls => "ioc_tls",
-            IocKind::Ssh => "ioc_ssh",
-        }
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Utf8)
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let n = args.number_rows;
-        let arrays: Vec<ArrayRef> =
-            args.args.iter().map(|a| a.clone().into_array(n)).collect::<Result<_>>()?;
-        let Some(ts) =
-            arrays.last().and_then(|a| a.as_any().downcast_ref::<TimestampMicrosecondArray>())
-        else {
-            return exec_err!("{} expects a timestamp as its last argument", self.name());
-        };
-        let at = |i: usize| if ts.is_valid(i) { ts.value(i) } else { 0 };
-        let value =
-            |m: Option<lasthop_intel::indicators::Match<'_>>| m.map(|m| m.indicator.value.clone());
-        let set = &self.set;
-        let out: StringArray = match self.kind {
-            IocKind::Ip => {
-                let Some(ips) = arrays[0].as_any().downcast_ref::<FixedSizeBinaryArray>() else {
-                    return exec_err!("ioc_ip expects an address column");
-                };
-                (0..n)
-                    .map(|i| {
-                        ips.is_valid(i).then(|| value(set.match_ip(ips.value(i), at(i)))).flatten()
-                    })
-                    .collect()
-            }
-            IocKind::Domain => {
-                let names = strings(&arrays[0], "ioc_domain")?;
-                (0..n)
-                    .map(|i| {
-                        names
-                            .is_valid(i)
-                            .then(|| value(set.match_domain(names.value(i), at(i))))
-                            .flatten()
-                    })
-                    .collect()
-            }
-            IocKind::Url => {
-                let hosts = strings(&arrays[0], "ioc_url")?;
-                let uris = strings(&arrays[1], "ioc_url")?;
-                (0..n)
-                    .map(|i| {
-                        (hosts.is_valid(i) && uris.is_valid(i))
-                            .then(|| value(set.match_url(hosts.value(i), uris.value(i), at(i))))
-                            .flatten()
-                    })
-                    .collect()
-            }
-            IocKind::File | IocKind::Cert | IocKind::Tls | IocKind::Ssh => {
-                let kind = match self.kind {
-                    IocKind::File => IndicatorKind::FileHash,
-                    IocKind::Cert => IndicatorKind::CertFingerprint,
-                    IocKind::Ssh => IndicatorKind::SshFingerprint,
-                    _ => IndicatorKind::TlsFingerprint,
-                };
-                let digests = strings(&arrays[0], self.name())?;
-                (0..n)
-                    .map(|i| {
-                        digests
-                            .is_valid(i)
-                            .then(|| value(set.match_digest(kind, digests.value(i), at(i))))
-                            .flatten()
-                    })
-                    .collect()
-            }
-        };
-        Ok(ColumnarValue::Array(Arc::new(out) as ArrayRef))
-    }
+    Ok(f)
 }
 
 #[cfg(test)]
@@ -568,7 +387,8 @@ mod tests {
     use lasthop_normalise::LogType;
 
     use super::*;
-    use crate::session::{SessionOptions, from_batches};
+    use lasthop_query::session::{SessionOptions, from_batches};
+    use std::sync::Arc;
 
     /// Parses Zeek TSV text into batches, as the importer would.
     fn parse(log: &str, text: &str) -> (LogType, Vec<datafusion::arrow::array::RecordBatch>) {

@@ -21,10 +21,11 @@
 //! name (DNS answer, TLS server name, HTTP Host) was ever behind it ([`crate::enrich`]). A beacon on the same pair is reported by
 //! the beacon detector as well: this finding is the slower, longer view of it.
 
+use datafusion::error::Result;
 use lasthop_findings::{Entities, Finding};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::{BOTH_WAYS_BYTES, Detector, DetectorFuture, HuntContext, query, rows};
+use super::{BOTH_WAYS_BYTES, Detector, DetectorFuture, HuntContext, Row, rows};
 
 pub struct LastHopContact;
 
@@ -74,8 +75,7 @@ impl Detector for LastHopContact {
                    AND CAST(p.bytes AS DOUBLE) / p.days <= {MAX_BYTES_PER_DAY}
                    AND q.hosts <= {MAX_PEERS}"
             );
-            let findings = rows(&query(&hunt.ctx, &sql).await?).iter().map(finding).collect();
-            Ok(findings)
+            rows(&hunt.ctx, "last-hop contacts", &sql).await?.iter().map(finding).collect()
         })
     }
 }
@@ -87,40 +87,41 @@ pub fn score(span_days: f64, hosts: u64, new: bool) -> f64 {
     0.45 + 0.35 * t + if hosts == 1 { 0.05 } else { 0.0 } + if new { 0.05 } else { 0.0 }
 }
 
-fn finding(row: &serde_json::Map<String, Value>) -> Finding {
-    let text = |k: &str| row.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-    let number = |k: &str| row.get(k).and_then(Value::as_f64).unwrap_or(0.0);
-    let (source, destination) = (text("source"), text("destination"));
-    let (first, last) = (number("first_us") as i64, number("last_us") as i64);
+fn finding(row: Row<'_>) -> Result<Finding> {
+    let time = |k: &str| row.i64(k).map(Option::unwrap_or_default);
+    let count = |k: &str| row.u64(k).map(Option::unwrap_or_default);
+    let (source, destination, kind) =
+        (row.text("source")?, row.text("destination")?, row.text("kind")?);
+    let (first, last) = (time("first_us")?, time("last_us")?);
     let span_days = (last - first) as f64 / MICROS_PER_DAY as f64;
-    let hosts = number("hosts") as u64;
-    let new = number("network_first_us") as i64 > number("data_start_us") as i64 + MICROS_PER_DAY;
+    let hosts = count("hosts")?;
+    let new = time("network_first_us")? > time("data_start_us")? + MICROS_PER_DAY;
     let entities = Entities {
         source: Some(source.clone()),
         destination: Some(destination.clone()),
         ..Default::default()
     };
-    let days = number("days") as u64;
-    let title =
-        format!("Last-hop contact: {source} → {destination} ({} line, {days} days)", text("kind"));
+    let days = count("days")?;
+    let connections = count("connections")?;
+    let title = format!("Last-hop contact: {source} → {destination} ({kind} line, {days} days)");
     let mut f = Finding::new(ID, title, score(span_days, hosts, new), entities);
     f.techniques = vec!["T1090.002".into(), "T1584.008".into()];
     f.first_seen = first;
     f.last_seen = last;
-    let bytes = number("bytes");
+    let bytes = count("bytes")? as f64;
     for (k, v) in [
         ("active_days", json!(days)),
         ("span_days", json!((span_days * 10.0).round() / 10.0)),
-        ("connections", json!(number("connections") as u64)),
+        ("connections", json!(connections)),
         ("bytes", json!(bytes as u64)),
         ("bytes_per_active_day", json!((bytes / days.max(1) as f64).round() as u64)),
         ("internal_hosts_contacting", json!(hosts)),
-        ("network_type", json!(text("kind"))),
+        ("network_type", json!(kind)),
         ("new_to_network", json!(new)),
     ] {
         f.evidence.figures.insert(k.into(), v);
     }
-    if let Some(uid) = row.get("example_uid").and_then(Value::as_str) {
+    if let Some(uid) = row.str("example_uid")? {
         f.evidence.uids.push(uid.to_string());
     }
     f.explanation = format!(
@@ -130,9 +131,9 @@ fn finding(row: &serde_json::Map<String, Value>) -> Finding {
          home routers so that it looks like this. Check what {destination} is (its certificate \
          and names in this finding), which process on {source} opens these connections, and \
          whether anyone at the site works from that line.{}",
-        text("kind"),
+        kind,
         span_days,
-        number("connections") as u64,
+        connections,
         bytes as u64,
         (bytes / days.max(1) as f64).round() as u64,
         if hosts == 1 { ", and no other internal host talks to it" } else { "" },
@@ -142,7 +143,7 @@ fn finding(row: &serde_json::Map<String, Value>) -> Finding {
             ""
         },
     );
-    f
+    Ok(f)
 }
 
 #[cfg(test)]

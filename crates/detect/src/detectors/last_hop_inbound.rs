@@ -22,10 +22,11 @@
 //! rare paths, +0.1 for the success that reporting requires, +0.05 when any was a POST, +0.05
 //! when the contact spans more than one day; at most 0.95.
 
+use datafusion::error::Result;
 use lasthop_findings::{Entities, Finding};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::{Detector, DetectorFuture, HuntContext, query, rows};
+use super::{Detector, DetectorFuture, HuntContext, Row, rows};
 
 pub struct LastHopInbound;
 
@@ -88,7 +89,7 @@ impl Detector for LastHopInbound {
                  FROM sensitive GROUP BY src, dst, kind
                  HAVING sum(CASE WHEN status_code BETWEEN 200 AND 299 THEN 1 ELSE 0 END) > 0"
             );
-            Ok(rows(&query(&hunt.ctx, &sql).await?).iter().map(finding).collect())
+            rows(&hunt.ctx, "last-hop inbound sources", &sql).await?.iter().map(finding).collect()
         })
     }
 }
@@ -121,17 +122,17 @@ pub fn score(t: Touched) -> f64 {
     f64::min(s, 0.95)
 }
 
-fn finding(row: &serde_json::Map<String, Value>) -> Finding {
-    let text = |k: &str| row.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-    let number = |k: &str| row.get(k).and_then(Value::as_f64).unwrap_or(0.0) as u64;
-    let (source, destination, kind) = (text("source"), text("destination"), text("kind"));
+fn finding(row: Row<'_>) -> Result<Finding> {
+    let number = |k: &str| row.u64(k).map(Option::unwrap_or_default);
+    let (source, destination, kind) =
+        (row.text("source")?, row.text("destination")?, row.text("kind")?);
     let touched = Touched {
-        admin: number("admin_requests") > 0,
-        auth: number("auth_requests") > 0,
-        rare: number("rare_requests") > 0,
-        succeeded: number("successful") > 0,
-        posted: number("posts") > 0,
-        several_days: number("days") > 1,
+        admin: number("admin_requests")? > 0,
+        auth: number("auth_requests")? > 0,
+        rare: number("rare_requests")? > 0,
+        succeeded: number("successful")? > 0,
+        posted: number("posts")? > 0,
+        several_days: number("days")? > 1,
     };
     let mut what = Vec::new();
     if touched.admin {
@@ -154,8 +155,8 @@ fn finding(row: &serde_json::Map<String, Value>) -> Finding {
     if touched.auth {
         f.techniques.push("T1078".into());
     }
-    f.first_seen = number("first_seen") as i64;
-    f.last_seen = number("last_seen") as i64;
+    f.first_seen = row.i64("first_seen")?.unwrap_or_default();
+    f.last_seen = row.i64("last_seen")?.unwrap_or_default();
     for key in [
         "requests",
         "admin_requests",
@@ -166,12 +167,13 @@ fn finding(row: &serde_json::Map<String, Value>) -> Finding {
         "distinct_paths",
         "days",
     ] {
-        f.evidence.figures.insert(key.into(), json!(number(key)));
+        f.evidence.figures.insert(key.into(), json!(number(key)?));
     }
     f.evidence.figures.insert("network_type".into(), json!(kind));
-    let paths = text("paths");
+    let paths = row.text("paths")?;
     f.evidence.figures.insert("paths".into(), json!(paths.split(' ').collect::<Vec<_>>()));
-    f.evidence.uids = text("uids").split(' ').filter(|u| !u.is_empty()).map(String::from).collect();
+    f.evidence.uids =
+        row.text("uids")?.split(' ').filter(|u| !u.is_empty()).map(String::from).collect();
     f.explanation = format!(
         "{source} is a {kind} address, and it made {} request(s) to {} on {destination} ({} \
          succeeded, {} POST), e.g. {}. Customers on home lines browse; they do not drive \
@@ -179,13 +181,13 @@ fn finding(row: &serde_json::Map<String, Value>) -> Finding {
          advisory's actors exploit public-facing applications and reuse stolen credentials from \
          compromised home routers: check the server's own logs for these requests, whether a log-in \
          succeeded, and what the server did next.",
-        number("requests"),
+        number("requests")?,
         what.join(", "),
-        number("successful"),
-        number("posts"),
+        number("successful")?,
+        number("posts")?,
         paths.split(' ').take(3).collect::<Vec<_>>().join(", "),
     );
-    f
+    Ok(f)
 }
 
 #[cfg(test)]
@@ -195,7 +197,7 @@ mod tests {
     use lasthop_normalise::LogType;
 
     use super::*;
-    use crate::session::{SessionOptions, from_batches};
+    use lasthop_query::session::{SessionOptions, from_batches};
 
     #[test]
     fn each_sensitive_trait_adds_and_the_score_is_capped() {

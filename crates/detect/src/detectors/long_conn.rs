@@ -17,12 +17,13 @@
 //! now). RITA's buckets (0.2–0.8 over 1–12 h) are gentler on the short end: messaging, push and
 //! IoT clients hold sessions of a few hours as a matter of course.
 
+use datafusion::error::Result;
 use lasthop_findings::{Entities, Finding};
 use lasthop_normalise::parse_ip;
 use lasthop_sources::safelist::Peer;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::{BOTH_WAYS_BYTES, Detector, DetectorFuture, HuntContext, query, rows};
+use super::{BOTH_WAYS_BYTES, Detector, DetectorFuture, HuntContext, Row, rows};
 
 pub struct LongConnections;
 
@@ -51,17 +52,16 @@ impl Detector for LongConnections {
         Box::pin(async move {
             let mut findings = Vec::new();
             let safelist = hunt.options.effective_safelist();
-            for row in rows(&query(&hunt.ctx, &sql()).await?) {
-                let text = |k: &str| row.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-                let number = |k: &str| row.get(k).and_then(Value::as_f64).unwrap_or(0.0);
-                let (source, destination) = (text("source"), text("destination"));
+            for row in rows(&hunt.ctx, "long connections", &sql()).await?.iter() {
+                let (source, destination) = (row.text("source")?, row.text("destination")?);
                 let (Some(s), Some(d)) = (parse_ip(&source), parse_ip(&destination)) else {
                     continue;
                 };
                 if safelist.excludes(Peer::Addr(&s), Peer::Addr(&d)) {
                     continue;
                 }
-                findings.push(finding(&row, source, destination, number("total_duration")));
+                let total = row.f64("total_duration")?.unwrap_or_default();
+                findings.push(finding(row, source, destination, total)?);
             }
             if let Some(window) = super::beacon::data_window(hunt).await? {
                 super::context::adjust(hunt, &mut findings, window.0).await?;
@@ -122,18 +122,12 @@ pub fn duration_score(seconds: f64) -> f64 {
     CURVE[CURVE.len() - 1].1
 }
 
-fn finding(
-    row: &serde_json::Map<String, Value>,
-    source: String,
-    destination: String,
-    total: f64,
-) -> Finding {
-    let number = |k: &str| row.get(k).and_then(Value::as_f64).unwrap_or(0.0);
-    let text = |k: &str| row.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-    let open = number("still_open") as u64;
-    let score = duration_score(number("longest")).max(0.5 * duration_score(total))
-        + if open > 0 { 0.1 } else { 0.0 };
-    let ports = text("ports");
+fn finding(row: Row<'_>, source: String, destination: String, total: f64) -> Result<Finding> {
+    let open = row.u64("still_open")?.unwrap_or_default();
+    let longest = row.f64("longest")?.unwrap_or_default();
+    let score =
+        duration_score(longest).max(0.5 * duration_score(total)) + if open > 0 { 0.1 } else { 0.0 };
+    let ports = row.text("ports")?;
     let entities = Entities {
         source: Some(source.clone()),
         destination: Some(destination.clone()),
@@ -150,17 +144,15 @@ fn finding(
     } else {
         vec!["T1071".into(), "T1572".into()]
     };
-    f.first_seen = row.get("first_us").and_then(Value::as_i64).unwrap_or(0);
-    f.last_seen = row.get("last_us").and_then(Value::as_i64).unwrap_or(0);
+    f.first_seen = row.i64("first_us")?.unwrap_or_default();
+    f.last_seen = row.i64("last_us")?.unwrap_or_default();
     for key in ["connections", "bytes", "still_open"] {
-        f.evidence.figures.insert(key.into(), row.get(key).cloned().unwrap_or(Value::Null));
+        f.evidence.figures.insert(key.into(), row.json(key)?);
     }
     f.evidence.figures.insert("total_duration_s".into(), json!((total * 1000.0).round() / 1000.0));
-    f.evidence
-        .figures
-        .insert("longest_s".into(), json!((number("longest") * 1000.0).round() / 1000.0));
+    f.evidence.figures.insert("longest_s".into(), json!((longest * 1000.0).round() / 1000.0));
     f.evidence.figures.insert("ports".into(), json!(ports));
-    if let Some(uid) = row.get("longest_uid").and_then(Value::as_str) {
+    if let Some(uid) = row.str("longest_uid")? {
         f.evidence.uids.push(uid.to_string());
     }
     f.explanation = format!(
@@ -169,15 +161,15 @@ fn finding(
          ordinary requests; check what service {destination} runs and whether this host should \
          hold a session to it.",
         hours(total),
-        number("connections") as u64,
-        hours(number("longest")),
+        row.u64("connections")?.unwrap_or_default(),
+        hours(longest),
         if open > 0 {
             format!("; {open} still open when the logs end (seen only in open_conn)")
         } else {
             String::new()
         },
     );
-    f
+    Ok(f)
 }
 
 fn hours(seconds: f64) -> String {

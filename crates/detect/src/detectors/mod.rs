@@ -17,7 +17,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use datafusion::arrow::array::RecordBatch;
 use datafusion::error::Result;
 use datafusion::prelude::SessionContext;
 use lasthop_findings::Finding;
@@ -152,26 +151,13 @@ pub fn select(ids: &[String]) -> std::result::Result<Vec<Box<dyn Detector>>, Str
 /// mixing them with signed literals makes a decimal of every sum.
 pub(crate) const BOTH_WAYS_BYTES: &str = "COALESCE(orig_bytes, CAST(0 AS BIGINT UNSIGNED)) + COALESCE(resp_bytes, CAST(0 AS BIGINT UNSIGNED))";
 
-/// Runs a query and collects its batches.
-pub(crate) async fn query(ctx: &SessionContext, sql: &str) -> Result<Vec<RecordBatch>> {
-    ctx.sql(sql).await?.collect().await
-}
+pub(crate) use lasthop_query::rows::{Query, Row, Rows, rows};
 
-/// Rows of batches as column → JSON value (addresses as text, times as ISO 8601).
-pub(crate) fn rows(batches: &[RecordBatch]) -> Vec<serde_json::Map<String, serde_json::Value>> {
-    let mut out = Vec::new();
-    for batch in batches {
-        let schema = batch.schema();
-        for row in 0..batch.num_rows() {
-            let mut object = serde_json::Map::new();
-            for (i, field) in schema.fields().iter().enumerate() {
-                object.insert(
-                    field.name().clone(),
-                    lasthop_normalise::cell_to_json(batch.column(i), row),
-                );
-            }
-            out.push(object);
-        }
+/// Internal hosts with a connection in `conn` (0 without the table).
+pub(crate) async fn internal_hosts(hunt: &HuntContext) -> Result<u64> {
+    if !hunt.ctx.table_exist("conn")? {
+        return Ok(0);
     }
-    out
+    let sql = "SELECT count(DISTINCT src) AS n FROM conn WHERE is_internal(src)";
+    rows(&hunt.ctx, "internal hosts", sql).await?.single_u64("n")
 }

@@ -19,10 +19,11 @@
 //! Scoring: 0.3; +0.15 when the destination is a residential line or behind carrier-grade NAT;
 //! +0.1 when contact spans a week or more; +0.05 when the destination has no announced range.
 
+use datafusion::error::Result;
 use lasthop_findings::{Entities, Finding};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::{BOTH_WAYS_BYTES, Detector, DetectorFuture, HuntContext, query, rows};
+use super::{BOTH_WAYS_BYTES, Detector, DetectorFuture, HuntContext, Row, rows};
 
 pub struct RarePeer;
 
@@ -91,7 +92,7 @@ impl Detector for RarePeer {
                  WHERE o.hosts >= {MIN_ORGANISATION}
                    AND p.connections >= {MIN_CONNECTIONS} AND p.days >= {MIN_DAYS}"
             );
-            Ok(rows(&query(&hunt.ctx, &sql).await?).iter().map(finding).collect())
+            rows(&hunt.ctx, "rare peers", &sql).await?.iter().map(finding).collect()
         })
     }
 }
@@ -111,15 +112,16 @@ pub fn score(kind: &str, span_days: f64, announced: bool) -> f64 {
     s
 }
 
-fn finding(row: &serde_json::Map<String, Value>) -> Finding {
-    let text = |k: &str| row.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-    let number = |k: &str| row.get(k).and_then(Value::as_f64).unwrap_or(0.0);
-    let (source, destination, kind) = (text("source"), text("destination"), text("kind"));
-    let asn = row.get("asn").and_then(Value::as_u64);
-    let (first, last) = (number("first_us") as i64, number("last_us") as i64);
+fn finding(row: Row<'_>) -> Result<Finding> {
+    let count = |k: &str| row.u64(k).map(Option::unwrap_or_default);
+    let time = |k: &str| row.i64(k).map(Option::unwrap_or_default);
+    let (source, destination, kind) =
+        (row.text("source")?, row.text("destination")?, row.text("kind")?);
+    let asn = row.u64("asn")?;
+    let (first, last) = (time("first_us")?, time("last_us")?);
     let span_days = (last - first) as f64 / MICROS_PER_DAY as f64;
     let network = match asn {
-        Some(n) => format!("AS{n} {}", text("organisation")),
+        Some(n) => format!("AS{n} {}", row.text("organisation")?),
         None => "no announced network".to_string(),
     };
     let entities = Entities {
@@ -127,8 +129,9 @@ fn finding(row: &serde_json::Map<String, Value>) -> Finding {
         destination: Some(destination.clone()),
         ..Default::default()
     };
-    let addresses = number("addresses") as u64;
-    let address_list = text("address_list");
+    let addresses = count("addresses")?;
+    let address_list = row.text("address_list")?;
+    let (connections, days) = (count("connections")?, count("days")?);
     let title = if addresses > 1 {
         format!("Rare peer: {source} is the only host reaching {network} ({addresses} addresses)")
     } else {
@@ -142,29 +145,27 @@ fn finding(row: &serde_json::Map<String, Value>) -> Finding {
     f.first_seen = first;
     f.last_seen = last;
     for (k, v) in [
-        ("connections", json!(number("connections") as u64)),
-        ("active_days", json!(number("days") as u64)),
+        ("connections", json!(connections)),
+        ("active_days", json!(days)),
         ("span_days", json!((span_days * 10.0).round() / 10.0)),
-        ("bytes", json!(number("bytes") as u64)),
+        ("bytes", json!(count("bytes")?)),
         ("addresses", json!(address_list.split(' ').collect::<Vec<_>>())),
         ("internal_hosts_contacting_network", json!(1)),
         ("network_type", json!(kind)),
     ] {
         f.evidence.figures.insert(k.into(), v);
     }
-    if let Some(uid) = row.get("example_uid").and_then(Value::as_str) {
+    if let Some(uid) = row.str("example_uid")? {
         f.evidence.uids.push(uid.to_string());
     }
     f.explanation = format!(
-        "{source} made {} connections on {} days to {address_list} ({network}, {kind}), and no \
+        "{source} made {connections} connections on {days} days to {address_list} ({network}, {kind}), and no \
          other internal host contacts any address of that network. Most of an \
          organisation's traffic goes to a few hundred shared networks; an implant's home does not. \
          On its own this is a lead, not a verdict: ask who on {source} needs {destination}, and \
-         read it together with any other finding on this pair.",
-        number("connections") as u64,
-        number("days") as u64,
+         read it together with any other finding on this pair."
     );
-    f
+    Ok(f)
 }
 
 #[cfg(test)]
@@ -174,7 +175,7 @@ mod tests {
     use lasthop_normalise::LogType;
 
     use super::*;
-    use crate::session::{SessionOptions, from_batches};
+    use lasthop_query::session::{SessionOptions, from_batches};
 
     fn conn(rows: &[(&str, &str, u32)]) -> (LogType, Vec<datafusion::arrow::array::RecordBatch>) {
         let t = 1_717_372_800u64;

@@ -20,18 +20,12 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray};
-use datafusion::arrow::datatypes::{DataType, Field, Schema};
-use datafusion::common::{Result, exec_err};
-use datafusion::logical_expr::{
-    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility, create_udf,
-};
-use datafusion::prelude::SessionContext;
+use datafusion::error::Result;
 use lasthop_findings::{Entities, Finding};
-use lasthop_sigma::{MatchOptions, Rule, RuleSet, RuleSource, TableMatcher, decode::decode};
+use lasthop_sigma::{MatchOptions, Rule, RuleSet};
 use serde_json::{Value, json};
 
-use super::{Detector, DetectorFuture, HuntContext, query, rows};
+use super::{Detector, DetectorFuture, HuntContext, Row, rows};
 
 pub struct SigmaMatch;
 
@@ -57,9 +51,12 @@ impl Detector for SigmaMatch {
                 if !hunt.ctx.table_exist(table)? {
                     continue;
                 }
-                let Some(call) =
-                    register_matcher(&hunt.ctx, &rules, table, MatchOptions::default())
-                else {
+                let Some(call) = lasthop_query::functions::sigma::register_matcher(
+                    &hunt.ctx,
+                    &rules,
+                    table,
+                    MatchOptions::default(),
+                ) else {
                     continue;
                 };
                 // One scan of the table evaluates every rule; only matching rows come out, once
@@ -109,33 +106,35 @@ impl Detector for SigmaMatch {
                      WHERE rn <= {LINES_PER_FINDING} ORDER BY rule, client, rn"
                 );
                 let mut current: Option<(u64, Finding)> = None;
-                for r in rows(&query(&hunt.ctx, &sql).await?) {
-                    let text = |k: &str| r.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-                    let index = r.get("rule").and_then(Value::as_u64).unwrap_or(u64::MAX);
+                for r in rows(&hunt.ctx, "sigma matches", &sql).await?.iter() {
+                    let text = |k: &str| r.text(k);
+                    let index = r.u64("rule")?.unwrap_or(u64::MAX);
                     let Some(rule) = rules.rules.get(index as usize) else { continue };
-                    let client = text("client");
+                    let client = text("client")?;
                     if current.as_ref().is_none_or(|(i, f)| {
                         *i != index || f.entities.source.as_deref() != Some(client.as_str())
                     }) {
                         findings.extend(current.take().map(|(_, f)| f));
-                        current = Some((index, finding(rule, &r)));
+                        current = Some((index, finding(rule, r)?));
                     }
                     if let Some((_, f)) = current.as_mut() {
                         let mut sample: serde_json::Map<String, Value> = [
-                            ("line", text("line")),
-                            ("place", text("place")),
-                            ("path", text("path")),
+                            ("line", text("line")?),
+                            ("place", text("place")?),
+                            ("path", text("path")?),
                         ]
                         .into_iter()
                         .map(|(k, v)| (k.to_string(), Value::String(v)))
                         .collect();
                         // The decoded form is what the rule may have matched: show both.
-                        if !text("decoded").is_empty() {
-                            sample.insert("decoded".into(), Value::String(text("decoded")));
+                        let decoded = text("decoded")?;
+                        if !decoded.is_empty() {
+                            sample.insert("decoded".into(), Value::String(decoded));
                         }
                         f.evidence.samples.push(sample);
-                        if !text("uid").is_empty() {
-                            f.evidence.uids.push(text("uid"));
+                        let uid = text("uid")?;
+                        if !uid.is_empty() {
+                            f.evidence.uids.push(uid);
                         }
                     }
                 }
@@ -181,143 +180,6 @@ fn may_have_worked(status: &str, size: &str) -> String {
     )
 }
 
-/// Registers `sigma_rules_<table>(columns…)` — per row, the indexes of the rules of `rules` it
-/// matches — and returns the call to put in a query, or `None` when no rule runs on the table.
-pub fn register_matcher(
-    ctx: &SessionContext,
-    rules: &RuleSet,
-    table: &str,
-    options: MatchOptions,
-) -> Option<String> {
-    let function = SigmaFunction::new(Arc::new(rules.sources().to_vec()), rules, table, options)?;
-    let call = format!("{}({})", function.name, function.columns.join(", "));
-    ctx.register_udf(ScalarUDF::new_from_impl(function));
-    Some(call)
-}
-
-/// Evaluates a table's Sigma rules over each batch DataFusion hands it.
-#[derive(Debug)]
-pub(crate) struct SigmaFunction {
-    name: String,
-    columns: Vec<&'static str>,
-    matcher: Arc<TableMatcher>,
-    signature: Signature,
-    /// What the rule set was built from, so that a cluster executor can build the same one.
-    sources: Arc<Vec<RuleSource>>,
-    options: MatchOptions,
-}
-
-impl SigmaFunction {
-    fn new(
-        sources: Arc<Vec<RuleSource>>,
-        rules: &RuleSet,
-        table: &str,
-        options: MatchOptions,
-    ) -> Option<SigmaFunction> {
-        let matcher = TableMatcher::new(rules, table, options)?;
-        Some(SigmaFunction {
-            name: format!("sigma_rules_{table}"),
-            columns: matcher.columns(),
-            matcher: Arc::new(matcher),
-            signature: Signature::variadic_any(Volatility::Immutable),
-            sources,
-            options,
-        })
-    }
-
-    /// Rebuilds the matcher of one table from the rule set's sources.
-    pub(crate) fn rebuild(
-        sources: Vec<RuleSource>,
-        table: &str,
-        options: MatchOptions,
-    ) -> Option<SigmaFunction> {
-        let rules = RuleSet::from_sources(&sources);
-        SigmaFunction::new(Arc::new(sources), &rules, table, options)
-    }
-
-    pub(crate) fn table(&self) -> &'static str {
-        self.matcher.table
-    }
-
-    pub(crate) fn sources(&self) -> &[RuleSource] {
-        &self.sources
-    }
-
-    pub(crate) fn options(&self) -> MatchOptions {
-        self.options
-    }
-}
-
-impl PartialEq for SigmaFunction {
-    fn eq(&self, other: &Self) -> bool {
-        self.name == other.name && Arc::ptr_eq(&self.matcher, &other.matcher)
-    }
-}
-
-impl Eq for SigmaFunction {}
-
-impl std::hash::Hash for SigmaFunction {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.name.hash(state);
-        (Arc::as_ptr(&self.matcher) as usize).hash(state);
-    }
-}
-
-impl ScalarUDFImpl for SigmaFunction {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(lasthop_sigma::matching_rules_type())
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let n = args.number_rows;
-        if args.args.len() != self.columns.len() {
-            return exec_err!("{} expects {} columns", self.name, self.columns.len());
-        }
-        let arrays: Vec<ArrayRef> =
-            args.args.iter().map(|a| a.clone().into_array(n)).collect::<Result<_>>()?;
-        let schema = Schema::new(
-            self.columns
-                .iter()
-                .zip(&arrays)
-                .map(|(c, a)| Field::new(*c, a.data_type().clone(), true))
-                .collect::<Vec<_>>(),
-        );
-        let batch = RecordBatch::try_new(Arc::new(schema), arrays)?;
-        Ok(ColumnarValue::Array(Arc::new(self.matcher.matching_rules(&batch))))
-    }
-}
-
-/// `sigma_decode(text)`: the decoded form (percent twice, HTML entities, Log4Shell lookups), or
-/// null when decoding changes nothing.
-pub fn register_decode(ctx: &SessionContext) {
-    let function = Arc::new(|args: &[ColumnarValue]| -> Result<ColumnarValue> {
-        let array = match &args[0] {
-            ColumnarValue::Array(a) => a.clone(),
-            ColumnarValue::Scalar(s) => s.to_array()?,
-        };
-        let Some(texts) = array.as_any().downcast_ref::<StringArray>() else {
-            return exec_err!("sigma_decode expects text");
-        };
-        let out: StringArray = texts.iter().map(|t| t.and_then(decode)).collect();
-        Ok(ColumnarValue::Array(Arc::new(out) as ArrayRef))
-    });
-    ctx.register_udf(create_udf(
-        "sigma_decode",
-        vec![DataType::Utf8],
-        DataType::Utf8,
-        Volatility::Immutable,
-        function,
-    ));
-}
-
 /// The score of a rule's level.
 pub fn level_score(level: &str) -> f64 {
     match level {
@@ -329,17 +191,15 @@ pub fn level_score(level: &str) -> f64 {
     }
 }
 
-fn finding(rule: &Rule, row: &serde_json::Map<String, Value>) -> Finding {
-    let text = |k: &str| row.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-    let number = |k: &str| row.get(k).and_then(Value::as_f64).unwrap_or(0.0);
-    let client = text("client");
-    let server = Some(text("server")).filter(|s| !s.is_empty());
-    let hits = number("hits") as u64;
-    let possible_successes = number("possible_successes") as u64;
+fn finding(rule: &Rule, row: Row<'_>) -> Result<Finding> {
+    let client = row.text("client")?;
+    let server = Some(row.text("server")?).filter(|s| !s.is_empty());
+    let hits = row.u64("hits")?.unwrap_or_default();
+    let possible_successes = row.u64("possible_successes")?.unwrap_or_default();
     let entities = Entities {
         source: Some(client.clone()),
         destination: server,
-        domain: Some(text("host")).filter(|h| !h.is_empty()),
+        domain: Some(row.text("host")?).filter(|h| !h.is_empty()),
         ..Default::default()
     };
     let mut score = level_score(&rule.level);
@@ -359,8 +219,8 @@ fn finding(rule: &Rule, row: &serde_json::Map<String, Value>) -> Finding {
     if f.techniques.is_empty() {
         f.techniques.push("T1190".into());
     }
-    f.first_seen = number("first_seen") as i64;
-    f.last_seen = number("last_seen") as i64;
+    f.first_seen = row.i64("first_seen")?.unwrap_or_default();
+    f.last_seen = row.i64("last_seen")?.unwrap_or_default();
     for (k, v) in [
         ("rule_id", json!(rule.id)),
         ("rule_title", json!(rule.title)),
@@ -382,5 +242,5 @@ fn finding(rule: &Rule, row: &serde_json::Map<String, Value>) -> Finding {
         rule.level,
         rule.description.trim()
     );
-    f
+    Ok(f)
 }

@@ -20,10 +20,11 @@
 //! or behind carrier-grade NAT (the advisory's last-hop relays). Reported from
 //! [`MIN_SCORE`]: two signals besides the POSTs.
 
+use datafusion::error::Result;
 use lasthop_findings::{Entities, Finding};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use super::{Detector, DetectorFuture, HuntContext, query, rows};
+use super::{Detector, DetectorFuture, HuntContext, Query, Row, rows};
 
 pub struct WebShell;
 
@@ -56,19 +57,21 @@ impl Detector for WebShell {
             if !hunt.ctx.table_exist("web")? {
                 return Ok(Vec::new());
             }
-            // The log's span first, as literals: a cross join with a one-row table plans
-            // badly on a Ballista cluster (its stages split the single row's side).
+            // The log's span first, then bound as parameters (literals in the plan): a cross
+            // join with a one-row table plans badly on a Ballista cluster (its stages split the
+            // single row's side).
             let span = rows(
-                &query(
-                    &hunt.ctx,
-                    "SELECT CAST(min(ts) AS BIGINT) AS log_start, CAST(max(ts) AS BIGINT) AS log_end FROM web",
-                )
-                .await?,
-            );
-            let bound = |k: &str| span.first().and_then(|r| r.get(k)?.as_i64());
-            let (Some(log_start), Some(log_end)) = (bound("log_start"), bound("log_end")) else {
+                &hunt.ctx,
+                "web log span",
+                "SELECT CAST(min(ts) AS BIGINT) AS log_start, CAST(max(ts) AS BIGINT) AS log_end FROM web",
+            )
+            .await?;
+            let bound = |k: &str| span.first().map(|r| r.i64(k)).transpose().map(Option::flatten);
+            let (Some(log_start), Some(log_end)) = (bound("log_start")?, bound("log_end")?) else {
                 return Ok(Vec::new());
             };
+            let mut query = Query::new("web-shell candidates");
+            let (log_start, log_end) = (query.int(log_start), query.int(log_end));
             let sql = format!(
                 "WITH scripts AS (
                     SELECT lower(cs_uri_stem) AS path, cs_uri_stem, c_ip, upper(cs_method) AS method, sc_status,
@@ -100,13 +103,13 @@ impl Detector for WebShell {
                  ORDER BY p.path"
             );
             let mut findings = Vec::new();
-            for row in rows(&query(&hunt.ctx, &sql).await?) {
-                let signals = Signals::of(&row);
+            for row in query.rows(&hunt.ctx, &sql).await?.iter() {
+                let signals = Signals::of(row)?;
                 if signals.score() < MIN_SCORE {
                     continue;
                 }
-                let mut f = finding(&row, &signals);
-                add_lines(hunt, &row, &mut f).await?;
+                let mut f = finding(row, &signals)?;
+                add_lines(hunt, row, &mut f).await?;
                 findings.push(f);
             }
             Ok(findings)
@@ -125,20 +128,20 @@ pub struct Signals {
 }
 
 impl Signals {
-    fn of(row: &Map<String, Value>) -> Signals {
-        let number = |k: &str| row.get(k).and_then(Value::as_f64).unwrap_or(0.0);
-        let (start, end, first) = (number("log_start"), number("log_end"), number("first_us"));
+    fn of(row: Row<'_>) -> Result<Signals> {
+        let number = |k: &str| row.f64(k).map(Option::unwrap_or_default);
+        let (start, end, first) = (number("log_start")?, number("log_end")?, number("first_us")?);
         let span = (end - start).max(1.0);
-        let posts = number("posts").max(1.0);
-        Signals {
-            only_its_clients: number("clients") <= number("post_clients"),
+        let posts = number("posts")?.max(1.0);
+        Ok(Signals {
+            only_its_clients: number("clients")? <= number("post_clients")?,
             appears_late: (first - start) / span >= 0.1 && first - start >= 3.6e9,
-            unlinked: number("no_referer") >= 0.9,
-            constant_small_reply: number("modal_count") / posts >= 0.5
+            unlinked: number("no_referer")? >= 0.9,
+            constant_small_reply: number("modal_count")? / posts >= 0.5
                 && posts >= 2.0
-                && number("modal_size") <= SMALL_REPLY_BYTES as f64,
-            residential_client: number("residential") > 0.0,
-        }
+                && number("modal_size")? <= SMALL_REPLY_BYTES as f64,
+            residential_client: number("residential")? > 0.0,
+        })
     }
 
     pub fn score(&self) -> f64 {
@@ -158,17 +161,16 @@ impl Signals {
     }
 }
 
-fn finding(row: &Map<String, Value>, signals: &Signals) -> Finding {
-    let text = |k: &str| row.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-    let number = |k: &str| row.get(k).and_then(Value::as_f64).unwrap_or(0.0);
+fn finding(row: Row<'_>, signals: &Signals) -> Result<Finding> {
+    let count = |k: &str| row.u64(k).map(Option::unwrap_or_default);
     // Grouped case-insensitively (IIS serves any case), shown as logged.
-    let path = text("path_as_logged");
-    let clients = text("client_list");
+    let path = row.text("path_as_logged")?;
+    let clients = row.text("client_list")?;
     let first_client = clients.split(' ').next().unwrap_or("").to_string();
     let entities = Entities {
         source: Some(first_client).filter(|c| !c.is_empty()),
-        destination: Some(text("server")).filter(|s| !s.is_empty()),
-        domain: Some(text("host")).filter(|h| !h.is_empty()),
+        destination: Some(row.text("server")?).filter(|s| !s.is_empty()),
+        domain: Some(row.text("host")?).filter(|h| !h.is_empty()),
         ..Default::default()
     };
     let mut f = Finding::keyed(
@@ -179,12 +181,12 @@ fn finding(row: &Map<String, Value>, signals: &Signals) -> Finding {
         entities,
     );
     f.techniques = vec!["T1505.003".into(), "T1190".into()];
-    f.first_seen = number("first_us") as i64;
-    f.last_seen = number("last_us") as i64;
+    f.first_seen = row.i64("first_us")?.unwrap_or_default();
+    f.last_seen = row.i64("last_us")?.unwrap_or_default();
     let mut reasons = vec![format!(
         "{} successful POST(s) of {} to {path} came from only {clients}",
-        number("posts_ok") as u64,
-        number("posts") as u64
+        count("posts_ok")?,
+        count("posts")?
     )];
     if signals.only_its_clients {
         reasons.push("no other client ever requested it".into());
@@ -198,8 +200,8 @@ fn finding(row: &Map<String, Value>, signals: &Signals) -> Finding {
     if signals.constant_small_reply {
         reasons.push(format!(
             "{} of its POSTs got the same {}-byte reply",
-            number("modal_count") as u64,
-            number("modal_size") as u64
+            count("modal_count")?,
+            count("modal_size")?
         ));
     }
     if signals.residential_client {
@@ -213,56 +215,50 @@ fn finding(row: &Map<String, Value>, signals: &Signals) -> Finding {
     );
     for (k, v) in [
         ("path", json!(path)),
-        ("requests", json!(number("requests") as u64)),
-        ("posts", json!(number("posts") as u64)),
+        ("requests", json!(count("requests")?)),
+        ("posts", json!(count("posts")?)),
         ("clients", json!(clients.split(' ').collect::<Vec<_>>())),
-        ("share_without_referrer", json!((number("no_referer") * 100.0).round() / 100.0)),
-        ("modal_post_reply_bytes", json!(number("modal_size") as u64)),
+        (
+            "share_without_referrer",
+            json!((row.f64("no_referer")?.unwrap_or_default() * 100.0).round() / 100.0),
+        ),
+        ("modal_post_reply_bytes", json!(count("modal_size")?)),
     ] {
         f.evidence.figures.insert(k.into(), v);
     }
-    f
+    Ok(f)
 }
 
 /// The path's first lines and its clients' requests just before it appeared.
-async fn add_lines(
-    hunt: &HuntContext,
-    row: &Map<String, Value>,
-    f: &mut Finding,
-) -> datafusion::error::Result<()> {
-    let path = row.get("path").and_then(Value::as_str).unwrap_or("").replace('\'', "''");
-    let first = row.get("first_us").and_then(Value::as_f64).unwrap_or(0.0) as i64;
-    let lead_in = first - LEAD_IN_MINUTES * MICROS_PER_MINUTE;
-    let clients: Vec<String> = f.evidence.figures["clients"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(|c| format!("'{}'", c.replace('\'', "''")))
-                .collect()
-        })
-        .unwrap_or_default();
+pub(crate) async fn add_lines(hunt: &HuntContext, row: Row<'_>, f: &mut Finding) -> Result<()> {
+    let first = row.i64("first_us")?.unwrap_or_default();
+    let mut query = Query::new("web-shell lines");
+    let path = query.text(&row.text("path")?);
+    let clients = query.texts(
+        f.evidence.figures["clients"].as_array().into_iter().flatten().filter_map(Value::as_str),
+    );
+    let lead_in = query.int(first - LEAD_IN_MINUTES * MICROS_PER_MINUTE);
+    let first = query.int(first);
     let sql = format!(
         "SELECT raw AS line, concat(_source, ':', CAST(_line AS VARCHAR)) AS place,
-                CASE WHEN lower(cs_uri_stem) = '{path}' THEN 'shell' ELSE 'before' END AS part
+                CASE WHEN lower(cs_uri_stem) = {path} THEN 'shell' ELSE 'before' END AS part
          FROM web
-         WHERE (lower(cs_uri_stem) = '{path}'
-                OR (ip_text(c_ip) IN ({}) AND CAST(ts AS BIGINT) >= {lead_in}
+         WHERE (lower(cs_uri_stem) = {path}
+                OR (ip_text(c_ip) IN ({clients}) AND CAST(ts AS BIGINT) >= {lead_in}
                     AND CAST(ts AS BIGINT) < {first}))
-         ORDER BY ts, _line",
-        clients.join(", ")
+         ORDER BY ts, _line"
     );
     let mut shown = 0;
-    for r in rows(&query(&hunt.ctx, &sql).await?) {
-        let text = |k: &str| r.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-        if text("part") == "shell" {
+    for r in query.rows(&hunt.ctx, &sql).await?.iter() {
+        let text = |k: &str| r.text(k);
+        if text("part")? == "shell" {
             if shown == LINES_SHOWN {
                 continue;
             }
             shown += 1;
         }
         f.evidence.samples.push(
-            [("line", text("line")), ("place", text("place")), ("part", text("part"))]
+            [("line", text("line")?), ("place", text("place")?), ("part", text("part")?)]
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), Value::String(v)))
                 .collect(),

@@ -121,25 +121,7 @@ pub fn coefficient_of_variation(values: &[f64]) -> f64 {
     variance.sqrt() / mean
 }
 
-/// Shannon entropy of a string's bytes, in bits per byte.
-pub fn shannon_entropy(text: &str) -> f64 {
-    if text.is_empty() {
-        return 0.0;
-    }
-    let mut counts = [0u32; 256];
-    for b in text.bytes() {
-        counts[b as usize] += 1;
-    }
-    let n = text.len() as f64;
-    counts
-        .iter()
-        .filter(|c| **c > 0)
-        .map(|&c| {
-            let p = c as f64 / n;
-            -p * p.log2()
-        })
-        .sum()
-}
+pub use lasthop_query::functions::text::shannon_entropy;
 
 #[cfg(test)]
 mod tests {

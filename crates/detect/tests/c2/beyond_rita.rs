@@ -250,7 +250,7 @@ fn address_pairs(store: &Path) -> u64 {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let store = lasthop_store::Store::open(store).unwrap();
-        let ctx = lasthop_detect::open_store(&store, &Default::default()).await.unwrap();
+        let ctx = lasthop_query::open_store(&store, &Default::default()).await.unwrap();
         let batches = ctx
             .sql("SELECT count(*) FROM (SELECT DISTINCT src, dst FROM conn WHERE is_internal(src) <> is_internal(dst))")
             .await

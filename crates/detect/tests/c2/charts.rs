@@ -2,8 +2,8 @@
 //! DNS tunnel: each chart holds the records behind its finding, no more and no fewer.
 
 use lasthop_detect::charts::charts;
-use lasthop_detect::{SessionOptions, open_store};
 use lasthop_findings::{ChartKind, Finding};
+use lasthop_query::{SessionOptions, open_store};
 
 use crate::common::{figure, hunt_with, import};
 

@@ -3,9 +3,9 @@
 pub use std::path::{Path, PathBuf};
 
 use lasthop_detect::detectors::{self, HuntContext, HuntOptions, Scorer};
-use lasthop_detect::{SessionOptions, open_store};
 use lasthop_findings::Finding;
 use lasthop_normalise::Networks;
+use lasthop_query::{SessionOptions, open_store};
 use lasthop_sources::{Diagnostics, find_files};
 
 /// A path under `../shared/data/zeek/`, or `None` (with a message) when it is absent.

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use datafusion::prelude::SessionContext;
-use lasthop_detect::{SessionOptions, open_log_files, open_store};
 use lasthop_normalise::{LogType, schema};
+use lasthop_query::{SessionOptions, open_log_files, open_store};
 use lasthop_sources::{Diagnostics, ReadOptions, find_files};
 
 use crate::common::{PathBuf, import, shared};

@@ -2,8 +2,8 @@
 //! through disk, and the answer is the one an unlimited run gives.
 
 use lasthop_detect::detectors::{self, HuntContext, HuntOptions};
-use lasthop_detect::{SessionOptions, open_store};
 use lasthop_findings::Finding;
+use lasthop_query::{SessionOptions, open_store};
 
 use crate::common::import;
 

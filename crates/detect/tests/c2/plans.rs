@@ -20,11 +20,11 @@ use datafusion_proto::bytes::{
     logical_plan_from_bytes_with_extension_codec, logical_plan_to_bytes_with_extension_codec,
     physical_plan_from_bytes_with_extension_codec, physical_plan_to_bytes_with_extension_codec,
 };
-use lasthop_detect::codec::{LogicalCodec, PhysicalCodec, register_functions};
 use lasthop_detect::detectors::{self, HuntContext, HuntOptions};
-use lasthop_detect::{SessionOptions, open_store};
 use lasthop_intel::Classifier;
 use lasthop_normalise::Networks;
+use lasthop_query::codec::{LogicalCodec, PhysicalCodec, register_functions};
+use lasthop_query::{SessionOptions, open_store};
 
 use crate::common::import;
 

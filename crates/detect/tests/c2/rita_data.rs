@@ -105,7 +105,7 @@ fn user_agent_rarity_matches_rita_on_the_dnscat2_http_log() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let actual: Vec<(String, u64, u64)> = rt.block_on(async {
         let store = lasthop_store::Store::open(store.path()).unwrap();
-        let ctx = lasthop_detect::open_store(&store, &Default::default()).await.unwrap();
+        let ctx = lasthop_query::open_store(&store, &Default::default()).await.unwrap();
         let batches = ctx
             .sql(
                 "SELECT user_agent, destinations, names FROM user_agents

@@ -18,8 +18,8 @@ fn labels(store: &Path, internal: &str) -> HashMap<(String, String), bool> {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let store = lasthop_store::Store::open(store).unwrap();
-        let session = lasthop_detect::SessionOptions { internal: networks, ..Default::default() };
-        let ctx = lasthop_detect::open_store(&store, &session).await.unwrap();
+        let session = lasthop_query::SessionOptions { internal: networks, ..Default::default() };
+        let ctx = lasthop_query::open_store(&store, &session).await.unwrap();
         let sql = "SELECT ip_text(src) AS s, ip_text(dst) AS d,
                           max(CASE WHEN label = 'Malicious' THEN 1 ELSE 0 END) AS malicious
                    FROM (SELECT src, dst, array_element(map_extract(_extra, 'label'), 1) AS label FROM conn)

@@ -8,9 +8,10 @@ use std::path::{Path, PathBuf};
 use datafusion::arrow::array::RecordBatch;
 use lasthop_detect::detectors::{sigma_match::SigmaMatch, web_shell::WebShell};
 use lasthop_detect::sigma::{Kind, MatchOptions, RuleSet, Source, TableMatcher, slot_text};
-use lasthop_detect::{Detector, HuntContext, SessionOptions, session::from_batches};
+use lasthop_detect::{Detector, HuntContext};
 use lasthop_findings::Finding;
 use lasthop_normalise::LogType;
+use lasthop_query::{SessionOptions, session::from_batches};
 
 fn shared(relative: &str) -> Option<PathBuf> {
     lasthop_demo::shared_data(relative)

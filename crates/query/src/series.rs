@@ -18,16 +18,10 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Decimal128Array, FixedSizeBinaryArray, RecordBatch,
-    StringArray, StringViewArray,
 };
-use datafusion::arrow::datatypes::ToByteSlice;
-use datafusion::arrow::datatypes::{
-    DataType, Decimal128Type, Float64Type, TimestampMicrosecondType, UInt64Type,
-};
-use datafusion::common::{DataFusionError, Result, exec_err};
-use datafusion::logical_expr::{
-    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
-};
+use datafusion::arrow::datatypes::{DataType, Decimal128Type, Float64Type, UInt64Type};
+use datafusion::common::{DataFusionError, Result};
+use datafusion::logical_expr::ScalarUDF;
 use datafusion::physical_expr::expressions::col;
 use datafusion::physical_expr::{LexOrdering, PhysicalSortExpr};
 use datafusion::physical_plan::repartition::RepartitionExec;
@@ -35,6 +29,10 @@ use datafusion::physical_plan::sorts::sort::SortExec;
 use datafusion::physical_plan::{ExecutionPlan, Partitioning};
 use datafusion::prelude::SessionContext;
 use futures::StreamExt;
+
+use crate::rows::Query;
+
+use crate::functions::series::{ADDRESS, Key, SeriesOrder, WideAddress, series_time};
 
 /// Uids kept per pair for evidence.
 pub const UIDS_KEPT: usize = 20;
@@ -108,7 +106,13 @@ impl Series {
 /// Runs `sql` (columns `k1`, `k2`, `ts`, optionally `bytes`, `duration`, `uid`, an address
 /// `peer` and booleans `answered` and `continued`), and calls `score` once per
 /// distinct (k1, k2) with its series; returns what `score` kept.
-pub async fn scan<T, F>(ctx: &SessionContext, sql: &str, cap: usize, score: F) -> Result<Vec<T>>
+pub async fn scan<T, F>(
+    ctx: &SessionContext,
+    query: Query,
+    sql: &str,
+    cap: usize,
+    score: F,
+) -> Result<Vec<T>>
 where
     T: Send + 'static,
     F: Fn(&Series) -> Option<T> + Send + Sync + 'static,
@@ -117,7 +121,7 @@ where
         .call(["k1", "k2", "ts"].map(datafusion::prelude::col).to_vec());
     // The time is the key's low half: carrying it again through the sort would only cost memory.
     let mut frame =
-        ctx.sql(sql).await?.with_column(ORDER_COLUMN, order_key)?.drop_columns(&["ts"])?;
+        query.frame(ctx, sql).await?.with_column(ORDER_COLUMN, order_key)?.drop_columns(&["ts"])?;
     for key in ["k1", "k2"] {
         if frame.schema().field_with_unqualified_name(key)?.data_type() == &ADDRESS {
             let wide =
@@ -210,171 +214,6 @@ impl HashRun {
     }
 }
 
-/// Registers `_series_order` and `_series_address`, so that a plan holding them decodes by
-/// name (a cluster's executors).
-pub fn register_functions(ctx: &SessionContext) {
-    ctx.register_udf(ScalarUDF::from(SeriesOrder::new()));
-    ctx.register_udf(ScalarUDF::from(WideAddress::new()));
-}
-
-/// An address as the store keeps it.
-const ADDRESS: DataType = DataType::FixedSizeBinary(16);
-
-/// `_series_address(addr)`: an address's 16 bytes as one 128-bit integer (its bytes in memory
-/// unchanged), so that the sort moves addresses as primitive values: as fixed-size binary, its
-/// merge copied them one at a time (measured: 5 % of the per-pair gap statistics of 10 M
-/// connections). Only the scan reads it back, as bytes; the value is not a decimal number and
-/// is never shown as one.
-#[derive(Debug, PartialEq, Eq, Hash)]
-struct WideAddress {
-    signature: Signature,
-}
-
-impl WideAddress {
-    fn new() -> WideAddress {
-        WideAddress { signature: Signature::exact(vec![ADDRESS], Volatility::Immutable) }
-    }
-}
-
-impl ScalarUDFImpl for WideAddress {
-    fn name(&self) -> &str {
-        "_series_address"
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Decimal128(38, 0))
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let array = args.args[0].clone().into_array(args.number_rows)?;
-        let addresses = array.as_fixed_size_binary();
-        let wide: Decimal128Array = (0..addresses.len())
-            .map(|row| {
-                addresses.is_valid(row).then(|| {
-                    i128::from_le_bytes(addresses.value(row).try_into().expect("16 bytes"))
-                })
-            })
-            .collect();
-        Ok(ColumnarValue::Array(Arc::new(wide.with_precision_and_scale(38, 0)?)))
-    }
-}
-
-/// `_series_order(k1, k2, ts)`: a 62-bit hash of the pair in the high 64 bits, the time (as an
-/// unsigned offset, so that order is kept) in the low 64, as one Decimal128 (precision 38: the
-/// hash is cut to 62 bits so that every value stays below 10^38).
-#[derive(Debug, PartialEq, Eq, Hash)]
-struct SeriesOrder {
-    signature: Signature,
-}
-
-impl SeriesOrder {
-    fn new() -> SeriesOrder {
-        SeriesOrder { signature: Signature::any(3, Volatility::Immutable) }
-    }
-}
-
-impl ScalarUDFImpl for SeriesOrder {
-    fn name(&self) -> &str {
-        "_series_order"
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Decimal128(38, 0))
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let arrays = args
-            .args
-            .iter()
-            .map(|a| a.clone().into_array(args.number_rows))
-            .collect::<Result<Vec<_>>>()?;
-        let (k1, k2) = (Key::of(&arrays[0])?, Key::of(&arrays[1])?);
-        let ts = datafusion::arrow::compute::cast(
-            &arrays[2],
-            &DataType::Timestamp(datafusion::arrow::datatypes::TimeUnit::Microsecond, None),
-        )?;
-        let ts = ts.as_primitive::<TimestampMicrosecondType>();
-        let order: Decimal128Array = (0..args.number_rows)
-            .map(|row| {
-                let time = if ts.is_valid(row) { ts.value(row) } else { i64::MIN };
-                Some(series_order(pair_hash(k1.bytes(row), k2.bytes(row)), time))
-            })
-            .collect();
-        Ok(ColumnarValue::Array(Arc::new(order.with_precision_and_scale(38, 0)?)))
-    }
-}
-
-/// The sort key of one contact: pair hash first, then time.
-fn series_order(hash: u64, time: i64) -> i128 {
-    (i128::from(hash >> 2) << 64) | i128::from((time as u64) ^ (1 << 63))
-}
-
-/// The time a sort key holds: the inverse of [`series_order`]'s low half.
-fn series_time(order: i128) -> i64 {
-    ((order as u64) ^ (1 << 63)) as i64
-}
-
-/// A fast, fixed-seed hash of a pair's two keys (collisions cost nothing but a longer run).
-fn pair_hash(k1: &[u8], k2: &[u8]) -> u64 {
-    const K: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut h = 0x243f_6a88_85a3_08d3u64;
-    for key in [k1, k2] {
-        let mut words = key.chunks_exact(8);
-        for word in &mut words {
-            let w = u64::from_le_bytes(word.try_into().expect("eight bytes"));
-            h = (h ^ w).wrapping_mul(K).rotate_left(31);
-        }
-        let mut tail = [0u8; 8];
-        tail[..words.remainder().len()].copy_from_slice(words.remainder());
-        h = (h ^ u64::from_le_bytes(tail) ^ ((key.len() as u64) << 56)).wrapping_mul(K);
-        h = h.rotate_left(27);
-    }
-    // splitmix64's finaliser: every input bit reaches the top bits the sort looks at first.
-    h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    h ^ (h >> 31)
-}
-
-/// A key column as bytes, whatever string or binary type the plan produced.
-enum Key {
-    Fixed(FixedSizeBinaryArray),
-    /// An address made one integer by `_series_address`.
-    Wide(Decimal128Array),
-    Utf8(StringArray),
-    View(StringViewArray),
-}
-
-impl Key {
-    fn of(array: &ArrayRef) -> Result<Key> {
-        Ok(match array.data_type() {
-            DataType::FixedSizeBinary(_) => Key::Fixed(array.as_fixed_size_binary().clone()),
-            DataType::Decimal128(..) => Key::Wide(array.as_primitive::<Decimal128Type>().clone()),
-            DataType::Utf8 => Key::Utf8(array.as_string::<i32>().clone()),
-            DataType::Utf8View => Key::View(array.as_string_view().clone()),
-            other => return exec_err!("series key must be an address or text, not {other}"),
-        })
-    }
-
-    fn bytes(&self, row: usize) -> &[u8] {
-        match self {
-            Key::Fixed(a) if a.is_valid(row) => a.value(row),
-            // Little-endian in memory, as `_series_address` read them: the address's bytes.
-            Key::Wide(a) if a.is_valid(row) => a.values()[row..=row].to_byte_slice(),
-            Key::Utf8(a) if a.is_valid(row) => a.value(row).as_bytes(),
-            Key::View(a) if a.is_valid(row) => a.value(row).as_bytes(),
-            _ => &[],
-        }
-    }
-}
-
 struct Columns {
     order: Decimal128Array,
     k1: Key,
@@ -462,29 +301,6 @@ impl Columns {
     }
 }
 
-/// Per address pair in `conn`: the number of gaps between consecutive connections and their
-/// quartiles and median absolute deviation (seconds, type-7 quantiles). The statistic every
-/// beacon scorer starts from; `lasthop bench-gap-stats` writes it so that other engines' results
-/// can be checked against it.
-pub async fn gap_statistics(
-    ctx: &SessionContext,
-    cap: usize,
-) -> Result<Vec<(String, String, usize, crate::scoring::stats::Spread)>> {
-    // Only what the statistics use: every column carried costs its share of the sort.
-    let sql = "SELECT src AS k1, dst AS k2, ts FROM conn WHERE src IS NOT NULL AND dst IS NOT NULL";
-    scan(ctx, sql, cap, |s| {
-        let gaps: Vec<f64> = s.ts.windows(2).map(|w| (w[1] - w[0]) as f64 / 1e6).collect();
-        let spread = crate::scoring::stats::Spread::of(&gaps)?;
-        Some((
-            lasthop_normalise::format_ip(&s.k1),
-            lasthop_normalise::format_ip(&s.k2),
-            gaps.len(),
-            spread,
-        ))
-    })
-    .await
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -496,6 +312,17 @@ mod tests {
     use datafusion::datasource::MemTable;
 
     use super::*;
+    use crate::functions::series::series_order;
+
+    /// A seeded xorshift generator: many varied samples, repeatably.
+    fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
+        move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        }
+    }
 
     fn address(n: u32) -> [u8; 16] {
         lasthop_normalise::parse_ip(&std::net::Ipv4Addr::from(n).to_string()).unwrap()
@@ -594,7 +421,7 @@ mod tests {
     /// across partitions and batches, with small batches so that pairs straddle them.
     #[tokio::test]
     async fn every_pair_arrives_whole_and_in_time_order() {
-        let mut next = crate::scoring::stats::xorshift(0x2545_f491_4f6c_dd1d);
+        let mut next = xorshift(0x2545_f491_4f6c_dd1d);
         let mut expected: BTreeMap<(Vec<u8>, Vec<u8>), Vec<i64>> = BTreeMap::new();
         let mut rows = Vec::new();
         for _ in 0..20_000 {
@@ -618,7 +445,7 @@ mod tests {
                 .with_batch_size(500),
         );
         ctx.register_table("contacts", Arc::new(table)).unwrap();
-        let got = scan(&ctx, "SELECT * FROM contacts", usize::MAX, |s| {
+        let got = scan(&ctx, Query::new("contacts"), "SELECT * FROM contacts", usize::MAX, |s| {
             Some(((s.k1.clone(), s.k2.clone()), (s.ts.clone(), s.count)))
         })
         .await

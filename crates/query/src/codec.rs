@@ -37,10 +37,10 @@ use lasthop_normalise::{Cidr, Networks};
 use lasthop_sigma::{MatchOptions, RuleSource};
 use serde::{Deserialize, Serialize};
 
-use crate::detectors::ioc::IocFunction;
-use crate::detectors::sigma_match::SigmaFunction;
-use crate::intel_functions::AsnFunction;
-use crate::ip_functions::IpFunction;
+use crate::functions::intel::AsnFunction;
+use crate::functions::ioc::IocFunction;
+use crate::functions::ip::IpFunction;
+use crate::functions::sigma::SigmaFunction;
 
 /// Marks a buffer as ours, so that a plan from another codec is never misread.
 const FUNCTION_MAGIC: &[u8] = b"lasthop-fn1:";
@@ -337,11 +337,11 @@ impl PhysicalExtensionCodec for PhysicalCodec {
 /// intelligence, the default internal ranges): what a scheduler's or executor's registry needs.
 /// Functions whose state a plan carries are rebuilt from the plan, whatever is registered here.
 pub fn register_functions(ctx: &SessionContext) {
-    crate::ip_functions::register(ctx, &Networks::default());
-    crate::intel_functions::register(ctx, &Arc::new(Classifier::bundled().clone()));
-    crate::detectors::sigma_match::register_decode(ctx);
-    crate::detectors::dns_tunnel::register_functions(ctx);
-    crate::series::register_functions(ctx);
+    crate::functions::register_session(
+        ctx,
+        &Networks::default(),
+        &Arc::new(Classifier::bundled().clone()),
+    );
 }
 
 #[cfg(test)]

@@ -19,8 +19,7 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use lasthop_normalise::{LogType, Networks, schema};
 use lasthop_store::Store;
 
-use crate::intel_functions;
-use crate::ip_functions::{self, IpLiteralRule};
+use crate::functions::{self, ip::IpLiteralRule};
 
 /// How a session runs.
 #[derive(Debug, Clone)]
@@ -119,11 +118,7 @@ pub fn new_context(options: &SessionOptions) -> SessionContext {
         .with_analyzer_rules(rules)
         .build();
     let ctx = SessionContext::new_with_state(state);
-    ip_functions::register(&ctx, &options.internal);
-    intel_functions::register(&ctx, &options.network_types);
-    crate::detectors::sigma_match::register_decode(&ctx);
-    crate::detectors::dns_tunnel::register_functions(&ctx);
-    crate::series::register_functions(&ctx);
+    functions::register_session(&ctx, &options.internal, &options.network_types);
     ctx
 }
 

@@ -5,7 +5,7 @@
 use datafusion::error::Result;
 use datafusion::prelude::SessionContext;
 
-use crate::detectors::{query, rows};
+use crate::rows::{Rows, rows};
 
 /// One internal service and what it presented.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,22 +35,23 @@ pub async fn internal_services(ctx: &SessionContext) -> Result<Vec<Presented>> {
         WHERE is_internal(s.dst) AND x.certificate_subject IS NOT NULL
         GROUP BY 1, 2, 3";
     let mut out: Vec<Presented> = Vec::new();
-    let mut read = |sql_rows: Vec<serde_json::Map<String, serde_json::Value>>| {
-        for r in sql_rows {
-            let text = |k: &str| {
-                r.get(k).and_then(|v| v.as_str()).filter(|s| !s.is_empty()).map(String::from)
+    let mut read = |found: Rows| -> Result<()> {
+        for r in found.iter() {
+            let text = |k: &str| -> Result<Option<String>> {
+                Ok(r.str(k)?.filter(|s| !s.is_empty()).map(String::from))
             };
-            let Some(address) = text("addr") else { continue };
+            let Some(address) = text("addr")? else { continue };
             out.push(Presented {
                 address,
-                port: r.get("port").and_then(|v| v.as_u64()).unwrap_or(0) as u16,
-                certificate_subject: text("subject"),
-                http_server: text("server"),
-                seen: r.get("seen").and_then(|v| v.as_u64()).unwrap_or(0),
+                port: r.u64("port")?.unwrap_or(0) as u16,
+                certificate_subject: text("subject")?,
+                http_server: text("server")?,
+                seen: r.u64("seen")?.unwrap_or(0),
             });
         }
+        Ok(())
     };
-    read(rows(&query(ctx, certificates).await?));
+    read(rows(ctx, "certificates internal hosts present", certificates).await?)?;
     let has_server = ctx
         .table("http")
         .await
@@ -62,7 +63,7 @@ pub async fn internal_services(ctx: &SessionContext) -> Result<Vec<Presented>> {
                    CAST(NULL AS VARCHAR) AS subject, server, CAST(count(*) AS BIGINT) AS seen
             FROM http WHERE is_internal(dst) AND server IS NOT NULL AND server <> ''
             GROUP BY 1, 2, 4";
-        read(rows(&query(ctx, servers).await?));
+        read(rows(ctx, "server headers internal hosts send", servers).await?)?;
     }
     out.sort_by(|a, b| {
         b.seen.cmp(&a.seen).then(a.address.cmp(&b.address)).then(a.port.cmp(&b.port))
