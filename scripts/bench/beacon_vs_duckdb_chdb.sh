@@ -24,7 +24,7 @@ mkdir -p "$work"
 command -v hyperfine >/dev/null || { echo "needs hyperfine (apt-get install hyperfine)"; exit 1; }
 python3 -c "import duckdb" 2>/dev/null || pip install duckdb
 python3 -c "import chdb" 2>/dev/null || pip install chdb
-(cd "$root" && cargo build --release -p lasthop)
+(cd "$root" && cargo build --release -p lasthop --features bench)
 lasthop="$target/release/lasthop"
 [ -f "$work/conn.log" ] || "$lasthop" bench-data --records "$records" --out "$work/conn.log"
 

@@ -11,6 +11,7 @@ parameter, hunt it with `lasthop hunt --format json`, and measure
     info; a scanner campaign at most one).
 Writes a Markdown table (stdout, or --out FILE).
 
+    cargo build --release -p lasthop --features bench
     scripts/bench/detection_quality.py --lasthop target/release/lasthop --seeds 1 2 3
     scripts/bench/detection_quality.py --quick          # a few cells, one seed
     scripts/bench/detection_quality.py --hosts 30 --from-logs a.log b.log   # merge runs

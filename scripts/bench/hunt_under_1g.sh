@@ -21,7 +21,7 @@ if (( free_kb < need_kb )); then
   echo "need $(( need_kb / 1024 / 1024 )) GiB free in $work, have $(( free_kb / 1024 / 1024 )) GiB" >&2
   exit 1
 fi
-(cd "$root" && cargo build --release -p lasthop)
+(cd "$root" && cargo build --release -p lasthop --features bench)
 lasthop="$target/release/lasthop"
 limit_bytes=$(numfmt --from=iec "$limit")
 

@@ -13,7 +13,7 @@ work=${2:-/tmp/lasthop-mem}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 target=${CARGO_TARGET_DIR:-$root/target}
 mkdir -p "$work"
-(cd "$root" && cargo build --release -p lasthop)
+(cd "$root" && cargo build --release -p lasthop --features bench)
 lasthop="$target/release/lasthop"
 # Bytes per record of the generator, from a sample.
 "$lasthop" bench-data --records 200000 --out "$work/sample.log"

@@ -17,7 +17,7 @@ target=${CARGO_TARGET_DIR:-$root/target}
 mkdir -p "$work"
 command -v hyperfine >/dev/null || { echo "needs hyperfine (apt-get install hyperfine)"; exit 1; }
 python3 -c "import duckdb" 2>/dev/null || pip install duckdb
-(cd "$root" && cargo build --release -p lasthop)
+(cd "$root" && cargo build --release -p lasthop --features bench)
 lasthop="$target/release/lasthop"
 
 [ -f "$work/conn.log" ] || "$lasthop" bench-data --records "$records" --out "$work/conn.log"

@@ -12,7 +12,7 @@ work=${2:-/tmp/lasthop-scale}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 target=${CARGO_TARGET_DIR:-$root/target}
 mkdir -p "$work"
-(cd "$root" && cargo build --release -p lasthop)
+(cd "$root" && cargo build --release -p lasthop --features bench)
 lasthop="$target/release/lasthop"
 cores=$(nproc)
 run() { # label, command...: prints "label: peak RSS, seconds"; leaves "kib secs" in $work/rss

@@ -21,7 +21,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 target=${CARGO_TARGET_DIR:-$root/target}
 mkdir -p "$work"
 command -v rsigma >/dev/null || cargo install rsigma@0.22.0 --locked
-(cd "$root" && cargo build --release -p lasthop)
+(cd "$root" && cargo build --release -p lasthop --features bench)
 lasthop="$target/release/lasthop"
 
 [ -f "$work/access.log" ] || "$lasthop" bench-data --web --records "$lines" --out "$work/access.log"

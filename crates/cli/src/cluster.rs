@@ -57,7 +57,6 @@ pub struct ExecutorArgs {
 }
 
 pub fn run(command: ClusterCommand) -> Result<Exit, Failure> {
-    lasthop_cluster::init_logging();
     // Ballista's planner recurses deeply over large plans: its own binaries use 32 MiB stacks.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -20,8 +20,8 @@ use lasthop_store::{ImportOptions, ImportReport, Progress, Store};
 use parquet::basic::{Compression, ZstdLevel};
 
 use crate::{
-    BenchDataArgs, BenchGapStatsArgs, DemoArgs, Exit, Failure, HuntArgs, ImportArgs, IntelArgs,
-    OrExit, QueryOver, ReadArgs, ShowArgs, SqlArgs,
+    DemoArgs, Exit, Failure, HuntArgs, ImportArgs, IntelArgs, OrExit, QueryOver, ReadArgs,
+    ShowArgs, SqlArgs,
 };
 use datafusion::prelude::SessionContext;
 
@@ -354,10 +354,7 @@ pub fn run_hunt(
             let ctx = lasthop_query::open_store(&store, &session).await?;
             #[cfg(feature = "cluster")]
             let ctx = match &settings.cluster {
-                Some(url) => {
-                    lasthop_cluster::init_logging();
-                    lasthop_cluster::remote_context(url, &ctx).await?
-                }
+                Some(url) => lasthop_cluster::remote_context(url, &ctx).await?,
                 None => ctx,
             };
             let hunt = HuntContext {
@@ -505,7 +502,7 @@ pub fn sql(args: SqlArgs) -> Result<Exit, Failure> {
 
 /// Runs `query` in a session over the store, or over the log files themselves (then reporting
 /// what their reading skipped, as an import would).
-fn query_over<T>(
+pub(crate) fn query_over<T>(
     over: &QueryOver,
     session: &SessionOptions,
     query: impl AsyncFnOnce(SessionContext) -> datafusion::error::Result<T>,
@@ -665,134 +662,6 @@ pub fn demo(args: DemoArgs) -> Result<Exit, Failure> {
     Ok(Exit::Success)
 }
 
-pub fn bench_quality_data(args: crate::BenchQualityDataArgs) -> Result<Exit, Failure> {
-    use lasthop_demo::quality::{self, BeaconPlant, QualityConfig};
-    if args.beacon_period.is_some_and(|p| !(1.0..=604_800.0).contains(&p)) {
-        return Err(usage("--beacon-period: between 1 and 604800 seconds".into()));
-    }
-    if !(0.0..=0.95).contains(&args.beacon_jitter) || !(1..=5).contains(&args.beacon_hosts) {
-        return Err(usage("--beacon-jitter: 0 to 0.95; --beacon-hosts: 1 to 5".into()));
-    }
-    if args.hosts < 6 || args.days == 0 || !(0.0..=1.0).contains(&args.shared_share) {
-        return Err(usage(
-            "--hosts: at least 6; --days: at least 1; --shared-share: 0 to 1".into(),
-        ));
-    }
-    let config = QualityConfig {
-        seed: args.seed,
-        hosts: args.hosts,
-        days: args.days,
-        background_conns_per_host_per_day: args.background,
-        beacon: args.beacon_period.map(|period_s| BeaconPlant {
-            period_s,
-            jitter: args.beacon_jitter,
-            offset_days: args.beacon_offset_days,
-            span_days: args.beacon_span_days,
-            hosts: args.beacon_hosts,
-        }),
-        shared_share: args.shared_share,
-        low_and_slow_per_day: args.low_and_slow,
-        scanners: args.scanners,
-        ..Default::default()
-    };
-    let summary = quality::generate(&args.out.join("logs"), &config).or_exit(Exit::StoreError)?;
-    let pair = |p: &quality::PlantedPair| {
-        serde_json::json!({"kind": p.kind, "sources": p.sources, "targets": p.targets,
-                           "contacts": p.contacts})
-    };
-    let planted = serde_json::json!({
-        "planted": summary.planted.iter().map(pair).collect::<Vec<_>>(),
-        "benign": summary.benign.iter().map(pair).collect::<Vec<_>>(),
-        "files": summary.files.len(),
-    });
-    std::fs::write(args.out.join("planted.json"), planted.to_string())
-        .with_context(|| format!("writing {}", args.out.join("planted.json").display()))
-        .or_exit(Exit::StoreError)?;
-    Ok(Exit::Success)
-}
-
-pub fn bench_gap_stats(args: BenchGapStatsArgs) -> Result<Exit, Failure> {
-    let rows = query_over(&args.over, &SessionOptions::default(), async |ctx| {
-        lasthop_detect::scoring::gaps::gap_statistics(&ctx, 86_400).await
-    })?;
-    let mut out = std::fs::File::create(&args.out)
-        .with_context(|| format!("creating {}", args.out.display()))
-        .or_exit(Exit::StoreError)?;
-    // A million rows of four floats each took a single core a third of a second at the end of
-    // the run: the rows are formatted in pieces on every core, floats by ryu.
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let pieces: Vec<Vec<u8>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = rows
-            .chunks(rows.len().div_ceil(threads).max(1))
-            .map(|rows| scope.spawn(move || gap_statistics_csv(rows)))
-            .collect();
-        workers.into_iter().map(|w| w.join().expect("formatting does not panic")).collect()
-    });
-    let mut write = || -> std::io::Result<()> {
-        out.write_all(b"src,dst,gaps,q1,median,q3,mad\n")?;
-        pieces.iter().try_for_each(|piece| out.write_all(piece))
-    };
-    write().or_exit(Exit::StoreError)?;
-    eprintln!("{} pairs", rows.len());
-    Ok(Exit::Success)
-}
-
-/// `bench-gap-stats` rows as CSV lines.
-fn gap_statistics_csv(
-    rows: &[(String, String, usize, lasthop_detect::scoring::stats::Spread)],
-) -> Vec<u8> {
-    let mut text = Vec::with_capacity(rows.len() * 80);
-    let mut float = ryu::Buffer::new();
-    for (src, dst, n, s) in rows {
-        let _ = write!(text, "{src},{dst},{n}");
-        for x in [s.q1, s.median, s.q3, s.mad] {
-            text.push(b',');
-            text.extend_from_slice(float.format(x).as_bytes());
-        }
-        text.push(b'\n');
-    }
-    text
-}
-
-pub fn bench_data(args: BenchDataArgs) -> Result<Exit, Failure> {
-    let bytes = if args.web {
-        write_web_log(&args).or_exit(Exit::StoreError)?
-    } else {
-        lasthop_demo::generate_conn_log(&args.out, args.records, args.seed, args.gzip)
-            .or_exit(Exit::StoreError)?
-    };
-    eprintln!(
-        "wrote {} records ({} bytes uncompressed) to {}",
-        args.records,
-        bytes,
-        args.out.display()
-    );
-    Ok(Exit::Success)
-}
-
-/// The attack fixture mixed into `records` benign access-log lines; the attack line numbers go
-/// beside it (`FILE.attacks`).
-fn write_web_log(args: &BenchDataArgs) -> std::io::Result<u64> {
-    let (lines, attacks) = lasthop_demo::web::mixed_access_log(args.records as usize, args.seed);
-    let mut text = lines.join("\n");
-    text.push('\n');
-    let bytes = text.len() as u64;
-    if args.gzip {
-        let file = std::fs::File::create(&args.out)?;
-        let mut gz = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
-        gz.write_all(text.as_bytes())?;
-        gz.finish()?;
-    } else {
-        std::fs::write(&args.out, text)?;
-    }
-    let numbers: Vec<String> = attacks.iter().map(|n| n.to_string()).collect();
-    let mut listing = args.out.clone().into_os_string();
-    listing.push(".attacks");
-    std::fs::write(listing, numbers.join("\n") + "\n")?;
-    Ok(bytes)
-}
-
-/// `lasthop rules check`: every rule that does not compile, then the counts.
 pub fn rules_check(dirs: &[PathBuf], max_regex_bytes: usize) -> Result<Exit, Failure> {
     let mut set = lasthop_detect::sigma::RuleSet::default();
     if dirs.is_empty() {

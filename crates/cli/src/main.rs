@@ -3,10 +3,13 @@
 
 mod allocator;
 mod audit;
+#[cfg(feature = "bench")]
+mod bench;
 #[cfg(feature = "cluster")]
 mod cluster;
 mod commands;
 mod intel;
+mod logging;
 mod report;
 mod rules;
 mod settings;
@@ -90,21 +93,26 @@ enum Command {
     #[command(subcommand)]
     Cluster(cluster::ClusterCommand),
     /// Write a synthetic conn.log of a given size, for import benchmarks.
+    #[cfg(feature = "bench")]
     #[command(hide = true)]
     BenchData(BenchDataArgs),
     /// Write per-pair gap quartiles and MAD of a store's conn table as CSV, for benchmarks.
+    #[cfg(feature = "bench")]
     #[command(hide = true)]
     BenchGapStats(BenchGapStatsArgs),
     /// Write web logs as the JSON events lasthop's Sigma rules see (with `_line`), and the
     /// bundled webserver rules, for benchmarks against other Sigma engines.
+    #[cfg(feature = "bench")]
     #[command(hide = true)]
     BenchSigmaEvents(BenchSigmaEventsArgs),
     /// Write a network with threats planted by parameter, and `planted.json`, for the detection
     /// quality sweep (`scripts/bench/detection_quality.py`).
+    #[cfg(feature = "bench")]
     #[command(hide = true)]
     BenchQualityData(BenchQualityDataArgs),
 }
 
+#[cfg(feature = "bench")]
 #[derive(Args, Debug)]
 pub struct BenchQualityDataArgs {
     /// The folder to write the logs and `planted.json` into.
@@ -141,6 +149,7 @@ pub struct BenchQualityDataArgs {
     pub scanners: usize,
 }
 
+#[cfg(feature = "bench")]
 #[derive(Args, Debug)]
 pub struct BenchSigmaEventsArgs {
     /// Web-server logs.
@@ -406,6 +415,7 @@ struct DemoArgs {
     share: report::ShareArgs,
 }
 
+#[cfg(feature = "bench")]
 #[derive(Args, Debug)]
 struct BenchDataArgs {
     /// Records to write.
@@ -424,6 +434,7 @@ struct BenchDataArgs {
     web: bool,
 }
 
+#[cfg(feature = "bench")]
 #[derive(Args, Debug)]
 struct BenchGapStatsArgs {
     #[command(flatten)]
@@ -448,6 +459,7 @@ fn main() -> ExitCode {
     allocator::return_memory_promptly();
     allocator::no_transparent_huge_pages();
     let cli = Cli::parse();
+    logging::init();
     let Some(command) = cli.command else {
         println!("lasthop {}", env!("CARGO_PKG_VERSION"));
         if cli.verbose {
@@ -471,10 +483,14 @@ fn main() -> ExitCode {
         Command::Triage(a) => triage::triage(a),
         Command::Show(a) => commands::show(a),
         Command::Demo(a) => commands::demo(a),
-        Command::BenchData(a) => commands::bench_data(a),
-        Command::BenchSigmaEvents(a) => rules::bench_sigma_events(a),
-        Command::BenchGapStats(a) => commands::bench_gap_stats(a),
-        Command::BenchQualityData(a) => commands::bench_quality_data(a),
+        #[cfg(feature = "bench")]
+        Command::BenchData(a) => bench::bench_data(a),
+        #[cfg(feature = "bench")]
+        Command::BenchSigmaEvents(a) => bench::bench_sigma_events(a),
+        #[cfg(feature = "bench")]
+        Command::BenchGapStats(a) => bench::bench_gap_stats(a),
+        #[cfg(feature = "bench")]
+        Command::BenchQualityData(a) => bench::bench_quality_data(a),
     };
     match result {
         Ok(code) => ExitCode::from(code as u8),

@@ -36,31 +36,6 @@ use datafusion::physical_plan::metrics::MetricsSet;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use lasthop_query::codec::{LogicalCodec, PhysicalCodec, register_functions};
 
-/// Ballista reports through the `log` crate: its messages go to standard error at the level
-/// `LASTHOP_LOG` names (error, warn, info, debug; default warn).
-pub fn init_logging() {
-    struct Stderr;
-    impl log::Log for Stderr {
-        fn enabled(&self, metadata: &log::Metadata) -> bool {
-            metadata.level() <= log::max_level()
-        }
-        fn log(&self, record: &log::Record) {
-            if self.enabled(record.metadata()) {
-                eprintln!("{} {}: {}", record.level(), record.target(), record.args());
-            }
-        }
-        fn flush(&self) {}
-    }
-    static LOGGER: Stderr = Stderr;
-    let level = std::env::var("LASTHOP_LOG")
-        .ok()
-        .and_then(|l| l.parse::<log::LevelFilter>().ok())
-        .unwrap_or(log::LevelFilter::Warn);
-    if log::set_logger(&LOGGER).is_ok() {
-        log::set_max_level(level);
-    }
-}
-
 /// Plans carry the indicator sets and rule texts of lasthop's functions: allow messages far
 /// larger than gRPC's usual 16 MiB.
 const MAX_MESSAGE_BYTES: u32 = 256 * 1024 * 1024;

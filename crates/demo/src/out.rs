@@ -164,6 +164,7 @@ pub(crate) struct Rec<'a> {
 }
 
 impl<'a> Rec<'a> {
+    #[cfg(feature = "bench")]
     pub(crate) fn new(buf: &'a mut Vec<u8>) -> Self {
         Rec { buf, first: true, index: None }
     }

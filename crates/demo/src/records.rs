@@ -26,6 +26,8 @@ pub(crate) enum TcpState {
 pub(crate) enum Tunnel {
     Unset,
     Empty,
+    /// Only the benchmark generator plants tunnels.
+    #[cfg_attr(not(feature = "bench"), allow(dead_code))]
     Parents(Uid, Option<Uid>),
 }
 

@@ -347,6 +347,7 @@ fn gzip_layout_decodes_to_the_same_records() {
     }
 }
 
+#[cfg(feature = "bench")]
 #[test]
 fn conn_log_has_exactly_n_records() {
     let dir = tempfile::tempdir().unwrap();
@@ -374,6 +375,7 @@ fn conn_log_has_exactly_n_records() {
     }
 }
 
+#[cfg(feature = "bench")]
 #[test]
 fn multi_member_gzip_conn_log_matches_plain() {
     let dir = tempfile::tempdir().unwrap();

@@ -6,7 +6,7 @@
 
 pub mod assets;
 pub mod batch;
-pub mod diagnostics;
+pub use lasthop_common::diagnostics;
 pub mod discover;
 pub mod fuzzing;
 pub mod reader;
@@ -18,8 +18,6 @@ pub mod zeek_json;
 pub mod zeek_tsv;
 
 pub use batch::RecordLimits;
-pub use diagnostics::{Diagnostics, Reason, Warning};
 pub use discover::{find_files, log_name_from_file_name, log_type_from_file_name};
-pub use reader::{
-    FileStamp, FileSummary, Projection, ReadOptions, open_decompressed, read_file, read_stream,
-};
+pub use lasthop_common::{Diagnostics, Reason, Warning, open_decompressed};
+pub use reader::{FileStamp, FileSummary, Projection, ReadOptions, read_file, read_stream};

@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use lasthop_sources::Reason;
+use lasthop_common::Reason;
 use serde_json::Value;
 
 use super::{FeedReport, line_of, parse_time, short, typed_indicator};

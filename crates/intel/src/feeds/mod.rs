@@ -15,7 +15,7 @@ mod warninglist;
 use std::io::Read;
 use std::path::Path;
 
-use lasthop_sources::{Diagnostics, Reason};
+use lasthop_common::{Diagnostics, Reason};
 
 use crate::indicators::{Indicator, IndicatorKind, IndicatorSet};
 
@@ -40,7 +40,7 @@ pub const MAX_FEED_BYTES: u64 = 512 * 1024 * 1024;
 /// Reads a feed file (plain, gzip or zstd), recognising its format by content.
 pub fn load_feed(path: &Path) -> std::io::Result<FeedReport> {
     let mut bytes = Vec::new();
-    lasthop_sources::open_decompressed(path)?.take(MAX_FEED_BYTES + 1).read_to_end(&mut bytes)?;
+    lasthop_common::open_decompressed(path)?.take(MAX_FEED_BYTES + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > MAX_FEED_BYTES {
         return Err(std::io::Error::other(format!(
             "{}: larger than {} MiB once decompressed",

@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use lasthop_sources::Reason;
+use lasthop_common::Reason;
 use rstix::model::sdo::Indicator as StixIndicator;
 use rstix::model::sdo::IndicatorPattern;
 use serde_json::Value;

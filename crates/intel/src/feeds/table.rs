@@ -15,7 +15,7 @@
 
 use std::path::Path;
 
-use lasthop_sources::Reason;
+use lasthop_common::Reason;
 
 use super::{FeedReport, parse_time, short, typed_indicator};
 

@@ -1,7 +1,7 @@
 use std::path::Path;
 
+use lasthop_common::Reason;
 use lasthop_normalise::parse_ip;
-use lasthop_sources::Reason;
 
 use super::*;
 use crate::indicators::IndicatorKind as K;

@@ -11,7 +11,7 @@
 
 use std::path::Path;
 
-use lasthop_sources::Reason;
+use lasthop_common::Reason;
 
 use super::{FeedReport, kind_from_label, parse_time, short, typed_indicator};
 use crate::indicators::{Indicator, IndicatorKind, classify, parse_ip_host};
