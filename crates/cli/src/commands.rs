@@ -26,7 +26,7 @@ use crate::{
 use datafusion::prelude::SessionContext;
 
 /// The file a hunt leaves its findings in, inside the store, for `show` and later reports.
-pub const FINDINGS_FILE: &str = "findings.jsonl";
+pub use lasthop_store::files::FINDINGS_FILE;
 
 pub fn usage(message: String) -> Failure {
     Failure { exit: Exit::Usage, error: anyhow!(message) }
@@ -307,8 +307,7 @@ fn load_iocs(args: &IntelArgs, root: Option<&Path>) -> Result<Option<Arc<Indicat
     }
     if let Some(root) = root {
         let mut problems = Vec::new();
-        let mut stored =
-            lasthop_intel::stored::load(root, &mut problems).or_exit(Exit::StoreError)?;
+        let mut stored = crate::intel::stored_intel(root, &mut problems)?;
         for p in &problems {
             eprintln!("warning: {}", terminal_safe(p));
         }
@@ -405,14 +404,13 @@ pub fn run_hunt(
 }
 
 fn save_findings(root: &Path, findings: &[Finding]) -> std::io::Result<()> {
-    let tmp = root.join(format!("{FINDINGS_FILE}.partial"));
-    let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
-    for f in findings {
-        serde_json::to_writer(&mut file, f)?;
-        file.write_all(b"\n")?;
-    }
-    file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-    std::fs::rename(&tmp, root.join(FINDINGS_FILE))
+    lasthop_store::files::write_atomic(&root.join(FINDINGS_FILE), |file| {
+        for f in findings {
+            serde_json::to_writer(&mut *file, f)?;
+            file.write_all(b"\n")?;
+        }
+        Ok(())
+    })
 }
 
 pub fn hunt(args: HuntArgs) -> Result<Exit, Failure> {

@@ -97,7 +97,10 @@ fn import(
         _ => paths[0].file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
     };
     std::fs::create_dir_all(store).or_exit(Exit::StoreError)?;
-    let kept = lasthop_intel::stored::save(store, &name, &new).or_exit(Exit::StoreError)?;
+    let kept = lasthop_store::files::feed_file(store, &name);
+    std::fs::create_dir_all(kept.parent().unwrap_or(store)).or_exit(Exit::StoreError)?;
+    lasthop_store::files::write_atomic(&kept, |w| lasthop_intel::stored::write(w, &new))
+        .or_exit(Exit::StoreError)?;
     eprintln!("kept {} indicator(s) in {}", new.len(), terminal_safe(&kept.display().to_string()));
     if !store.join(lasthop_store::manifest::MANIFEST_FILE).exists() {
         eprintln!("the store holds no logs yet: later hunts of it will match these indicators");
@@ -130,7 +133,7 @@ fn intel_on(value: &str, store: Option<&Path>) -> Result<(Vec<Indicator>, Vec<St
     let mut set = lasthop_intel::feeds::bundled().indicators;
     if let Some(store) = store {
         let mut problems = Vec::new();
-        set.extend(lasthop_intel::stored::load(store, &mut problems).or_exit(Exit::StoreError)?);
+        set.extend(stored_intel(store, &mut problems)?);
     }
     let lists = warning_lists(&[])?;
     let Some((kind, normalised)) = classify(value) else { return Ok((Vec::new(), Vec::new())) };
@@ -402,4 +405,14 @@ fn update(url: &str, given: Option<PathBuf>) -> Result<Exit, Failure> {
         if catalogue.version > bundled.version { "" } else { " (not older: it stays in use)" }
     );
     Ok(Exit::Success)
+}
+
+/// The intelligence imported into a store (`intel/*.jsonl`); lines that do not parse are put in
+/// `problems`.
+pub(crate) fn stored_intel(
+    store: &Path,
+    problems: &mut Vec<String>,
+) -> Result<lasthop_intel::IndicatorSet, Failure> {
+    let files = lasthop_store::files::feed_files(store);
+    lasthop_intel::stored::read(&files, problems).or_exit(Exit::StoreError)
 }

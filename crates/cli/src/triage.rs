@@ -11,7 +11,6 @@
 //! its finding from run to run.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -24,8 +23,7 @@ use crate::commands::usage;
 use crate::report::stored_findings;
 use crate::{Exit, Failure, OrExit};
 
-const TRIAGE_FILE: &str = "triage.jsonl";
-const RUNS_FILE: &str = "finding_runs.json";
+use lasthop_store::files::{FINDING_RUNS_FILE as RUNS_FILE, TRIAGE_FILE};
 
 /// One line of `triage.jsonl`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -121,11 +119,7 @@ pub fn mark(root: &Path, findings: &mut [Finding], record: bool) -> anyhow::Resu
         }
     }
     if record {
-        let tmp = root.join(format!("{RUNS_FILE}.partial"));
-        let mut file = std::fs::File::create(&tmp)?;
-        serde_json::to_writer(&mut file, &runs)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, &path)?;
+        lasthop_store::files::write_atomic(&path, |file| Ok(serde_json::to_writer(file, &runs)?))?;
     }
     Ok(())
 }
@@ -270,11 +264,7 @@ pub fn triage(args: TriageArgs) -> Result<Exit, Failure> {
     let path = args.store.join(TRIAGE_FILE);
     let mut line = serde_json::to_vec(&record).or_exit(Exit::StoreError)?;
     line.push(b'\n');
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .and_then(|mut f| f.write_all(&line).and_then(|_| f.sync_all()))
+    lasthop_store::files::append_durable(&path, &line)
         .with_context(|| format!("writing {}", path.display()))
         .or_exit(Exit::StoreError)?;
     eprintln!("{} {}: {}", decision, finding.id, terminal_safe(&finding.title));

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::StoreError;
 
 /// The file name of the manifest inside a store.
-pub const MANIFEST_FILE: &str = "manifest.jsonl";
+pub use crate::files::{MANIFEST_FILE, sync_dir};
 
 /// One Parquet file of a table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -145,16 +145,13 @@ impl Manifest {
     /// old one, fsynced and renamed over it, so a crash leaves one or the other, whole.
     pub fn rewrite(&mut self, root: &Path, commits: Vec<Commit>) -> Result<(), StoreError> {
         let path = root.join(MANIFEST_FILE);
-        let tmp = root.join(format!("{MANIFEST_FILE}.rewrite"));
         let mut text = Vec::new();
         for c in &commits {
             serde_json::to_writer(&mut text, c).expect("commits serialise");
             text.push(b'\n');
         }
-        let mut file = File::create(&tmp).map_err(|e| StoreError::io(&tmp, e))?;
-        file.write_all(&text).and_then(|_| file.sync_all()).map_err(|e| StoreError::io(&tmp, e))?;
-        std::fs::rename(&tmp, &path).map_err(|e| StoreError::io(&path, e))?;
-        sync_dir(root);
+        crate::files::write_atomic(&path, |w| w.write_all(&text))
+            .map_err(|e| StoreError::io(&path, e))?;
         self.valid_len = text.len() as u64;
         self.commits = commits;
         self.corrupt_lines.clear();
@@ -171,14 +168,6 @@ impl Manifest {
 pub fn inside_store(file: &str) -> bool {
     let path = Path::new(file);
     !file.is_empty() && path.components().all(|c| matches!(c, std::path::Component::Normal(_)))
-}
-
-/// Makes a rename or a new file in `dir` durable. Best effort: some filesystems refuse to open
-/// directories, and the data itself is already synced.
-pub fn sync_dir(dir: &Path) {
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
 }
 
 #[cfg(test)]

@@ -24,12 +24,13 @@ use datafusion::datasource::MemTable;
 use datafusion::error::Result;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use lasthop_normalise::{IP_WIDTH, LogType};
-use lasthop_store::Store;
+use lasthop_store::{Store, files};
+use std::io::Write;
 
 use crate::session::{SessionOptions, new_context, register_table};
 
 /// The history's file inside a store.
-pub const HISTORY_FILE: &str = "history.parquet";
+pub use lasthop_store::files::HISTORY_FILE;
 
 pub fn schema() -> SchemaRef {
     let time = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
@@ -71,7 +72,7 @@ pub struct HistoryUpdate {
 
 /// Beside the history: how many of the manifest's commits it has folded in. Commits are only
 /// ever appended (retention empties their parts but keeps them), so the count names a prefix.
-const COVERS_FILE: &str = "history.covers";
+use lasthop_store::files::HISTORY_COVERS_FILE as COVERS_FILE;
 
 /// Memory the history update may hold by default before its aggregations spill: the distinct
 /// endpoints, pairs and domains grow with the data, so an unbounded update would make an
@@ -156,7 +157,9 @@ pub async fn update(
         ctx.sql(setting).await?.collect().await?;
     }
     let before: i64 = count(&ctx, "SELECT count(*) FROM before").await?;
-    let tmp = store.root().join(format!("{HISTORY_FILE}.partial"));
+    // DataFusion's writer is async and takes a path: it writes the temporary file, which then
+    // replaces the history.
+    let tmp = files::partial_path(&file);
     let _ = std::fs::remove_file(&tmp);
     ctx.sql(&sql)
         .await?
@@ -166,12 +169,10 @@ pub async fn update(
             None,
         )
         .await?;
-    std::fs::File::open(&tmp).and_then(|f| f.sync_all())?;
-    std::fs::rename(&tmp, &file)?;
-    lasthop_store::manifest::sync_dir(store.root());
+    files::commit_partial(&file)?;
     // Written after the history: a crash in between folds the same commits again, which leaves
     // first and last seen as they are and only overcounts `records`.
-    std::fs::write(&covers, commits.to_string())?;
+    files::write_atomic(&covers, |w| w.write_all(commits.to_string().as_bytes()))?;
     let after_ctx = SessionContext::new();
     register_as(&after_ctx, "history", &file).await?;
     let entries: i64 = count(&after_ctx, "SELECT count(*) FROM history").await?;
