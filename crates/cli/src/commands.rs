@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use anyhow::{Context, anyhow};
 use indicatif::{ProgressBar, ProgressStyle};
-use lasthop_detect::HuntContext;
 use lasthop_query::SessionOptions;
 
 use crate::settings::{Settings, SettingsArgs};
@@ -145,14 +144,6 @@ fn run_import(paths: &[PathBuf], root: &Path, args: &ReadArgs) -> Result<ImportR
     Ok(report)
 }
 
-/// The history update's bound within a hunt: the hunt's memory limit, but never more than the
-/// import's default, since the detectors that follow need the memory more.
-fn history_memory(hunt_limit: Option<usize>) -> usize {
-    hunt_limit.map_or(lasthop_query::history::DEFAULT_MEMORY_LIMIT, |limit| {
-        limit.min(lasthop_query::history::DEFAULT_MEMORY_LIMIT)
-    })
-}
-
 /// Folds what the store has imported since the last update into its history of first and last
 /// seen, within `memory_limit` bytes (past it the aggregation spills), so that an import's memory
 /// does not grow with the number of distinct endpoints and pairs in its input.
@@ -161,16 +152,18 @@ fn update_history(
     memory_limit: usize,
     spill_dir: Option<&Path>,
 ) -> Result<(), Failure> {
-    let store = Store::open(root).or_exit(Exit::StoreError)?;
     let update = runtime()
-        .block_on(lasthop_query::history::update(&store, memory_limit, spill_dir))
-        .context("updating the store's history of first and last seen")
+        .block_on(lasthop_hunt::pipeline::update_history(root, memory_limit, spill_dir))
         .or_exit(Exit::StoreError)?;
+    print_history(&update);
+    Ok(())
+}
+
+fn print_history(update: &lasthop_query::history::HistoryUpdate) {
     eprintln!(
         "history: {} endpoints, pairs and domains known ({} new)",
         update.entries, update.new_entries
     );
-    Ok(())
 }
 
 fn print_import_summary(report: &ImportReport) {
@@ -337,36 +330,11 @@ pub fn run_hunt(
     output: Output<'_>,
     detectors: &[Box<dyn lasthop_detect::detectors::Detector>],
 ) -> Result<Vec<Finding>, Failure> {
-    update_history(root, history_memory(settings.memory_limit), settings.spill_dir.as_deref())?;
-    let store = Store::open(root).or_exit(Exit::StoreError)?;
-    let rt = runtime();
-    let (findings, errors) = rt
-        .block_on(async {
-            let session = SessionOptions {
-                internal: settings.internal.clone(),
-                network_types: settings.hunt.network_types.clone(),
-                memory_limit: settings.memory_limit,
-                spill_dir: settings.spill_dir.clone(),
-                window_us: settings.window_us,
-                ..Default::default()
-            };
-            let ctx = lasthop_query::open_store(&store, &session).await?;
-            #[cfg(feature = "cluster")]
-            let ctx = match &settings.cluster {
-                Some(url) => lasthop_cluster::remote_context(url, &ctx).await?,
-                None => ctx,
-            };
-            let hunt = HuntContext {
-                ctx,
-                iocs,
-                rules: Some(settings.rules.clone()),
-                options: settings.hunt.clone(),
-            };
-            Ok::<_, datafusion::error::DataFusionError>(
-                lasthop_detect::hunt(&hunt, detectors).await,
-            )
-        })
+    let outcome = runtime()
+        .block_on(lasthop_hunt::run(root, iocs, settings, detectors, output.save))
         .or_exit(Exit::StoreError)?;
+    print_history(&outcome.history);
+    let (findings, errors) = (outcome.findings, outcome.errors);
     let mut failures = Vec::new();
     // One message per cause, however many detectors it stopped, the cause first.
     let mut by_cause: Vec<(String, Vec<&str>)> = Vec::new();
@@ -382,17 +350,7 @@ pub fn run_hunt(
         let which = if detectors.len() == 1 { "detector" } else { "detectors" };
         eprintln!("error: {which} {} failed: {}", detectors.join(", "), crate::readable(cause));
     }
-    let mut findings = findings;
-    crate::triage::mark(root, &mut findings, output.save)
-        .context("reading the store's triage")
-        .or_exit(Exit::StoreError)?;
-    if output.save {
-        save_findings(root, &findings).or_exit(Exit::StoreError)?;
-    }
-    let shown: Vec<Finding> = crate::triage::reported(findings)
-        .into_iter()
-        .filter(|f| f.severity >= output.min_severity)
-        .collect();
+    let shown = crate::triage::shown(findings, output.min_severity);
     crate::report::write_outputs(root, shown.clone(), settings, &output, &failures)?;
     if !errors.is_empty() {
         return Err(Failure {
@@ -401,16 +359,6 @@ pub fn run_hunt(
         });
     }
     Ok(shown)
-}
-
-fn save_findings(root: &Path, findings: &[Finding]) -> std::io::Result<()> {
-    lasthop_store::files::write_atomic(&root.join(FINDINGS_FILE), |file| {
-        for f in findings {
-            serde_json::to_writer(&mut *file, f)?;
-            file.write_all(b"\n")?;
-        }
-        Ok(())
-    })
 }
 
 pub fn hunt(args: HuntArgs) -> Result<Exit, Failure> {
@@ -473,7 +421,7 @@ pub fn hunt(args: HuntArgs) -> Result<Exit, Failure> {
     if let Some(threshold) = fail_on {
         let over = findings
             .iter()
-            .filter(|f| f.severity >= threshold && !crate::triage::acknowledged(f))
+            .filter(|f| f.severity >= threshold && !lasthop_hunt::triage::acknowledged(f))
             .count();
         if over > 0 {
             eprintln!("{over} finding(s) at or above {threshold} (--fail-on): exit code 1");

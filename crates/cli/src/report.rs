@@ -10,7 +10,6 @@ use clap::Args;
 use lasthop_findings::{Coverage, Finding, Severity};
 use lasthop_sinks::stix::{StixOptions, Tlp};
 use lasthop_sinks::{Format, TableStyle};
-use lasthop_store::Store;
 
 use crate::commands::{FINDINGS_FILE, parse_format, runtime, usage};
 use crate::settings::{Settings, SettingsArgs};
@@ -116,21 +115,9 @@ pub fn write_outputs(
     let tlp = share.tlp;
     // Charts are drawn from the real records, before any redaction; they hold only numbers.
     let charts = match &share.html {
-        Some(_) if output.hunted => {
-            let store = Store::open(root).or_exit(Exit::StoreError)?;
-            let options = lasthop_query::SessionOptions {
-                internal: settings.internal.clone(),
-                memory_limit: settings.memory_limit,
-                spill_dir: settings.spill_dir.clone(),
-                ..Default::default()
-            };
-            runtime()
-                .block_on(async {
-                    let ctx = lasthop_query::open_store(&store, &options).await?;
-                    lasthop_detect::charts::charts(&ctx, &findings).await
-                })
-                .or_exit(Exit::StoreError)?
-        }
+        Some(_) if output.hunted => runtime()
+            .block_on(lasthop_hunt::charts::for_report(root, &findings, settings))
+            .or_exit(Exit::StoreError)?,
         _ => Default::default(),
     };
     if share.redact_internal {
@@ -198,19 +185,13 @@ pub fn write_outputs(
 /// Reads the findings the last hunt of the store kept.
 pub fn stored_findings(root: &Path) -> Result<Vec<Finding>, Failure> {
     let path = root.join(FINDINGS_FILE);
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| {
-            format!("no findings in {} (run `lasthop hunt --store` first)", root.display())
-        })
-        .or_exit(Exit::UnreadableInput)?;
-    let mut findings = Vec::new();
-    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let f: Finding = serde_json::from_str(line)
-            .with_context(|| format!("{} line {}", path.display(), i + 1))
-            .or_exit(Exit::StoreError)?;
-        findings.push(f);
+    if !path.exists() {
+        return Err(Failure {
+            exit: Exit::UnreadableInput,
+            error: anyhow!("no findings in {} (run `lasthop hunt --store` first)", root.display()),
+        });
     }
-    Ok(findings)
+    lasthop_hunt::findings::load(root).or_exit(Exit::StoreError)
 }
 
 /// `lasthop report`: the outputs of a hunt, again, from the findings the store kept.
@@ -239,13 +220,10 @@ pub fn report(args: ReportArgs) -> Result<Exit, Failure> {
     let min_severity: Severity = args.min_severity.parse().map_err(usage)?;
     let settings = args.settings.resolve().map_err(|e| usage(format!("{e:#}")))?;
     let mut findings = stored_findings(&args.store)?;
-    crate::triage::apply_decisions(&args.store, &mut findings)
+    lasthop_hunt::triage::apply_decisions(&args.store, &mut findings)
         .context("reading the store's triage")
         .or_exit(Exit::StoreError)?;
-    let findings: Vec<Finding> = crate::triage::reported(findings)
-        .into_iter()
-        .filter(|f| f.severity >= min_severity)
-        .collect();
+    let findings = crate::triage::shown(findings, min_severity);
     let output = Output {
         format,
         path: args.output.as_deref(),

@@ -123,19 +123,7 @@ struct ConfigFile {
     assets: Vec<PathBuf>,
 }
 
-/// Settings resolved from flags, file and defaults.
-pub struct Settings {
-    pub hunt: HuntOptions,
-    pub internal: Networks,
-    pub rules: Arc<RuleSet>,
-    /// Bytes the query engine may hold (`None`: no limit).
-    pub memory_limit: Option<usize>,
-    pub spill_dir: Option<PathBuf>,
-    /// Hunt only this much of the store, back from its latest record (µs; `hunt --since`).
-    pub window_us: Option<i64>,
-    /// Run the plans on this cluster (`hunt --cluster df://host:port`).
-    pub cluster: Option<String>,
-}
+pub use lasthop_hunt::Settings;
 
 /// `24h`, `7d`, `2w`, `90m` → microseconds.
 pub fn parse_window(text: &str) -> Result<i64, String> {

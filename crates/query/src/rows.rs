@@ -188,7 +188,9 @@ impl<'r> Row<'r> {
     /// The column's value unless it is NULL.
     fn value(&self, name: &str) -> Result<Option<&'r ArrayRef>> {
         let column = self.column(name)?;
-        Ok(column.is_valid(self.row).then_some(column))
+        // Logical nulls: a column of type Null (`NULL AS uid`) has no validity buffer.
+        let valid = column.logical_nulls().is_none_or(|nulls| nulls.is_valid(self.row));
+        Ok(valid.then_some(column))
     }
 
     fn wrong_type(&self, name: &str, data_type: &DataType, wanted: &str) -> DataFusionError {
@@ -351,6 +353,12 @@ mod tests {
         assert_eq!(first.i64("delta").unwrap(), Some(-1));
         assert_eq!(first.f64("share").unwrap(), Some(0.5));
         assert_eq!(first.json("n").unwrap(), serde_json::json!(u64::MAX));
+        let typed_null =
+            block_on(super::rows(&ctx, "null", "SELECT NULL AS uid, CAST(NULL AS BIGINT) AS n"))
+                .unwrap();
+        let row = typed_null.first().unwrap();
+        assert_eq!(row.str("uid").unwrap(), None, "a column of type Null reads as NULL");
+        assert_eq!(row.u64("n").unwrap(), None);
         let second = rows.iter().nth(1).unwrap();
         assert_eq!(second.str("name").unwrap(), None, "NULL is a value");
         assert_eq!(second.text("name").unwrap(), "");

@@ -4,7 +4,6 @@
 //! skip, with a message, when it is absent.
 
 mod beyond_rita;
-mod charts;
 mod common;
 mod log_files;
 mod memory;

@@ -27,7 +27,7 @@ use lasthop_findings::{Chart, ChartKind, Finding};
 use lasthop_normalise::parse_ip;
 use lasthop_query::Query;
 
-use crate::detectors::{beacon, dns_tunnel, long_conn};
+use lasthop_detect::detectors::{beacon, dns_tunnel, long_conn};
 
 /// Events drawn per finding; a strobe's millions of connections are cut here.
 pub const POINTS_PER_CHART: usize = 20_000;
@@ -312,4 +312,22 @@ mod tests {
         assert_eq!(bucket_us, HOUR_US);
         assert_eq!(points, vec![(0, 1000.0), (HOUR_US, 1000.0), (2 * HOUR_US, 1000.0)]);
     }
+}
+
+/// The charts of a report of `findings` from the store at `root`, drawn in a session of their
+/// own: the whole store (not a hunt's `--since` window), always in this process.
+pub async fn for_report(
+    root: &std::path::Path,
+    findings: &[Finding],
+    settings: &crate::pipeline::Settings,
+) -> anyhow::Result<HashMap<String, Vec<Chart>>> {
+    let store = lasthop_store::Store::open(root)?;
+    let options = lasthop_query::SessionOptions {
+        internal: settings.internal.clone(),
+        memory_limit: settings.memory_limit,
+        spill_dir: settings.spill_dir.clone(),
+        ..Default::default()
+    };
+    let ctx = lasthop_query::open_store(&store, &options).await?;
+    Ok(charts(&ctx, findings).await?)
 }

@@ -1,0 +1,15 @@
+//! A hunt, from a store to its saved findings, as a library: the command line is one caller,
+//! tests are another.
+//!
+//! [`pipeline::run`] updates the store's history, opens a session over the store (or a cluster),
+//! runs the detectors, marks each finding new or recurring with the analysts' decisions in force
+//! ([`triage`]), and keeps the findings in the store ([`findings`]). [`charts`] draws a report's
+//! charts from the records behind the findings. Every file it writes goes through
+//! `lasthop_store::files`.
+
+pub mod charts;
+pub mod findings;
+pub mod pipeline;
+pub mod triage;
+
+pub use pipeline::{HuntOutcome, Settings, run};
