@@ -141,3 +141,60 @@ fn a_store_hunted_twice_keeps_its_findings_counts_runs_and_honours_triage() {
     let per_hour: f64 = points.iter().map(|p| p.1).sum();
     assert!(per_hour >= figure(tunnel, "subdomains"), "{per_hour} vs {tunnel:#?}");
 }
+
+/// The charts' keys (finding ids, sources, names) travel as table rows: hostile names chart
+/// exactly their own records.
+#[test]
+fn hostile_names_chart_exactly_their_records() {
+    let hostile = [
+        "it's".to_string(),
+        "back\\slash\\'".to_string(),
+        "100%_off".to_string(),
+        "nul\0byte".to_string(),
+        "x') or ('1'='1".to_string(),
+        "a".repeat(100_000),
+    ];
+    let mut lines = String::new();
+    for (n, value) in hostile.iter().enumerate() {
+        for i in 0..=n {
+            let record = serde_json::json!({"_path": "http", "ts": 1_700_000_000.0 + (n * 10 + i) as f64,
+                "uid": format!("C{n}-{i}"), "id.orig_h": "10.0.0.5", "id.orig_p": 40000,
+                "id.resp_h": "198.51.100.7", "id.resp_p": 80, "method": "GET",
+                "host": format!("{value}.example"), "uri": "/", "request_body_len": 7});
+            lines.push_str(&format!("{record}\n"));
+        }
+    }
+    let mut tables: Vec<(lasthop_normalise::LogType, Vec<_>)> = Vec::new();
+    lasthop_sources::read_stream(
+        Path::new("http.log"),
+        Box::new(std::io::Cursor::new(lines.into_bytes())),
+        &Default::default(),
+        |t, b| {
+            tables.push((t, vec![b]));
+            Ok::<(), ()>(())
+        },
+    )
+    .unwrap();
+    let findings: Vec<Finding> = hostile
+        .iter()
+        .map(|value| {
+            let entities = lasthop_findings::Entities {
+                source: Some("10.0.0.5".into()),
+                domain: Some(format!("{value}.example")),
+                ..Default::default()
+            };
+            let mut f = Finding::new("beacon", "test".into(), 0.8, entities);
+            f.id = format!("id {value}");
+            f
+        })
+        .collect();
+    let charts = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let options = lasthop_query::SessionOptions::default();
+        let ctx = lasthop_query::session::from_batches(tables, &options).unwrap();
+        lasthop_hunt::charts::charts(&ctx, &findings).await.unwrap()
+    });
+    for (n, f) in findings.iter().enumerate() {
+        let ChartKind::Timeline { times, .. } = &charts[&f.id][0].kind else { panic!() };
+        assert_eq!(times.len(), n + 1, "{:.40}", f.id);
+    }
+}
