@@ -75,6 +75,17 @@ fn import_options(args: &ReadArgs) -> Result<ImportOptions, Failure> {
             )));
         }
     };
+    // `LASTHOP_PARQUET_WRITER=arrow` writes the parts with parquet's own ArrowWriter instead of
+    // lasthop's parallel writer (the same rows either way; see docs/architecture.md).
+    options.encoder = match std::env::var("LASTHOP_PARQUET_WRITER").as_deref() {
+        Ok("arrow") => lasthop_store::PartEncoder::Arrow,
+        Ok("lasthop") | Ok("") | Err(_) => lasthop_store::PartEncoder::Lasthop,
+        Ok(other) => {
+            return Err(usage(format!(
+                "LASTHOP_PARQUET_WRITER={other:?}: expected `lasthop` or `arrow`"
+            )));
+        }
+    };
     Ok(options)
 }
 

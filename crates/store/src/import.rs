@@ -14,8 +14,8 @@ use lasthop_normalise::{ColumnKind, KEY_COLUMN, LINE_COLUMN, LogType, SOURCE_COL
 use lasthop_sources::{
     Diagnostics, FileStamp, ReadOptions, Reason, log_name_from_file_name, read_file,
 };
-use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::{ArrowWriter, ProjectionMask};
 use parquet::basic::Encoding;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
@@ -41,6 +41,22 @@ pub struct ImportOptions {
     /// Rows per Parquet row group: smaller groups bound the writer's memory and make time
     /// pruning finer; larger ones compress better.
     pub row_group_rows: usize,
+    /// Which writer encodes the parts.
+    pub encoder: PartEncoder,
+}
+
+/// The writer of a store's Parquet parts. Both write the same schema, row groups, compression
+/// and encodings' kinds; readers see the same rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PartEncoder {
+    /// lasthop's: columns encoded on several threads, with lasthop's own dictionary and delta
+    /// chunk writers where they apply (`part_writer.rs`, `dictionary_chunk.rs`,
+    /// `delta_chunk.rs`, `chunk_pages.rs`).
+    #[default]
+    Lasthop,
+    /// parquet's `ArrowWriter`, one thread per part: the reference the others are tested
+    /// against, and a way back if ours is ever in doubt.
+    Arrow,
 }
 
 impl Default for ImportOptions {
@@ -49,6 +65,7 @@ impl Default for ImportOptions {
             read: ReadOptions::default(),
             compression: Compression::ZSTD(ZstdLevel::try_new(1).expect("level 1 is valid")),
             row_group_rows: 128 * 1024,
+            encoder: PartEncoder::default(),
         }
     }
 }
@@ -199,12 +216,48 @@ struct Importer<'a> {
 /// A part being written for one partition of one source file.
 struct PartWriter {
     tmp_path: PathBuf,
-    writer: ParallelParquetWriter,
+    writer: PartFile,
     rows: u64,
     min_ts: i64,
     max_ts: i64,
     /// The batch that last wrote to this part, to tell an idle part.
     last_batch: u64,
+}
+
+/// An open part, in the encoder's writer.
+enum PartFile {
+    Lasthop(ParallelParquetWriter),
+    Arrow(Box<ArrowWriter<File>>),
+}
+
+impl PartFile {
+    fn write(&mut self, batch: &RecordBatch) -> parquet::errors::Result<()> {
+        match self {
+            PartFile::Lasthop(w) => w.write(batch),
+            PartFile::Arrow(w) => w.write(batch),
+        }
+    }
+
+    fn flush(&mut self) -> parquet::errors::Result<()> {
+        match self {
+            PartFile::Lasthop(w) => w.flush(),
+            PartFile::Arrow(w) => w.flush(),
+        }
+    }
+
+    fn in_progress_rows(&self) -> usize {
+        match self {
+            PartFile::Lasthop(w) => w.in_progress_rows(),
+            PartFile::Arrow(w) => w.in_progress_rows(),
+        }
+    }
+
+    fn into_inner(self) -> parquet::errors::Result<File> {
+        match self {
+            PartFile::Lasthop(w) => w.into_inner(),
+            PartFile::Arrow(w) => w.into_inner(),
+        }
+    }
 }
 
 /// Batches without rows for a day after which that day's open row group is written out. A
@@ -433,13 +486,19 @@ impl Importer<'_> {
             .join(format!("{}.parquet.partial", part_id(fingerprint, log_type, day)));
         let file = File::create(&tmp_path).map_err(|e| StoreError::io(&tmp_path, e))?;
         let props = part_properties(log_type, self.options);
-        let writer = ParallelParquetWriter::try_new(
-            file,
-            lasthop_normalise::schema(log_type),
-            props,
-            self.options.row_group_rows,
-            Arc::clone(&self.encoding),
-        )
+        let schema = lasthop_normalise::schema(log_type);
+        let writer = match self.options.encoder {
+            PartEncoder::Lasthop => ParallelParquetWriter::try_new(
+                file,
+                schema,
+                props,
+                self.options.row_group_rows,
+                Arc::clone(&self.encoding),
+            )
+            .map(PartFile::Lasthop),
+            PartEncoder::Arrow => ArrowWriter::try_new(file, schema, Some(props))
+                .map(|w| PartFile::Arrow(Box::new(w))),
+        }
         .map_err(|e| StoreError::Parquet { path: tmp_path.clone(), message: e.to_string() })?;
         Ok(PartWriter {
             tmp_path,

@@ -422,3 +422,64 @@ fn the_same_bytes_under_another_log_name_are_imported() {
     assert_eq!(report.files_already_imported, 1);
     assert_eq!(report.diagnostics.skipped_types.get("ORIGINALdns"), Some(&2));
 }
+
+/// Parts written by lasthop's parallel writer and by parquet's `ArrowWriter`, read back by an
+/// independent reader (pyarrow): the same part files, schemas and rows, every row of each found
+/// in the other. Skips without pyarrow, except in CI (`CI` set), where it must run.
+#[test]
+fn both_part_writers_give_an_independent_reader_the_same_rows() {
+    let has_pyarrow = std::process::Command::new("python3")
+        .args(["-c", "import pyarrow.parquet"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_pyarrow {
+        assert!(std::env::var_os("CI").is_none(), "CI must have pyarrow (pip install pyarrow)");
+        eprintln!("skipping: pyarrow not installed (pip install pyarrow)");
+        return;
+    }
+    let logs = tempfile::tempdir().unwrap();
+    let config = lasthop_demo::DemoConfig { hosts: 30, days: 2, ..Default::default() };
+    lasthop_demo::generate(logs.path(), &config).unwrap();
+    let mut inputs = vec![logs.path().to_path_buf()];
+    inputs.extend(shared_zeek().map(|z| z.join("rita/dnscat2-ja3-strobe-agent")));
+    let stores = tempfile::tempdir().unwrap();
+    for (name, encoder) in [
+        ("lasthop", lasthop_store::PartEncoder::Lasthop),
+        ("arrow", lasthop_store::PartEncoder::Arrow),
+    ] {
+        let mut diagnostics = Diagnostics::default();
+        let files = find_files(&inputs, &mut diagnostics);
+        let options = lasthop_store::ImportOptions { encoder, ..Default::default() };
+        lasthop_store::import(&stores.path().join(name), &files, &options, &mut |_| {}).unwrap();
+    }
+    let script = r#"
+import collections, pathlib, sys
+import pyarrow.parquet as pq
+a, b = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+parts_a = sorted(p.relative_to(a) for p in a.rglob("*.parquet"))
+parts_b = sorted(p.relative_to(b) for p in b.rglob("*.parquet"))
+assert parts_a == parts_b, f"different part files: {set(parts_a) ^ set(parts_b)}"
+rows = 0
+for part in parts_a:
+    ta, tb = pq.read_table(a / part), pq.read_table(b / part)
+    assert ta.schema.equals(tb.schema, check_metadata=False), f"{part}: schemas differ"
+    ra = collections.Counter(repr(r) for r in ta.to_pylist())
+    rb = collections.Counter(repr(r) for r in tb.to_pylist())
+    assert not ra - rb, f"{part}: {sum((ra - rb).values())} rows only in the first"
+    assert not rb - ra, f"{part}: {sum((rb - ra).values())} rows only in the second"
+    rows += ta.num_rows
+print(f"{len(parts_a)} parts, {rows} rows, the same in both")
+"#;
+    let out = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(stores.path().join("lasthop"))
+        .arg(stores.path().join("arrow"))
+        .output()
+        .unwrap();
+    let (stdout, stderr) =
+        (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stdout}{stderr}");
+    eprintln!("{stdout}");
+    let parts: usize = stdout.split(' ').next().unwrap().parse().unwrap();
+    assert!(parts >= 5, "{stdout}");
+}

@@ -11,6 +11,8 @@ pub mod last_hop_inbound;
 pub mod long_conn;
 pub mod rare_peer;
 pub mod sigma_match;
+#[cfg(test)]
+pub mod toy;
 pub mod web_shell;
 
 use std::future::Future;
@@ -133,6 +135,8 @@ pub fn all() -> Vec<Box<dyn Detector>> {
         Box::new(rare_peer::RarePeer),
         Box::new(sigma_match::SigmaMatch),
         Box::new(web_shell::WebShell),
+        #[cfg(test)]
+        Box::new(toy::Toy),
     ]
 }
 
