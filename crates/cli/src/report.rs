@@ -2,13 +2,13 @@
 //! files for people and tools — the HTML report, a STIX 2.1 bundle, an ATT&CK Navigator layer —
 //! redacted for sharing when asked. `lasthop hunt` and `lasthop report` share all of it.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow};
 use clap::Args;
-use lasthop_findings::{Coverage, Finding, Severity};
-use lasthop_sinks::stix::{StixOptions, Tlp};
+use lasthop_findings::{Finding, Severity};
+use lasthop_sinks::stix::Tlp;
 use lasthop_sinks::{Format, TableStyle};
 
 use crate::commands::{FINDINGS_FILE, parse_format, runtime, usage};
@@ -66,118 +66,54 @@ fn terminal_width() -> usize {
     std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(120)
 }
 
-fn create(path: &Path) -> Result<std::io::BufWriter<std::fs::File>, Failure> {
-    std::fs::File::create(path)
-        .map(std::io::BufWriter::new)
-        .with_context(|| format!("creating {}", path.display()))
-        .or_exit(Exit::StoreError)
-}
-
-fn write_file(
-    path: &Path,
-    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
-) -> Result<(), Failure> {
-    let mut file = create(path)?;
-    write(&mut file)
-        .and_then(|_| file.flush())
-        .with_context(|| format!("writing {}", path.display()))
-        .or_exit(Exit::StoreError)
-}
-
-/// What the store holds, from its manifest: the report's overview.
-pub fn coverage(root: &Path, failures: &[String]) -> Result<Coverage, Failure> {
-    let manifest = lasthop_store::manifest::Manifest::load(root).or_exit(Exit::StoreError)?;
-    let mut c = Coverage { failures: failures.to_vec(), ..Default::default() };
-    for commit in &manifest.commits {
-        c.files += 1;
-        c.duplicates += commit.duplicates;
-        for (reason, n) in &commit.skipped {
-            *c.skipped.entry(reason.clone()).or_default() += n;
-        }
-        for part in &commit.parts {
-            *c.records.entry(part.table.clone()).or_default() += part.rows;
-            let (first, last) = c.span.unwrap_or((part.min_ts, part.max_ts));
-            c.span = Some((first.min(part.min_ts), last.max(part.max_ts)));
+impl ShareArgs {
+    fn share(&self) -> lasthop_hunt::outputs::Share {
+        lasthop_hunt::outputs::Share {
+            html: self.html.clone(),
+            stix: self.stix.clone(),
+            attack_layer: self.attack_layer.clone(),
+            tlp: self.tlp,
+            redact_internal: self.redact_internal,
+            internal_domains: self.internal_domain.clone(),
         }
     }
-    Ok(c)
 }
 
 /// Writes `findings` (ranked; already filtered by severity) everywhere the user asked.
 pub fn write_outputs(
     root: &Path,
-    mut findings: Vec<Finding>,
+    findings: Vec<Finding>,
     settings: &Settings,
     output: &Output<'_>,
     failures: &[String],
 ) -> Result<(), Failure> {
-    let share = &output.share;
-    let tlp = share.tlp;
-    // Charts are drawn from the real records, before any redaction; they hold only numbers.
-    let charts = match &share.html {
-        Some(_) if output.hunted => runtime()
-            .block_on(lasthop_hunt::charts::for_report(root, &findings, settings))
-            .or_exit(Exit::StoreError)?,
-        _ => Default::default(),
-    };
-    if share.redact_internal {
-        lasthop_sinks::redact::redact(
-            &mut findings,
-            settings.internal.clone(),
-            &share.internal_domain,
-        );
-    }
     let style = TableStyle {
         color: output.path.is_none()
             && std::io::stdout().is_terminal()
             && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
         width: terminal_width(),
     };
-    match output.path {
-        Some(path) => {
-            write_file(path, |w| lasthop_sinks::write_findings(w, &findings, output.format, style))?
-        }
-        None => {
-            let mut out = std::io::stdout().lock();
-            lasthop_sinks::write_findings(&mut out, &findings, output.format, style)
-                .or_exit(Exit::StoreError)?;
-        }
-    }
-    let now = chrono::Utc::now().timestamp_micros();
-    if let Some(path) = &share.html {
-        let coverage = if output.hunted { Some(coverage(root, failures)?) } else { None };
-        let tlp_label = tlp.to_string();
-        let report = lasthop_sinks::html::Report {
-            title: output.title,
-            generated_us: now,
-            coverage: coverage.as_ref(),
-            findings: &findings,
-            charts: &charts,
-            tlp: Some(&tlp_label),
-            redacted: share.redact_internal,
-        };
-        write_file(path, |w| lasthop_sinks::html::write_html(w, &report))?;
-        eprintln!("HTML report: {}", path.display());
-    }
-    if let Some(path) = &share.stix {
-        let options = StixOptions { tlp, created_us: now, producer: "lasthop".into() };
-        let bundle = lasthop_sinks::stix::bundle(&findings, &options);
-        lasthop_sinks::stix::check(&bundle)
-            .map_err(|e| anyhow!("the STIX bundle lasthop built does not parse back: {e}"))
-            .or_exit(Exit::StoreError)?;
-        write_file(path, |w| {
-            serde_json::to_writer_pretty(&mut *w, &bundle)?;
-            writeln!(w)
-        })?;
-        eprintln!("STIX 2.1 bundle ({tlp}): {}", path.display());
-    }
-    if let Some(path) = &share.attack_layer {
-        let layer = lasthop_sinks::attack_layer::layer(&findings, "lasthop findings");
-        write_file(path, |w| {
-            serde_json::to_writer_pretty(&mut *w, &layer)?;
-            writeln!(w)
-        })?;
-        eprintln!("ATT&CK Navigator layer: {}", path.display());
+    let outputs = lasthop_hunt::outputs::Outputs {
+        format: output.format,
+        path: output.path,
+        style,
+        share: output.share.share(),
+        title: output.title,
+        hunted: output.hunted,
+    };
+    let mut stdout = std::io::stdout().lock();
+    let written = runtime()
+        .block_on(lasthop_hunt::outputs::write(
+            root,
+            findings,
+            settings,
+            &outputs,
+            failures,
+            &mut stdout,
+        ))
+        .or_exit(Exit::StoreError)?;
+    for line in written {
+        eprintln!("{line}");
     }
     Ok(())
 }

@@ -3,12 +3,13 @@
 //!
 //! [`pipeline::run`] updates the store's history, opens a session over the store (or a cluster),
 //! runs the detectors, marks each finding new or recurring with the analysts' decisions in force
-//! ([`triage`]), and keeps the findings in the store ([`findings`]). [`charts`] draws a report's
-//! charts from the records behind the findings. Every file it writes goes through
+//! ([`triage`]), and keeps the findings in the store ([`findings`]). [`outputs`] hands them to
+//! the sinks, with the report's charts drawn from the records behind them ([`charts`]). Every file it writes goes through
 //! `lasthop_store::files`.
 
 pub mod charts;
 pub mod findings;
+pub mod outputs;
 pub mod pipeline;
 pub mod triage;
 
