@@ -3,11 +3,10 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::anyhow;
-use lasthop_detect::sigma::{Kind, MatchOptions, RuleSet, Source, TableMatcher, slot_text};
-use lasthop_normalise::LogType;
+use lasthop_detect::sigma::{MatchOptions, RuleSet};
+use lasthop_hunt::rules::RuleMatch;
 use lasthop_sinks::terminal_safe;
 use lasthop_sources::{Diagnostics, ReadOptions};
 
@@ -47,12 +46,6 @@ pub struct MatchArgs {
     pub max_regex_bytes: usize,
 }
 
-/// A batch to match, and where it came from.
-struct Work {
-    table: &'static str,
-    batch: datafusion::arrow::array::RecordBatch,
-}
-
 pub fn match_logs(args: MatchArgs) -> Result<Exit, Failure> {
     let mut set = if args.no_bundled { RuleSet::default() } else { RuleSet::bundled() };
     set.set_regex_size_limit(args.max_regex_bytes);
@@ -70,81 +63,30 @@ pub fn match_logs(args: MatchArgs) -> Result<Exit, Failure> {
         );
     }
     let options = MatchOptions { decode: !args.no_decode };
-    let web = TableMatcher::new(&set, "web", options);
-    let proxy = TableMatcher::new(&set, "http", options);
     let threads = args.threads.unwrap_or(ReadOptions::default().threads).max(1);
-    let read = ReadOptions { threads, ..ReadOptions::default() };
-    let mut diagnostics = Diagnostics::default();
-    let files = lasthop_sources::find_files(&args.paths, &mut diagnostics);
+    let mut discovery = Diagnostics::default();
+    let files = lasthop_sources::find_files(&args.paths, &mut discovery);
     let started = std::time::Instant::now();
-    let (work_tx, work_rx) = crossbeam_channel::bounded::<Work>(threads * 2);
-    let set = Arc::new(set);
-    let mut records = 0u64;
-    let matches: u64 = std::thread::scope(|scope| -> Result<u64, Failure> {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                let work_rx = work_rx.clone();
-                let (web, proxy, set) = (web.as_ref(), proxy.as_ref(), set.clone());
-                let format = args.format;
-                scope.spawn(move || -> std::io::Result<u64> {
-                    let mut found = 0u64;
-                    let mut text = String::new();
-                    for work in work_rx {
-                        let matcher = if work.table == "web" { web } else { proxy };
-                        let Some(matcher) = matcher else { continue };
-                        let places = slot_text(&work.batch, Source::Column("_source"), Kind::Text);
-                        let lines = slot_text(&work.batch, Source::Column("_line"), Kind::Number);
-                        for (rule, rows) in matcher.evaluate(&work.batch) {
-                            for row in rows.set_indices() {
-                                found += 1;
-                                if format == MatchFormat::Tsv {
-                                    let r = &set.rules[rule];
-                                    text.push_str(&format!(
-                                        "{}\t{}:{}\t{}\n",
-                                        terminal_safe(&r.id),
-                                        terminal_safe(places.value(row)),
-                                        lines.value(row),
-                                        terminal_safe(&r.title)
-                                    ));
-                                }
-                            }
-                        }
-                        if !text.is_empty() {
-                            std::io::stdout().lock().write_all(text.as_bytes())?;
-                            text.clear();
-                        }
-                    }
-                    Ok(found)
-                })
-            })
-            .collect();
-        drop(work_rx);
-        for file in &files {
-            let summary = lasthop_sources::read_file(file, &read, |log_type, batch| {
-                records += batch.num_rows() as u64;
-                let table = match log_type {
-                    LogType::Web => "web",
-                    LogType::Http => "http",
-                    _ => return Ok(()),
-                };
-                work_tx.send(Work { table, batch }).map_err(|_| ())
-            });
-            match summary {
-                Ok(s) => diagnostics.merge(s.diagnostics),
-                Err(()) => break,
-            }
+    let print = |matches: Vec<RuleMatch>| -> std::io::Result<()> {
+        let mut text = String::new();
+        for m in matches {
+            let r = &set.rules[m.rule];
+            text.push_str(&format!(
+                "{}\t{}:{}\t{}\n",
+                terminal_safe(&r.id),
+                terminal_safe(&m.place),
+                m.line,
+                terminal_safe(&r.title)
+            ));
         }
-        drop(work_tx);
-        let mut total = 0;
-        for w in workers {
-            total += w
-                .join()
-                .map_err(|_| anyhow!("a matching thread failed"))
-                .or_exit(Exit::StoreError)?
-                .or_exit(Exit::StoreError)?;
-        }
-        Ok(total)
-    })?;
+        std::io::stdout().lock().write_all(text.as_bytes())
+    };
+    let on_matches: Option<&(dyn Fn(Vec<RuleMatch>) -> std::io::Result<()> + Sync)> =
+        (args.format == MatchFormat::Tsv).then_some(&print);
+    let report = lasthop_hunt::rules::match_files(&files, &set, options, threads, on_matches)
+        .or_exit(Exit::StoreError)?;
+    let (records, matches, mut diagnostics) = (report.records, report.matches, discovery);
+    diagnostics.merge(report.diagnostics);
     let seconds = started.elapsed().as_secs_f64();
     for w in &diagnostics.samples {
         eprintln!("warning: {}", terminal_safe(&w.to_string()));

@@ -11,6 +11,7 @@ pub mod charts;
 pub mod findings;
 pub mod outputs;
 pub mod pipeline;
+pub mod rules;
 pub mod triage;
 
 pub use pipeline::{HuntOutcome, Settings, run};
