@@ -52,13 +52,11 @@ pub fn init() {
 
 /// The process's peak resident memory so far (Linux `VmHWM`).
 fn peak_rss_mib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let kib: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()?;
-    Some(kib / 1024)
+    Some(proc_kib("/proc/self/status", "VmHWM:")? / 1024)
+}
+
+/// A `key: N kB` figure of a Linux `/proc` file, in KiB; `None` where it cannot be read.
+pub fn proc_kib(file: &str, key: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(file).ok()?;
+    text.lines().find_map(|l| l.strip_prefix(key))?.split_whitespace().next()?.parse().ok()
 }

@@ -207,15 +207,8 @@ pub fn query_pool(process_limit: usize) -> usize {
 
 /// Half the machine's memory, from /proc/meminfo; `None` where it cannot be read.
 fn default_memory_limit() -> Option<usize> {
-    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let kb: usize = info
-        .lines()
-        .find_map(|l| l.strip_prefix("MemTotal:"))?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()?;
-    Some(kb * 1024 / 2)
+    let kib = crate::logging::proc_kib("/proc/meminfo", "MemTotal:")?;
+    Some(kib as usize * 1024 / 2)
 }
 
 impl SettingsArgs {

@@ -3,8 +3,6 @@
 //! goes in as data (a parameter or a table row) and must come back unchanged, matching exactly
 //! what it should and nothing else. The logs are Zeek and web-server JSON, which carry any text.
 
-use std::path::Path;
-
 use datafusion::arrow::array::RecordBatch;
 use lasthop_findings::{Entities, Finding, RemoteEnd};
 use lasthop_normalise::LogType;
@@ -27,18 +25,8 @@ pub(crate) fn hostile_values() -> Vec<String> {
 /// Batches of JSON log lines, parsed as lasthop parses a file named `name`.
 fn parse(name: &str, lines: &[Value]) -> Vec<(LogType, Vec<RecordBatch>)> {
     let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
-    let mut out: Vec<(LogType, Vec<RecordBatch>)> = Vec::new();
-    lasthop_sources::read_stream(
-        Path::new(name),
-        Box::new(std::io::Cursor::new(text.into_bytes())),
-        &Default::default(),
-        |t, b| {
-            out.push((t, vec![b]));
-            Ok::<(), ()>(())
-        },
-    )
-    .unwrap();
-    out
+    let (batches, _) = lasthop_sources::read_bytes(name, text.into_bytes());
+    batches.into_iter().map(|(t, b)| (t, vec![b])).collect()
 }
 
 fn run<T>(future: impl std::future::Future<Output = T>) -> T {
@@ -78,22 +66,12 @@ fn web_shell_paths_and_their_lines_come_back_unchanged() {
         let findings = run(WebShell.run(&hunt)).unwrap();
         let [f] = findings.as_slice() else { panic!("{value:.40?}: {findings:#?}") };
         assert_eq!(f.evidence.figures["path"], json!(path), "{value:.40?}");
-        let shell: Vec<&str> = f
-            .evidence
-            .samples
-            .iter()
-            .filter(|s| s["part"] == "shell")
-            .map(|s| s["line"].as_str().unwrap())
-            .collect();
-        assert_eq!(shell, raw[41..45].iter().map(String::as_str).collect::<Vec<_>>());
-        let before: Vec<&str> = f
-            .evidence
-            .samples
-            .iter()
-            .filter(|s| s["part"] == "before")
-            .map(|s| s["line"].as_str().unwrap())
-            .collect();
-        assert_eq!(before, [raw[40].as_str()], "the owner's request before the shell appeared");
+        let lines_of = |part: &str| -> Vec<&str> {
+            let samples = f.evidence.samples.iter().filter(|s| s["part"] == part);
+            samples.map(|s| s["line"].as_str().unwrap()).collect()
+        };
+        assert_eq!(lines_of("shell"), raw[41..45].iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(lines_of("before"), [raw[40].as_str()], "the owner's request before the shell");
     }
 }
 

@@ -164,17 +164,8 @@ fn hostile_names_chart_exactly_their_records() {
             lines.push_str(&format!("{record}\n"));
         }
     }
-    let mut tables: Vec<(lasthop_normalise::LogType, Vec<_>)> = Vec::new();
-    lasthop_sources::read_stream(
-        Path::new("http.log"),
-        Box::new(std::io::Cursor::new(lines.into_bytes())),
-        &Default::default(),
-        |t, b| {
-            tables.push((t, vec![b]));
-            Ok::<(), ()>(())
-        },
-    )
-    .unwrap();
+    let (batches, _) = lasthop_sources::read_bytes("http.log", lines.into_bytes());
+    let tables = batches.into_iter().map(|(t, b)| (t, vec![b])).collect();
     let findings: Vec<Finding> = hostile
         .iter()
         .map(|value| {

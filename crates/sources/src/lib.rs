@@ -20,4 +20,6 @@ pub mod zeek_tsv;
 pub use batch::RecordLimits;
 pub use discover::{find_files, log_name_from_file_name, log_type_from_file_name};
 pub use lasthop_common::{Diagnostics, Reason, Warning, open_decompressed};
-pub use reader::{FileStamp, FileSummary, Projection, ReadOptions, read_file, read_stream};
+pub use reader::{
+    FileStamp, FileSummary, Projection, ReadOptions, read_bytes, read_file, read_stream,
+};

@@ -217,6 +217,19 @@ pub fn read_file<E>(
     Ok(summary)
 }
 
+/// Every batch of `bytes` read as if they were the file `name`, with the summary: for logs held in
+/// memory (tests, samples).
+pub fn read_bytes(name: &str, bytes: Vec<u8>) -> (Vec<(LogType, RecordBatch)>, FileSummary) {
+    let mut batches = Vec::new();
+    let input = Box::new(io::Cursor::new(bytes));
+    let summary = read_stream(Path::new(name), input, &ReadOptions::default(), |t, b| {
+        batches.push((t, b));
+        Ok::<(), std::convert::Infallible>(())
+    });
+    let Ok(summary) = summary;
+    (batches, summary)
+}
+
 /// Reads a decompressed stream as if it were the file `path` (which names it in messages and
 /// gives the log type when the content does not).
 pub fn read_stream<E>(

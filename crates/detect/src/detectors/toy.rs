@@ -78,17 +78,8 @@ mod tests {
                 )
             })
             .collect();
-        let mut batches = Vec::new();
-        lasthop_sources::read_stream(
-            std::path::Path::new("dns.log"),
-            Box::new(std::io::Cursor::new(lines.into_bytes())),
-            &Default::default(),
-            |_, b| {
-                batches.push(b);
-                Ok::<(), ()>(())
-            },
-        )
-        .unwrap();
+        let (batches, _) = lasthop_sources::read_bytes("dns.log", lines.into_bytes());
+        let batches = batches.into_iter().map(|(_, b)| b).collect();
         let ctx = from_batches(vec![(LogType::Dns, batches)], &SessionOptions::default()).unwrap();
         let hunt = HuntContext::new(ctx);
         let (findings, errors) =
