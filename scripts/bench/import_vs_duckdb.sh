@@ -17,8 +17,13 @@ target=${CARGO_TARGET_DIR:-$root/target}
 mkdir -p "$work"
 command -v hyperfine >/dev/null || { echo "needs hyperfine (apt-get install hyperfine)"; exit 1; }
 python3 -c "import duckdb" 2>/dev/null || pip install duckdb
-(cd "$root" && cargo build --release -p lasthop --features bench)
-lasthop="$target/release/lasthop"
+# LASTHOP_BIN=path measures that binary instead of building this tree (before/after comparisons).
+if [ -n "${LASTHOP_BIN:-}" ]; then
+  lasthop=$LASTHOP_BIN
+else
+  (cd "$root" && cargo build --release -p lasthop --features bench)
+  lasthop="$target/release/lasthop"
+fi
 
 [ -f "$work/conn.log" ] || "$lasthop" bench-data --records "$records" --out "$work/conn.log"
 [ -f "$work/conn.log.gz" ] || "$lasthop" bench-data --records "$records" --out "$work/conn.log.gz" --gzip
