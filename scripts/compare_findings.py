@@ -9,6 +9,9 @@ happened.
 
     scripts/compare_findings.py BEFORE_BINARY AFTER_BINARY [--data ../shared/data] [--keep DIR]
 
+`--float-tolerance 1e-12` lets floats differ in their last digits (a float sum's order), for
+comparing with a binary that summed in the threads' order.
+
 Exit status 0 when every input agrees, 1 when one differs (its first difference is printed),
 2 on a usage error. A folder that one binary cannot hunt counts as a difference only if the other
 can.
@@ -70,14 +73,17 @@ def hunt(binary: str, folder, work: pathlib.Path):
     return findings, None
 
 
-def first_difference(a, b, path="$"):
+def first_difference(a, b, path="$", tolerance=0.0):
+    if isinstance(a, float) and isinstance(b, float) and tolerance > 0:
+        close = abs(a - b) <= tolerance * max(abs(a), abs(b))
+        return None if close else f"{path}: {a!r} != {b!r}"
     if type(a) is not type(b):
         return f"{path}: {json.dumps(a)[:200]} != {json.dumps(b)[:200]}"
     if isinstance(a, dict):
         for key in sorted(set(a) | set(b)):
             if key not in a or key not in b:
                 return f"{path}.{key}: present in only one"
-            d = first_difference(a[key], b[key], f"{path}.{key}")
+            d = first_difference(a[key], b[key], f"{path}.{key}", tolerance)
             if d:
                 return d
         return None
@@ -85,7 +91,7 @@ def first_difference(a, b, path="$"):
         if len(a) != len(b):
             return f"{path}: {len(a)} items != {len(b)}"
         for i, (x, y) in enumerate(zip(a, b)):
-            d = first_difference(x, y, f"{path}[{i}]")
+            d = first_difference(x, y, f"{path}[{i}]", tolerance)
             if d:
                 return d
         return None
@@ -98,6 +104,10 @@ def main():
     parser.add_argument("after")
     parser.add_argument("--data", default=str(pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"))
     parser.add_argument("--keep", help="keep the stores here instead of a temporary folder")
+    parser.add_argument("--float-tolerance", type=float, default=0.0,
+                        help="floats this close (relative) count as equal; default exact")
+    parser.add_argument("--only", nargs="+", default=[],
+                        help="only the inputs whose name contains one of these")
     args = parser.parse_args()
     data = pathlib.Path(args.data)
     if not data.is_dir():
@@ -107,6 +117,8 @@ def main():
     differing = 0
     total_findings = 0
     for n, (name, folder) in enumerate(inputs(data)):
+        if args.only and not any(o in name for o in args.only):
+            continue
         results = []
         for side, binary in (("before", args.before), ("after", args.after)):
             work = base / f"{n:03d}-{side}"
@@ -127,7 +139,7 @@ def main():
         for i, (x, y) in enumerate(zip(before, after)):
             if difference:
                 break
-            d = first_difference(x, y, f"finding {i} ({x.get('id')})")
+            d = first_difference(x, y, f"finding {i} ({x.get('id')})", args.float_tolerance)
             difference = d
         total_findings += len(before)
         if difference:
@@ -137,7 +149,10 @@ def main():
             print(f"same  {name}: {len(before)} findings")
     if not args.keep:
         shutil.rmtree(base, ignore_errors=True)
-    print(f"{differing} input(s) differ; {total_findings} findings compared")
+    try:
+        print(f"{differing} input(s) differ; {total_findings} findings compared")
+    except BrokenPipeError:
+        pass
     return 1 if differing else 0
 
 

@@ -1706,3 +1706,51 @@ fn a_findings_records_are_one_table_row_each_in_the_html_report() {
     assert!(size > 10_000, "chromium wrote a screenshot of the records table");
     eprintln!("screenshot: {}", screenshot.display());
 }
+
+/// `lasthop show` looks up a finding's records by their uids, which come from the logs: quotes,
+/// backslashes, `%`, a NUL byte, an injection attempt and a 100 kB uid are bound as data, so each
+/// finds exactly its own record and nothing else.
+#[test]
+fn show_finds_records_by_hostile_uids_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let hostile = [
+        "C'it".to_string(),
+        "Cback\\slash\\'".to_string(),
+        "C100%_".to_string(),
+        "Cnul\0byte".to_string(),
+        "C') OR ('1'='1".to_string(),
+        format!("C{}", "a".repeat(100_000)),
+    ];
+    let mut log = String::new();
+    for (i, uid) in hostile.iter().enumerate() {
+        let record = serde_json::json!({"_path": "conn", "ts": 1_700_000_000 + i, "uid": uid,
+            "id.orig_h": "10.0.0.5", "id.orig_p": 40000 + i, "id.resp_h": "198.51.100.7",
+            "id.resp_p": 443, "proto": "tcp"});
+        log.push_str(&format!("{record}\n"));
+    }
+    // A record the finding does not name, whose uid a pasted `%` or `_` pattern would match.
+    let control = serde_json::json!({"_path": "conn", "ts": 1_700_000_100, "uid": "C100x_",
+        "id.orig_h": "10.0.0.6", "id.orig_p": 50000, "id.resp_h": "198.51.100.7",
+        "id.resp_p": 443, "proto": "tcp"});
+    log.push_str(&format!("{control}\n"));
+    let logs = dir.path().join("conn.log");
+    std::fs::write(&logs, log).unwrap();
+    let store = dir.path().join("store");
+    let s = store.to_str().unwrap();
+    let imported = lasthop(&["import", logs.to_str().unwrap(), "--store", s]);
+    assert!(imported.status.success(), "{}", stderr(&imported));
+    let entities =
+        lasthop_findings::Entities { source: Some("10.0.0.5".into()), ..Default::default() };
+    let mut finding = lasthop_findings::Finding::new("beacon", "test".into(), 0.8, entities);
+    finding.evidence.uids = hostile.to_vec();
+    let line = serde_json::to_string(&finding).unwrap();
+    std::fs::write(store.join("findings.jsonl"), format!("{line}\n")).unwrap();
+
+    let shown = lasthop(&["show", &finding.id, "--store", s]);
+    assert!(shown.status.success(), "{}", stderr(&shown));
+    let out = stdout(&shown);
+    let records = out.lines().filter(|l| l.contains("10.0.0.5") && l.contains("198.51.100.7"));
+    assert_eq!(records.count(), hostile.len(), "{out:.2000}");
+    assert!(!out.contains("10.0.0.6"), "the control record is not the finding's: {out:.2000}");
+    assert!(!out.contains('\0'), "a NUL never reaches the terminal raw");
+}

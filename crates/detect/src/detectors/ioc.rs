@@ -169,7 +169,9 @@ fn summary_sql(hits: &str) -> String {
             count(DISTINCT date_trunc('day', ts)) AS days,
             sum(orig_bytes) AS bytes_out,
             sum(resp_bytes) AS bytes_in,
-            sum(duration) AS duration
+            -- Summed as whole microseconds (Zeek's resolution): a float sum's last digits
+            -- depend on the order the threads add in, and evidence must not change run to run.
+            CAST(sum(CAST(round(duration * 1000000) AS BIGINT)) AS DOUBLE) / 1000000.0 AS duration
          FROM hits GROUP BY host, indicator"
     )
 }

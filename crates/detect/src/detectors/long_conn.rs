@@ -92,7 +92,10 @@ fn sql() -> String {
             GROUP BY uid, src, dst
         )
         SELECT ip_text(src) AS source, ip_text(dst) AS destination,
-               sum(duration) AS total_duration, max(duration) AS longest,
+               -- Whole microseconds: a float sum's last digits follow the threads' order.
+               CAST(sum(CAST(round(duration * 1000000) AS BIGINT)) AS DOUBLE) / 1000000.0
+                   AS total_duration,
+               max(duration) AS longest,
                count(*) AS connections, CAST(sum(bytes) AS BIGINT) AS bytes,
                sum(CASE WHEN still_open THEN 1 ELSE 0 END) AS still_open,
                CAST(min(first_ts) AS BIGINT) AS first_us,
