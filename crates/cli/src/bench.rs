@@ -140,8 +140,6 @@ fn write_web_log(args: &BenchDataArgs) -> std::io::Result<u64> {
     Ok(bytes)
 }
 
-/// `lasthop rules check`: every rule that does not compile, then the counts.
-
 /// Writes the events and rules of `lasthop bench-sigma-events`.
 pub fn bench_sigma_events(args: crate::BenchSigmaEventsArgs) -> Result<Exit, Failure> {
     let mut rules = String::new();

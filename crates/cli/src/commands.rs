@@ -619,6 +619,7 @@ pub fn demo(args: DemoArgs) -> Result<Exit, Failure> {
     Ok(Exit::Success)
 }
 
+/// `lasthop rules check`: every rule that does not compile, then the counts.
 pub fn rules_check(dirs: &[PathBuf], max_regex_bytes: usize) -> Result<Exit, Failure> {
     let mut set = lasthop_detect::sigma::RuleSet::default();
     if dirs.is_empty() {

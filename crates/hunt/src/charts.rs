@@ -283,6 +283,24 @@ pub fn bytes_over_time(spans: &[(i64, f64, f64)], closed: bool) -> Option<Chart>
     })
 }
 
+/// The charts of a report of `findings` from the store at `root`, drawn in a session of their
+/// own: the whole store (not a hunt's `--since` window), always in this process.
+pub async fn for_report(
+    root: &std::path::Path,
+    findings: &[Finding],
+    settings: &crate::pipeline::Settings,
+) -> anyhow::Result<HashMap<String, Vec<Chart>>> {
+    let store = lasthop_store::Store::open(root)?;
+    let options = lasthop_query::SessionOptions {
+        internal: settings.internal.clone(),
+        memory_limit: settings.memory_limit,
+        spill_dir: settings.spill_dir.clone(),
+        ..Default::default()
+    };
+    let ctx = lasthop_query::open_store(&store, &options).await?;
+    Ok(charts(&ctx, findings).await?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -312,22 +330,4 @@ mod tests {
         assert_eq!(bucket_us, HOUR_US);
         assert_eq!(points, vec![(0, 1000.0), (HOUR_US, 1000.0), (2 * HOUR_US, 1000.0)]);
     }
-}
-
-/// The charts of a report of `findings` from the store at `root`, drawn in a session of their
-/// own: the whole store (not a hunt's `--since` window), always in this process.
-pub async fn for_report(
-    root: &std::path::Path,
-    findings: &[Finding],
-    settings: &crate::pipeline::Settings,
-) -> anyhow::Result<HashMap<String, Vec<Chart>>> {
-    let store = lasthop_store::Store::open(root)?;
-    let options = lasthop_query::SessionOptions {
-        internal: settings.internal.clone(),
-        memory_limit: settings.memory_limit,
-        spill_dir: settings.spill_dir.clone(),
-        ..Default::default()
-    };
-    let ctx = lasthop_query::open_store(&store, &options).await?;
-    Ok(charts(&ctx, findings).await?)
 }
