@@ -1,7 +1,8 @@
 //! The one logging path. Libraries report through the `log` crate and never print; the binary
 //! installs this logger first thing, which writes to standard error:
-//! - messages at the level `LASTHOP_LOG` names (error, warn, info, debug, trace; default warn),
-//!   from lasthop and from the libraries under it (DataFusion, Ballista);
+//! - messages at the level `LASTHOP_LOG` names (off, error, warn, info, debug, trace), from
+//!   lasthop and from the libraries under it (DataFusion, Ballista); by default warnings for the
+//!   cluster's commands and `hunt --cluster`, nothing for the others;
 //! - with `LASTHOP_TRACE` set, each detector's time (target `lasthop::trace`, from
 //!   `lasthop_detect::hunt`) followed by the process's peak memory so far, for finding which
 //!   analysis a large hunt spends its time or memory in.
@@ -36,12 +37,14 @@ impl log::Log for Stderr {
     fn flush(&self) {}
 }
 
-/// Installs the logger (once; later calls do nothing).
-pub fn init() {
+/// Installs the logger (once; later calls do nothing). Without `LASTHOP_LOG`, messages are shown
+/// from `default` up: warnings for the cluster's commands (a scheduler or executor has no other
+/// voice), none for the rest, whose own messages are printed by the binary.
+pub fn init(default: log::LevelFilter) {
     let level = std::env::var("LASTHOP_LOG")
         .ok()
         .and_then(|l| l.parse::<log::LevelFilter>().ok())
-        .unwrap_or(log::LevelFilter::Warn);
+        .unwrap_or(default);
     let trace = std::env::var_os("LASTHOP_TRACE").is_some();
     let logger = Box::leak(Box::new(Stderr { level, trace }));
     if log::set_logger(logger).is_ok() {

@@ -459,7 +459,13 @@ fn main() -> ExitCode {
     allocator::return_memory_promptly();
     allocator::no_transparent_huge_pages();
     let cli = Cli::parse();
-    logging::init();
+    let clustered = match &cli.command {
+        #[cfg(feature = "cluster")]
+        Some(Command::Cluster(_)) => true,
+        Some(Command::Hunt(a)) => a.cluster.is_some(),
+        _ => false,
+    };
+    logging::init(if clustered { log::LevelFilter::Warn } else { log::LevelFilter::Off });
     let Some(command) = cli.command else {
         println!("lasthop {}", env!("CARGO_PKG_VERSION"));
         if cli.verbose {

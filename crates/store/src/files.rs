@@ -31,8 +31,10 @@ pub const FINDINGS_FILE: &str = "findings.jsonl";
 pub const FINDING_RUNS_FILE: &str = "finding_runs.json";
 pub const TRIAGE_FILE: &str = "triage.jsonl";
 
-/// Writes `path` atomically: `write` fills a temporary file beside it (`<name>.partial`), which
-/// is fsynced and renamed over `path`, and the folder is fsynced so that the rename lasts.
+/// Writes `path` atomically: `write` fills a temporary file beside it, which is fsynced and
+/// renamed over `path`, and the folder is fsynced so that the rename lasts. The temporary name is
+/// this write's own, so two processes writing one file (two hunts of a store) never rename each
+/// other's half-written file into place; a failed write removes it.
 pub fn write_atomic(
     path: &Path,
     write: impl FnOnce(&mut BufWriter<File>) -> io::Result<()>,
@@ -45,20 +47,35 @@ pub fn write_atomic(
 }
 
 /// Replaces `path` with the file `make` writes at the temporary path it is given (for writers
-/// that take a path, such as DataFusion's), then as [`write_atomic`]: fsync, rename, folder fsync.
+/// that take a path), then as [`write_atomic`]: fsync, rename, folder fsync.
 pub fn replace_with<E: From<io::Error>>(
     path: &Path,
     make: impl FnOnce(&Path) -> Result<(), E>,
 ) -> Result<(), E> {
-    let tmp = partial_path(path);
-    let _ = std::fs::remove_file(&tmp);
-    make(&tmp)?;
-    commit_partial(path)?;
-    Ok(())
+    let tmp = own_partial_path(path);
+    let result = make(&tmp).and_then(|()| {
+        File::open(&tmp).and_then(|f| f.sync_all())?;
+        std::fs::rename(&tmp, path)?;
+        sync_dir(path.parent().unwrap_or(Path::new(".")));
+        Ok(())
+    });
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// A temporary name beside `path` that no other write uses: `<name>.<pid>-<n>.partial`.
+fn own_partial_path(path: &Path) -> PathBuf {
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".{}-{n}.partial", std::process::id()));
+    path.with_file_name(name)
 }
 
 /// Puts the file written at [`partial_path`] in place of `path`: fsync, rename, folder fsync.
-/// The second half of [`replace_with`], for writers that are async.
+/// For writers that are async (the history's, which holds the store lock while it writes).
 pub fn commit_partial(path: &Path) -> io::Result<()> {
     let tmp = partial_path(path);
     File::open(&tmp).and_then(|f| f.sync_all())?;
@@ -132,6 +149,9 @@ mod tests {
         });
         assert!(failed.is_err());
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "one\n", "the old file stays");
+        let names: Vec<_> =
+            std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names.len(), 1, "the failed write's temporary file is gone: {names:?}");
         write_atomic(&path, |w| w.write_all(b"two\n")).unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "two\n");
         append_durable(&dir.path().join(TRIAGE_FILE), b"a\n").unwrap();
